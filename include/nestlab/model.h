@@ -1,0 +1,244 @@
+/* The lab model: plain structs describing a lab after its template was parsed,
+ * includes merged, params substituted, profiles applied and counts expanded.
+ * Pure data; every string is owned by the struct that holds it. */
+#pragma once
+
+#include <glib.h>
+#include <nestlab/enum.h>
+
+G_BEGIN_DECLS
+
+/* Where a model object came from, for error messages ("file:line"). */
+typedef struct {
+  char *file;
+  int line;
+} NlSource;
+
+typedef enum {
+  NL_NET_ISOLATED,
+  NL_NET_NAT,
+  NL_NET_BRIDGE,
+  NL_NET_LAST
+} NlNetworkMode;
+NL_ENUM_DECL (nl_network_mode);
+
+typedef enum {
+  NL_FIRMWARE_BIOS,
+  NL_FIRMWARE_UEFI,
+  NL_FIRMWARE_LAST
+} NlFirmware;
+NL_ENUM_DECL (nl_firmware);
+
+typedef enum {
+  NL_ROLE_GENERIC,
+  NL_ROLE_DOMAIN_CONTROLLER,
+  NL_ROLE_SQL,
+  NL_ROLE_VMM,
+  NL_ROLE_HYPERV_HOST,
+  NL_ROLE_LAST
+} NlRole;
+NL_ENUM_DECL (nl_role);
+
+typedef enum {
+  NL_DISK_BUS_SATA,
+  NL_DISK_BUS_VIRTIO,
+  NL_DISK_BUS_SCSI,
+  NL_DISK_BUS_LAST
+} NlDiskBus;
+NL_ENUM_DECL (nl_disk_bus);
+
+typedef enum {
+  NL_NIC_MODEL_E1000E,
+  NL_NIC_MODEL_VIRTIO,
+  NL_NIC_MODEL_E1000,
+  NL_NIC_MODEL_RTL8139,
+  NL_NIC_MODEL_LAST
+} NlNicModel;
+NL_ENUM_DECL (nl_nic_model);
+
+typedef enum {
+  NL_OS_FAMILY_WINDOWS,
+  NL_OS_FAMILY_LINUX,
+  NL_OS_FAMILY_OTHER,
+  NL_OS_FAMILY_LAST
+} NlOsFamily;
+NL_ENUM_DECL (nl_os_family);
+
+/* Where a machine's first disk comes from. */
+typedef enum {
+  NL_DISK_SOURCE_IMAGE,   /* linked clone of a golden image */
+  NL_DISK_SOURCE_BLANK,   /* empty disk of a given size */
+  NL_DISK_SOURCE_LAST
+} NlDiskSource;
+NL_ENUM_DECL (nl_disk_source);
+
+/* A golden image: a volume in a storage pool, or a file path. */
+typedef struct {
+  char *name;
+  char *os;        /* OS id: win2k22, debian12, ... */
+  char *pool;      /* with volume; NULL when path is set */
+  char *volume;
+  char *path;      /* absolute path; NULL when pool/volume are set */
+  char *format;    /* qcow2 or raw */
+  NlSource src;
+} NlImage;
+
+/* A DHCP reservation. Those made from a machine NIC's static IP have MAC
+ * NULL unless the template gave one, and name the machine (borrowed) and
+ * NIC index, so rendering derives the MAC with nl_lab_nic_mac() and its
+ * salt (replicas get new MACs). */
+typedef struct {
+  char *name;      /* host name */
+  char *mac;       /* NULL: derive from machine + nic_index */
+  char *ip;
+  const struct NlMachine_ *machine; /* NULL for <host> entries */
+  guint nic_index;
+} NlReservation;
+
+typedef struct {
+  char *name;           /* name inside the lab */
+  NlNetworkMode mode;
+  char *bridge;         /* NL_NET_BRIDGE: existing host bridge */
+  char *subnet;         /* "10.10.0.0/24"; NULL for bridge networks */
+  guint32 address;      /* subnet address, host order */
+  guint prefix;         /* subnet prefix length */
+  char *gateway;        /* the host's address on the network */
+  char *dhcp_start;     /* NULL when DHCP is off */
+  char *dhcp_end;
+  char *domain;         /* DNS domain, optional */
+  GPtrArray *reservations; /* of NlReservation*, including machines' static IPs */
+  NlSource src;
+} NlNetwork;
+
+typedef struct {
+  NlDiskSource source;
+  char *image;          /* NL_DISK_SOURCE_IMAGE: image name */
+  guint64 size;         /* bytes; 0 = the image's own size */
+  NlDiskBus bus;
+} NlBootDisk;
+
+typedef struct {
+  guint64 size;         /* bytes */
+  NlDiskBus bus;
+} NlDataDisk;
+
+/* A disk attached to several machines (failover clusters). */
+typedef struct {
+  char *name;
+  guint64 size;         /* bytes */
+  NlSource src;
+} NlSharedDisk;
+
+typedef struct {
+  char *network;        /* network name inside the lab */
+  char *ip;             /* static IP (a DHCP reservation), or NULL */
+  char *mac;            /* NULL: derived from lab, machine and index */
+  NlNicModel model;
+} NlNic;
+
+typedef struct NlMachine_ {
+  char *name;           /* machine name inside the lab (host name) */
+  char *os;             /* OS id */
+  NlOsFamily os_family;
+  NlRole role;
+  guint vcpus;
+  guint64 memory;       /* bytes */
+  NlFirmware firmware;
+  gboolean secure_boot;
+  gboolean tpm;
+  gboolean nested;
+  NlBootDisk boot_disk;
+  gboolean has_boot_disk;
+  GPtrArray *data_disks;   /* of NlDataDisk* */
+  GPtrArray *shared_disks; /* of char* (NlSharedDisk names) */
+  GPtrArray *nics;         /* of NlNic* */
+  char **after;            /* NULL-terminated machine names; may be NULL */
+  guint delay;             /* seconds to wait after starting it */
+  char *kernel;            /* direct kernel boot, optional */
+  char *initrd;
+  char *cmdline;
+  guint wave;              /* start wave (0 first), computed from after= */
+  NlSource src;
+} NlMachine;
+
+typedef struct {
+  char *name;
+  char *description;
+  char *file;            /* the top template file */
+  char *digest;          /* sha256 of the expanded template */
+  char *pool;            /* storage pool for the lab's volumes */
+  GHashTable *params;    /* char* -> char*, final values */
+  GPtrArray *images;       /* of NlImage* */
+  GPtrArray *networks;     /* of NlNetwork* */
+  GPtrArray *shared_disks; /* of NlSharedDisk* */
+  GPtrArray *machines;     /* of NlMachine*, expanded, in template order */
+  guint n_waves;
+} NlLab;
+
+NlLab *nl_lab_new (void);
+void nl_lab_free (NlLab *lab);
+NlMachine *nl_machine_new (void);
+void nl_machine_free (NlMachine *machine);
+NlNetwork *nl_network_new (void);
+void nl_network_free (NlNetwork *network);
+NlImage *nl_image_new (void);
+void nl_image_free (NlImage *image);
+NlNic *nl_nic_new (void);
+void nl_nic_free (NlNic *nic);
+NlReservation *nl_reservation_new (void);
+void nl_reservation_free (NlReservation *reservation);
+NlSharedDisk *nl_shared_disk_new (void);
+void nl_shared_disk_free (NlSharedDisk *disk);
+
+/* Lookups by name inside the lab; borrowed results, NULL when absent. */
+NlMachine *nl_lab_find_machine (const NlLab *lab, const char *name);
+NlNetwork *nl_lab_find_network (const NlLab *lab, const char *name);
+NlImage *nl_lab_find_image (const NlLab *lab, const char *name);
+NlSharedDisk *nl_lab_find_shared_disk (const NlLab *lab, const char *name);
+
+/* libvirt object names derived from the lab; newly allocated. */
+char *nl_lab_domain_name (const NlLab *lab, const NlMachine *machine);
+char *nl_lab_network_name (const NlLab *lab, const NlNetwork *network);
+/* Host bridge device for an isolated/NAT network: at most 15 characters. */
+char *nl_lab_bridge_name (const NlLab *lab, const NlNetwork *network);
+/* Volume names: index 0 is the boot disk, 1.. the data disks. */
+char *nl_lab_volume_name (const NlLab *lab, const NlMachine *machine, guint index);
+char *nl_lab_shared_volume_name (const NlLab *lab, const NlSharedDisk *disk);
+
+/* Stable identifiers derived from names (SHA-256), so rendering is
+ * deterministic and a redefinition keeps them. SALT distinguishes copies
+ * (a replica); NULL for the lab itself. Newly allocated. */
+char *nl_lab_machine_uuid (const NlLab *lab, const NlMachine *machine, const char *salt);
+char *nl_lab_network_uuid (const NlLab *lab, const NlNetwork *network, const char *salt);
+char *nl_lab_nic_mac (const NlLab *lab, const NlMachine *machine, guint index, const char *salt);
+
+/* OS family of an OS id ("win2k22" -> windows, "debian12" -> linux). */
+NlOsFamily nl_os_family_of (const char *os);
+
+/* Sizes: "4GiB", "512MiB", "60G", "1024" (bytes); binary and decimal units.
+ * FALSE with a message in ERROR when it does not parse or overflows. */
+gboolean nl_parse_size (const char *text, guint64 *bytes, GError **error);
+/* "30s", "2m", "90" (seconds). */
+gboolean nl_parse_duration (const char *text, guint *seconds, GError **error);
+/* A size for people: "4 GiB", "512 MiB". */
+char *nl_format_size (guint64 bytes);
+
+/* IPv4 helpers, host byte order. */
+gboolean nl_parse_ipv4 (const char *text, guint32 *addr);
+char *nl_format_ipv4 (guint32 addr);
+gboolean nl_parse_cidr (const char *text, guint32 *addr, guint *prefix);
+gboolean nl_ipv4_in_subnet (guint32 addr, guint32 subnet, guint prefix);
+
+/* Names that libvirt accepts and that are safe in file names:
+ * [A-Za-z0-9][A-Za-z0-9._-]*, at most 63 characters. */
+gboolean nl_name_is_safe (const char *name);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlLab, nl_lab_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlMachine, nl_machine_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlNetwork, nl_network_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlImage, nl_image_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlNic, nl_nic_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlReservation, nl_reservation_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlSharedDisk, nl_shared_disk_free)
+
+G_END_DECLS

@@ -1,0 +1,49 @@
+/* Nested virtualization: the one place that knows what a domain needs to run
+ * a hypervisor (Hyper-V or KVM) inside itself. Works on domain XML documents
+ * (libxml2 trees) so it serves both rendering and `nestlab nested enable`. */
+#pragma once
+
+#include <glib.h>
+#include <libxml/tree.h>
+#include <nestlab/enum.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  NL_CPU_VENDOR_UNKNOWN,
+  NL_CPU_VENDOR_INTEL,
+  NL_CPU_VENDOR_AMD,
+  NL_CPU_VENDOR_LAST
+} NlCpuVendor;
+NL_ENUM_DECL (nl_cpu_vendor);
+
+/* 4 GiB: the least memory a nested hypervisor gets. */
+#define NL_NESTED_MIN_MEMORY (G_GUINT64_CONSTANT (4) << 30)
+
+typedef struct {
+  NlCpuVendor vendor;    /* the host's CPU vendor: picks vmx or svm, evmcs */
+  gboolean emulate;      /* no KVM: domain type qemu, CPU mode maximum */
+  guint64 min_memory;    /* bytes; 0 means NL_NESTED_MIN_MEMORY */
+  gboolean windows;      /* apply nested-safe Hyper-V enlightenments */
+} NlNestedOptions;
+
+/* Makes DOC (a <domain>) nested-ready. Appends one human-readable line per
+ * change made to CHANGES (may be NULL); no change means already set up.
+ * DOC is modified in place; nothing is freed that the caller owns. */
+gboolean nl_nested_enable (xmlDocPtr doc, const NlNestedOptions *options,
+                           GPtrArray *changes, GError **error);
+
+/* Removes the exposure of virtualization extensions (the CPU feature); leaves
+ * memory as it is. Appends changes like nl_nested_enable. */
+gboolean nl_nested_disable (xmlDocPtr doc, const NlNestedOptions *options,
+                            GPtrArray *changes, GError **error);
+
+/* Whether DOC is nested-ready; every reason it is not is appended to REASONS
+ * (may be NULL). */
+gboolean nl_nested_check (xmlDocPtr doc, const NlNestedOptions *options,
+                          GPtrArray *reasons);
+
+/* The host's CPU vendor from /proc/cpuinfo (or the file given, for tests). */
+NlCpuVendor nl_nested_host_vendor (const char *cpuinfo_path);
+
+G_END_DECLS

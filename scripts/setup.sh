@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs what nestlab needs on a fresh Debian 12 machine (as root): build
+# tools and libraries, and a real libvirtd with QEMU for the system tests.
+# Idempotent: installs only what is missing, starts libvirtd only if it is down.
+set -eu
+
+PACKAGES="
+  gcc meson ninja-build pkg-config git
+  libglib2.0-dev libxml2-dev libxml2-utils libvirt-dev libvirt-clients
+  check libosinfo-1.0-dev osinfo-db
+  libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base
+  ovmf swtpm swtpm-tools
+  busybox-static cpio zstd xz-utils
+"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "setup: missing packages:$missing (run as root to install them)" >&2
+        exit 1
+    fi
+    echo "setup: installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq -o Dpkg::Options::=--force-confnew --no-install-recommends $missing
+fi
+
+# Without systemd, libvirtd and virtlogd are started by hand.
+"$(dirname "$0")/start-libvirtd.sh"

@@ -1,0 +1,36 @@
+/* The nestlab command line: the command table and what commands share.
+ * Only this folder prints to stdout. */
+#pragma once
+
+#include <glib.h>
+
+typedef struct {
+  char *uri;          /* -c/--connect, else LIBVIRT_DEFAULT_URI, else NULL */
+  gboolean debug;
+  const char *prog;   /* "nestlab" */
+} NlCli;
+
+typedef struct NlCommand NlCommand;
+struct NlCommand {
+  const char *name;     /* "validate", or two words: "host check" */
+  const char *params;   /* "FILE..." for help */
+  const char *summary;  /* one line */
+  /* Runs with argv[0] = the command name. Returns the exit status, or -1
+   * with ERROR set (the caller turns the error's code into the status). */
+  int (*run) (NlCli *cli, int argc, char **argv, GError **error);
+};
+
+/* Parses ARGV against ENTRIES (the command's options) with help generated
+ * from CMD; leaves the positional arguments in ARGC/ARGV. */
+gboolean nl_cli_parse_options (const NlCommand *cmd, const GOptionEntry *entries,
+                               int *argc, char ***argv, GError **error);
+
+/* Asks "QUESTION [y/N]" on a TTY; FALSE when stdin is not a TTY. */
+gboolean nl_cli_confirm (const char *question);
+
+/* The command table, ending with a zeroed entry. */
+extern const NlCommand nl_commands[];
+
+/* One entry point per command: cmd-<verb>.c. */
+int nl_cmd_validate (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error);

@@ -1,0 +1,52 @@
+/* nestlab validate FILE...: load each template and report every problem. */
+#include <stdio.h>
+
+#include <nestlab/error.h>
+#include <nestlab/template.h>
+#include "cli.h"
+
+int
+nl_cmd_validate (NlCli *cli, int argc, char **argv, GError **error)
+{
+  static char **sets;
+  static gboolean quiet;
+  const GOptionEntry entries[] = {
+    { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "Set a template parameter", "NAME=VALUE" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing for valid templates", NULL },
+    { NULL },
+  };
+  g_autoptr (GHashTable) overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  int invalid = 0;
+
+  if (!nl_cli_parse_options (&nl_commands[0], entries, &argc, &argv, error))
+    return -1;
+  if (argc < 2)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected at least one template FILE");
+      return -1;
+    }
+  for (char **s = sets; s && *s; s++)
+    if (!nl_template_parse_override (overrides, *s, error))
+      return -1;
+
+  for (int i = 1; i < argc; i++)
+    {
+      g_autoptr (GError) local = NULL;
+      g_autoptr (NlLab) lab = nl_template_load (argv[i], overrides, &local);
+      if (lab == NULL)
+        {
+          fprintf (stderr, "%s\n", local->message);
+          invalid++;
+          continue;
+        }
+      if (!quiet)
+        printf ("%s: valid: lab '%s', %u machines, %u networks, %u start waves\n", argv[i],
+                lab->name, lab->machines->len, lab->networks->len, lab->n_waves);
+    }
+  if (invalid > 0)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "%d of %d templates are invalid", invalid, argc - 1);
+      return -1;
+    }
+  return 0;
+}

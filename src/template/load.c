@@ -1,0 +1,1133 @@
+/* Loading a lab template: screen the bytes for hostile input, parse with
+ * libxml2 (no network, no DTD, no entities), validate against the RelaxNG
+ * schema, follow includes, substitute params, apply profiles and expand
+ * counts into an NlLab. Every problem becomes a "FILE:LINE: message". */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <libxml/parser.h>
+#include <libxml/relaxng.h>
+
+#include <nestlab/error.h>
+#include <nestlab/template.h>
+#include "loader.h"
+
+
+/* From the compiled resource bundle (templates/schema). */
+GResource *nl_resources_get_resource (void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlParserCtxt, xmlFreeParserCtxt)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
+
+/* ------------------------------------------------------------------ */
+/* Diagnostics                                                          */
+
+static void
+diag_va (NlLoader *loader, const char *file, int line, const char *format, va_list ap)
+{
+  g_autofree char *msg = g_strdup_vprintf (format, ap);
+  if (line > 0)
+    g_ptr_array_add (loader->diags, g_strdup_printf ("%s:%d: %s", file, line, msg));
+  else
+    g_ptr_array_add (loader->diags, g_strdup_printf ("%s: %s", file, msg));
+}
+
+void
+nl_loader_diag_at (NlLoader *loader, const char *file, int line, const char *format, ...)
+{
+  va_list ap;
+  va_start (ap, format);
+  diag_va (loader, file, line, format, ap);
+  va_end (ap);
+}
+
+void
+nl_loader_diag (NlLoader *loader, xmlNodePtr node, const char *format, ...)
+{
+  va_list ap;
+  va_start (ap, format);
+  diag_va (loader, node && node->doc && node->doc->URL ? (const char *) node->doc->URL : "?",
+           node ? (int) xmlGetLineNo (node) : 0, format, ap);
+  va_end (ap);
+}
+
+static void
+source_set (NlSource *src, xmlNodePtr node)
+{
+  src->file = g_strdup ((const char *) node->doc->URL);
+  src->line = xmlGetLineNo (node);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading and parsing one file                                         */
+
+static int
+line_of_offset (const char *text, gsize offset)
+{
+  int line = 1;
+  for (gsize i = 0; i < offset; i++)
+    if (text[i] == '\n')
+      line++;
+  return line;
+}
+
+/* Reads PATH into memory, refusing what must never reach the parser. */
+static char *
+read_screened (NlLoader *loader, const char *path, gsize *length)
+{
+  g_autofree char *contents = NULL;
+  struct stat st;
+  const char *bad;
+  int fd;
+  gsize len = 0;
+
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      nl_loader_diag_at (loader, path, 0, "cannot read: %s", g_strerror (errno));
+      return NULL;
+    }
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      nl_loader_diag_at (loader, path, 0, "not a regular file");
+      close (fd);
+      return NULL;
+    }
+  if (st.st_size > NL_TEMPLATE_MAX_SIZE)
+    {
+      nl_loader_diag_at (loader, path, 0, "file is %jd bytes; templates are at most %d bytes",
+                         (intmax_t) st.st_size, NL_TEMPLATE_MAX_SIZE);
+      close (fd);
+      return NULL;
+    }
+  contents = g_malloc (st.st_size + 1);
+  while (len < (gsize) st.st_size)
+    {
+      ssize_t n = read (fd, contents + len, st.st_size - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      len += n;
+    }
+  close (fd);
+  contents[len] = '\0';
+
+  if (len == 0 || strspn (contents, " \t\r\n") == len)
+    {
+      nl_loader_diag_at (loader, path, 0, "file is empty");
+      return NULL;
+    }
+  if (memchr (contents, '\0', len) != NULL)
+    {
+      gsize at = (const char *) memchr (contents, '\0', len) - contents;
+      nl_loader_diag_at (loader, path, line_of_offset (contents, at),
+                         "binary content (a NUL byte): not an XML template");
+      return NULL;
+    }
+  if (!g_utf8_validate (contents, len, &bad))
+    {
+      nl_loader_diag_at (loader, path, line_of_offset (contents, bad - contents),
+                         "not valid UTF-8: not an XML template");
+      return NULL;
+    }
+  /* No DTD means no entity can be declared, so none is ever expanded
+   * (billion laughs) or fetched (external entities). */
+  if ((bad = strstr (contents, "<!DOCTYPE")) != NULL || (bad = strstr (contents, "<!ENTITY")) != NULL)
+    {
+      nl_loader_diag_at (loader, path, line_of_offset (contents, bad - contents),
+                         "document type declarations (<!DOCTYPE>, <!ENTITY>) are not allowed in templates");
+      return NULL;
+    }
+  *length = len;
+  return g_steal_pointer (&contents);
+}
+
+static gboolean
+check_depth (NlLoader *loader, xmlNodePtr node, int depth)
+{
+  for (xmlNodePtr c = node; c != NULL; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (depth > NL_TEMPLATE_MAX_DEPTH)
+        {
+          nl_loader_diag (loader, c, "elements nested deeper than %d levels", NL_TEMPLATE_MAX_DEPTH);
+          return FALSE;
+        }
+      if (!check_depth (loader, c->children, depth + 1))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static xmlRelaxNGPtr
+schema_get (void)
+{
+  static gsize once = 0;
+  static xmlRelaxNGPtr schema;
+
+  if (g_once_init_enter (&once))
+    {
+      g_autoptr (GBytes) bytes = g_resource_lookup_data (nl_resources_get_resource (),
+                                                         "/dev/nestlab/schema/lab.rng",
+                                                         G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+      gsize size = 0;
+      const char *data = g_bytes_get_data (bytes, &size);
+      g_autoptr (xmlRelaxNGParserCtxt) pctxt = xmlRelaxNGNewMemParserCtxt (data, size);
+      schema = xmlRelaxNGParse (pctxt);
+      g_assert (schema != NULL); /* the schema ships with the binary */
+      g_once_init_leave (&once, 1);
+    }
+  return schema;
+}
+
+const char *
+nl_template_schema (void)
+{
+  g_autoptr (GBytes) bytes = g_resource_lookup_data (nl_resources_get_resource (),
+                                                     "/dev/nestlab/schema/lab.rng",
+                                                     G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+  /* Resource data is static and lives as long as the program. */
+  return g_bytes_get_data (bytes, NULL);
+}
+
+static void
+schema_error (void *data, xmlErrorPtr err)
+{
+  NlLoader *loader = data;
+  g_autofree char *msg = g_strchomp (g_strdup (err->message ? err->message : "invalid"));
+  nl_loader_diag_at (loader, err->file ? err->file : "?",
+                     err->node ? (int) xmlGetLineNo (err->node) : err->line,
+                     "%s", msg);
+}
+
+/* Parses one file; adds it to loader->docs and returns it (borrowed), or
+ * NULL after adding diagnostics. ROOT is "lab" or "lab-part". */
+static xmlDocPtr
+parse_file (NlLoader *loader, const char *path, const char *root)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr (xmlParserCtxt) ctxt = NULL;
+  g_autoptr (xmlDoc) doc = NULL;
+  g_autoptr (xmlRelaxNGValidCtxt) vctxt = NULL;
+  xmlNodePtr top;
+  gsize len = 0;
+  guint before = loader->diags->len;
+
+  contents = read_screened (loader, path, &len);
+  if (contents == NULL)
+    return NULL;
+
+  ctxt = xmlNewParserCtxt ();
+  doc = xmlCtxtReadMemory (ctxt, contents, len, path, "UTF-8",
+                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
+                           | XML_PARSE_BIG_LINES | XML_PARSE_NOCDATA);
+  if (doc == NULL)
+    {
+      const xmlError *err = xmlCtxtGetLastError (ctxt);
+      g_autofree char *msg = g_strchomp (g_strdup (err && err->message ? err->message : "not well-formed"));
+      nl_loader_diag_at (loader, path, err ? err->line : 0, "not well-formed XML: %s", msg);
+      return NULL;
+    }
+  top = xmlDocGetRootElement (doc);
+  if (top == NULL || !check_depth (loader, top, 1))
+    {
+      if (top == NULL)
+        nl_loader_diag_at (loader, path, 0, "no root element");
+      return NULL;
+    }
+  if (!xmlStrEqual (top->name, (const xmlChar *) root) || top->ns != NULL)
+    {
+      nl_loader_diag (loader, top, "root element is <%s>; expected <%s>%s", top->name, root,
+                      g_str_equal (root, "lab-part") ? " (an included file)" : "");
+      return NULL;
+    }
+
+  vctxt = xmlRelaxNGNewValidCtxt (schema_get ());
+  xmlRelaxNGSetValidStructuredErrors (vctxt, schema_error, loader);
+  if (xmlRelaxNGValidateDoc (vctxt, doc) != 0)
+    {
+      if (loader->diags->len == before)
+        nl_loader_diag (loader, top, "does not match the template schema");
+      return NULL;
+    }
+  g_checksum_update (loader->digest, (const guchar *) contents, len);
+  g_ptr_array_add (loader->docs, doc);
+  return g_steal_pointer (&doc);
+}
+
+/* ------------------------------------------------------------------ */
+/* Attributes, params and substitution                                  */
+
+static gboolean
+is_element (xmlNodePtr node, const char *name)
+{
+  return node->type == XML_ELEMENT_NODE && xmlStrEqual (node->name, (const xmlChar *) name);
+}
+
+static char *
+raw_attr (xmlNodePtr node, const char *name)
+{
+  xmlChar *value = xmlGetProp (node, (const xmlChar *) name);
+  char *result = value ? g_strdup ((const char *) value) : NULL;
+  xmlFree (value);
+  return result;
+}
+
+/* The attribute NAME of NODE with ${param} substituted; NULL when absent. */
+static char *
+attr (NlLoader *loader, xmlNodePtr node, const char *name)
+{
+  g_autofree char *raw = NULL;
+  GString *out;
+  const char *p;
+
+  if (node == NULL || (raw = raw_attr (node, name)) == NULL)
+    return NULL;
+  if (strchr (raw, '$') == NULL)
+    return g_steal_pointer (&raw);
+  out = g_string_new (NULL);
+  for (p = raw; *p; p++)
+    {
+      if (p[0] == '$' && p[1] == '$')
+        {
+          g_string_append_c (out, '$');
+          p++;
+        }
+      else if (p[0] == '$' && p[1] == '{')
+        {
+          const char *end = strchr (p + 2, '}');
+          g_autofree char *pname = end ? g_strndup (p + 2, end - p - 2) : NULL;
+          const char *value = pname ? g_hash_table_lookup (loader->params, pname) : NULL;
+          if (end == NULL)
+            {
+              nl_loader_diag (loader, node, "attribute %s: '${' without a closing '}'", name);
+              break;
+            }
+          if (value == NULL)
+            {
+              if (!g_hash_table_contains (loader->param_nodes, pname))
+                nl_loader_diag (loader, node, "attribute %s: unknown parameter '%s' (declare it with <param name=\"%s\"/>)",
+                                name, pname, pname);
+            }
+          else
+            g_string_append (out, value);
+          p = end;
+        }
+      else
+        g_string_append_c (out, *p);
+    }
+  return g_string_free (out, FALSE);
+}
+
+static gboolean
+parse_yesno (NlLoader *loader, xmlNodePtr node, const char *name, const char *value, gboolean *out)
+{
+  if (g_strcmp0 (value, "yes") == 0)
+    *out = TRUE;
+  else if (g_strcmp0 (value, "no") == 0)
+    *out = FALSE;
+  else
+    {
+      nl_loader_diag (loader, node, "%s='%s': expected yes or no", name, value);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+parse_size_attr (NlLoader *loader, xmlNodePtr node, const char *name, const char *value, guint64 *out)
+{
+  g_autoptr (GError) error = NULL;
+  if (!nl_parse_size (value, out, &error))
+    {
+      nl_loader_diag (loader, node, "%s: %s", name, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Walking the documents                                                */
+
+typedef void (*NodeFunc) (NlLoader *loader, xmlNodePtr node);
+
+/* Calls FUNC for each top-level element named NAME, across all files in
+ * template order. */
+static void
+each_element (NlLoader *loader, const char *name, NodeFunc func)
+{
+  for (guint i = 0; i < loader->docs->len; i++)
+    {
+      xmlNodePtr top = xmlDocGetRootElement (g_ptr_array_index (loader->docs, i));
+      for (xmlNodePtr c = top->children; c != NULL; c = c->next)
+        if (is_element (c, name))
+          func (loader, c);
+    }
+}
+
+static gboolean
+load_includes (NlLoader *loader, xmlDocPtr doc, GPtrArray *stack)
+{
+  xmlNodePtr top = xmlDocGetRootElement (doc);
+  g_autofree char *dir = g_path_get_dirname ((const char *) doc->URL);
+
+  for (xmlNodePtr c = top->children; c != NULL; c = c->next)
+    {
+      g_autofree char *href = NULL;
+      g_autofree char *path = NULL;
+      g_autofree char *canonical = NULL;
+      xmlDocPtr child;
+
+      if (!is_element (c, "include"))
+        continue;
+      href = raw_attr (c, "href");
+      path = g_path_is_absolute (href) ? g_strdup (href) : g_build_filename (dir, href, NULL);
+      canonical = g_canonicalize_filename (path, NULL);
+      {
+        char *real = realpath (canonical, NULL);
+        if (real != NULL)
+          {
+            g_free (canonical);
+            canonical = g_strdup (real);
+            free (real);
+          }
+      }
+      for (guint i = 0; i < stack->len; i++)
+        if (g_str_equal (g_ptr_array_index (stack, i), canonical))
+          {
+            nl_loader_diag (loader, c, "include cycle: '%s' includes itself (through '%s')",
+                            href, (const char *) doc->URL);
+            return FALSE;
+          }
+      for (guint i = 0; i < loader->docs->len; i++)
+        {
+          xmlDocPtr seen = g_ptr_array_index (loader->docs, i);
+          char *real = realpath ((const char *) seen->URL, NULL);
+          gboolean same = real != NULL && g_str_equal (real, canonical);
+          free (real);
+          if (same)
+            {
+              nl_loader_diag (loader, c, "'%s' is included twice", href);
+              return FALSE;
+            }
+        }
+      if (stack->len >= NL_TEMPLATE_MAX_INCLUDES)
+        {
+          nl_loader_diag (loader, c, "includes nested deeper than %d files", NL_TEMPLATE_MAX_INCLUDES);
+          return FALSE;
+        }
+      child = parse_file (loader, path, "lab-part");
+      if (child == NULL)
+        {
+          nl_loader_diag (loader, c, "in the file included from here");
+          return FALSE;
+        }
+      g_ptr_array_add (stack, g_steal_pointer (&canonical));
+      if (!load_includes (loader, child, stack))
+        return FALSE;
+      g_ptr_array_remove_index (stack, stack->len - 1);
+    }
+  return TRUE;
+}
+
+static void
+collect_param (NlLoader *loader, xmlNodePtr node)
+{
+  g_autofree char *name = raw_attr (node, "name");
+  xmlNodePtr first = g_hash_table_lookup (loader->param_nodes, name);
+
+  if (first != NULL)
+    {
+      nl_loader_diag (loader, node, "parameter '%s' is declared twice (first at %s:%d)", name,
+                      (const char *) first->doc->URL, (int) xmlGetLineNo (first));
+      return;
+    }
+  g_hash_table_insert (loader->param_nodes, g_strdup (name), node);
+}
+
+static gboolean
+resolve_params (NlLoader *loader, GHashTable *overrides)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  const char *top = (const char *) ((xmlDocPtr) g_ptr_array_index (loader->docs, 0))->URL;
+  guint before = loader->diags->len;
+
+  each_element (loader, "param", collect_param);
+  if (overrides != NULL)
+    {
+      g_hash_table_iter_init (&iter, overrides);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        if (!g_hash_table_contains (loader->param_nodes, key))
+          nl_loader_diag_at (loader, top, 0, "--set %s: the template declares no parameter '%s'",
+                             (const char *) key, (const char *) key);
+    }
+  g_hash_table_iter_init (&iter, loader->param_nodes);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const char *given = overrides ? g_hash_table_lookup (overrides, key) : NULL;
+      g_autofree char *def = raw_attr (value, "default");
+      if (given != NULL)
+        g_hash_table_insert (loader->params, g_strdup (key), g_strdup (given));
+      else if (def != NULL)
+        g_hash_table_insert (loader->params, g_strdup (key), g_steal_pointer (&def));
+      else
+        nl_loader_diag (loader, value, "parameter '%s' is required: give it with --set %s=VALUE",
+                        (const char *) key, (const char *) key);
+    }
+  return loader->diags->len == before;
+}
+
+/* ------------------------------------------------------------------ */
+/* Building the model                                                   */
+
+static void
+build_image (NlLoader *loader, xmlNodePtr node)
+{
+  g_autoptr (NlImage) image = nl_image_new ();
+
+  image->name = attr (loader, node, "name");
+  image->os = attr (loader, node, "os");
+  image->volume = attr (loader, node, "volume");
+  image->path = attr (loader, node, "path");
+  image->format = attr (loader, node, "format");
+  if (image->format == NULL)
+    image->format = g_strdup ("qcow2");
+  if (image->volume != NULL)
+    {
+      image->pool = attr (loader, node, "pool");
+      if (image->pool == NULL)
+        image->pool = g_strdup (loader->lab->pool);
+    }
+  if (image->path != NULL && !g_path_is_absolute (image->path))
+    nl_loader_diag (loader, node, "image '%s': path '%s' must be absolute", image->name, image->path);
+  if (g_strcmp0 (image->format, "qcow2") != 0 && g_strcmp0 (image->format, "raw") != 0)
+    nl_loader_diag (loader, node, "image '%s': format '%s' is not qcow2 or raw", image->name, image->format);
+  source_set (&image->src, node);
+  g_ptr_array_add (loader->lab->images, g_steal_pointer (&image));
+}
+
+static void
+build_network (NlLoader *loader, xmlNodePtr node)
+{
+  g_autoptr (NlNetwork) net = nl_network_new ();
+  g_autofree char *mode = attr (loader, node, "mode");
+
+  net->name = attr (loader, node, "name");
+  source_set (&net->src, node);
+  net->mode = mode ? nl_network_mode_from_string (mode) : NL_NET_ISOLATED;
+  if ((int) net->mode < 0)
+    {
+      nl_loader_diag (loader, node, "network '%s': mode '%s' is not isolated, nat or bridge", net->name, mode);
+      net->mode = NL_NET_ISOLATED;
+    }
+  net->subnet = attr (loader, node, "subnet");
+  net->gateway = attr (loader, node, "gateway");
+  net->domain = attr (loader, node, "domain");
+  net->bridge = attr (loader, node, "bridge");
+
+  if (net->mode == NL_NET_BRIDGE)
+    {
+      if (net->bridge == NULL)
+        nl_loader_diag (loader, node, "network '%s': mode bridge needs bridge=\"HOST-BRIDGE\"", net->name);
+      if (net->subnet != NULL || net->gateway != NULL)
+        nl_loader_diag (loader, node, "network '%s': a bridge network takes no subnet or gateway (the host bridge's LAN provides them)", net->name);
+    }
+  else
+    {
+      if (net->bridge != NULL)
+        nl_loader_diag (loader, node, "network '%s': bridge= is only for mode=\"bridge\"", net->name);
+      if (net->subnet == NULL)
+        nl_loader_diag (loader, node, "network '%s': subnet is required for %s networks", net->name,
+                        nl_network_mode_to_string (net->mode));
+      else if (!nl_parse_cidr (net->subnet, &net->address, &net->prefix))
+        nl_loader_diag (loader, node, "network '%s': subnet '%s' is not IPv4 CIDR with a prefix of 8 to 30 (10.0.0.0/24)",
+                        net->name, net->subnet);
+      else if ((net->address & ((1u << (32 - net->prefix)) - 1)) != 0)
+        nl_loader_diag (loader, node, "network '%s': subnet '%s' has host bits set", net->name, net->subnet);
+      else if (net->gateway == NULL)
+        net->gateway = nl_format_ipv4 (net->address + 1);
+    }
+
+  for (xmlNodePtr c = node->children; c != NULL; c = c->next)
+    {
+      if (is_element (c, "dhcp"))
+        {
+          net->dhcp_start = attr (loader, c, "start");
+          net->dhcp_end = attr (loader, c, "end");
+          if (net->mode == NL_NET_BRIDGE)
+            nl_loader_diag (loader, c, "network '%s': DHCP is served by the host bridge's LAN, not by nestlab", net->name);
+        }
+      else if (is_element (c, "host"))
+        {
+          g_autoptr (NlReservation) r = nl_reservation_new ();
+          r->name = attr (loader, c, "name");
+          r->mac = attr (loader, c, "mac");
+          r->ip = attr (loader, c, "ip");
+          g_ptr_array_add (net->reservations, g_steal_pointer (&r));
+        }
+    }
+  g_ptr_array_add (loader->lab->networks, g_steal_pointer (&net));
+}
+
+static void
+build_shared_disk (NlLoader *loader, xmlNodePtr node)
+{
+  g_autoptr (NlSharedDisk) disk = nl_shared_disk_new ();
+  g_autofree char *size = attr (loader, node, "size");
+
+  disk->name = attr (loader, node, "name");
+  source_set (&disk->src, node);
+  parse_size_attr (loader, node, "size", size, &disk->size);
+  g_ptr_array_add (loader->lab->shared_disks, g_steal_pointer (&disk));
+}
+
+static void
+collect_profile (NlLoader *loader, xmlNodePtr node)
+{
+  g_autofree char *name = attr (loader, node, "name");
+  xmlNodePtr first = g_hash_table_lookup (loader->profiles, name);
+  if (first != NULL)
+    {
+      nl_loader_diag (loader, node, "profile '%s' is defined twice (first at %s:%d)", name,
+                      (const char *) first->doc->URL, (int) xmlGetLineNo (first));
+      return;
+    }
+  g_hash_table_insert (loader->profiles, g_steal_pointer (&name), node);
+}
+
+/* A machine setting: the machine's attribute, else the profile's. *FROM is
+ * the node it came from (for line numbers). */
+static char *
+setting (NlLoader *loader, xmlNodePtr machine, xmlNodePtr profile, const char *name, xmlNodePtr *from)
+{
+  *from = machine;
+  if (xmlHasProp (machine, (const xmlChar *) name))
+    return attr (loader, machine, name);
+  if (profile != NULL && xmlHasProp (profile, (const xmlChar *) name))
+    {
+      *from = profile;
+      return attr (loader, profile, name);
+    }
+  return NULL;
+}
+
+/* The machine's children named NAME if it has any, else the profile's. */
+static GPtrArray *
+children (xmlNodePtr machine, xmlNodePtr profile, const char *name)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  for (xmlNodePtr c = machine->children; c != NULL; c = c->next)
+    if (is_element (c, name))
+      g_ptr_array_add (out, c);
+  if (out->len == 0 && profile != NULL)
+    for (xmlNodePtr c = profile->children; c != NULL; c = c->next)
+      if (is_element (c, name))
+        g_ptr_array_add (out, c);
+  return out;
+}
+
+static gboolean
+parse_mac (const char *text, guint64 *value)
+{
+  guint64 v = 0;
+  if (text == NULL || strlen (text) != 17)
+    return FALSE;
+  for (int i = 0; i < 17; i++)
+    {
+      if (i % 3 == 2)
+        {
+          if (text[i] != ':')
+            return FALSE;
+          continue;
+        }
+      if (!g_ascii_isxdigit (text[i]))
+        return FALSE;
+      v = (v << 4) | g_ascii_xdigit_value (text[i]);
+    }
+  *value = v;
+  return TRUE;
+}
+
+static char *
+format_mac (guint64 v)
+{
+  return g_strdup_printf ("%02x:%02x:%02x:%02x:%02x:%02x",
+                          (guint) (v >> 40) & 0xff, (guint) (v >> 32) & 0xff,
+                          (guint) (v >> 24) & 0xff, (guint) (v >> 16) & 0xff,
+                          (guint) (v >> 8) & 0xff, (guint) v & 0xff);
+}
+
+static NlDiskBus
+parse_bus (NlLoader *loader, xmlNodePtr node, NlOsFamily family)
+{
+  g_autofree char *bus = attr (loader, node, "bus");
+  int value;
+  if (bus == NULL)
+    return family == NL_OS_FAMILY_WINDOWS ? NL_DISK_BUS_SATA : NL_DISK_BUS_VIRTIO;
+  value = nl_disk_bus_from_string (bus);
+  if (value < 0)
+    {
+      nl_loader_diag (loader, node, "bus '%s' is not sata, virtio or scsi", bus);
+      return NL_DISK_BUS_SATA;
+    }
+  return value;
+}
+
+/* Settings shared by every machine a <machine> element expands to. */
+typedef struct {
+  NlMachine *proto;      /* everything but name, IPs and MACs */
+  GPtrArray *nic_nodes;  /* xmlNodePtr */
+  guint count;
+  guint first;
+} MachineTemplate;
+
+static gboolean
+build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
+{
+  NlMachine *m = mt->proto;
+  g_autofree char *profile_name = attr (loader, node, "profile");
+  xmlNodePtr profile = NULL;
+  xmlNodePtr from = NULL;
+  g_autoptr (GPtrArray) disks = NULL;
+  g_autoptr (GPtrArray) data = NULL;
+  g_autoptr (GPtrArray) shared = NULL;
+  g_autoptr (GPtrArray) kernels = NULL;
+  g_autofree char *s = NULL;
+  g_autofree char *count = NULL;
+  int v;
+
+  if (profile_name != NULL && (profile = g_hash_table_lookup (loader->profiles, profile_name)) == NULL)
+    nl_loader_diag (loader, node, "machine '%s': unknown profile '%s'", m->name, profile_name);
+
+  count = attr (loader, node, "count");
+  mt->count = 1;
+  if (count != NULL)
+    {
+      guint64 n = 0;
+      if (!g_ascii_string_to_unsigned (count, 10, 1, 999, &n, NULL))
+        nl_loader_diag (loader, node, "machine '%s': count '%s' is not a whole number from 1 to 999", m->name, count);
+      else
+        mt->count = n;
+    }
+  if (count != NULL && strchr (m->name, '#') == NULL)
+    nl_loader_diag (loader, node, "machine '%s': count needs a run of '#' in the name for the index (hv## -> hv01, hv02)",
+                    m->name);
+
+  /* The boot disk decides the default OS. */
+  disks = children (node, profile, "disk");
+  if (disks->len > 0)
+    {
+      xmlNodePtr d = g_ptr_array_index (disks, 0);
+      g_autofree char *size = attr (loader, d, "size");
+      m->has_boot_disk = TRUE;
+      m->boot_disk.image = attr (loader, d, "image");
+      m->boot_disk.source = m->boot_disk.image ? NL_DISK_SOURCE_IMAGE : NL_DISK_SOURCE_BLANK;
+      if (size != NULL)
+        parse_size_attr (loader, d, "disk size", size, &m->boot_disk.size);
+      else if (m->boot_disk.image == NULL)
+        nl_loader_diag (loader, d, "machine '%s': a disk needs image= (a linked clone) or size= (a blank disk)", m->name);
+    }
+
+  m->os = setting (loader, node, profile, "os", &from);
+  if (m->os == NULL && m->boot_disk.image != NULL)
+    {
+      NlImage *image = nl_lab_find_image (loader->lab, m->boot_disk.image);
+      if (image != NULL && image->os != NULL)
+        m->os = g_strdup (image->os);
+    }
+  if (m->os == NULL)
+    m->os = g_strdup ("linux");
+  m->os_family = nl_os_family_of (m->os);
+  if (disks->len > 0)
+    m->boot_disk.bus = parse_bus (loader, g_ptr_array_index (disks, 0), m->os_family);
+
+  g_clear_pointer (&s, g_free);
+  if ((s = setting (loader, node, profile, "role", &from)) != NULL)
+    {
+      if ((v = nl_role_from_string (s)) < 0)
+        nl_loader_diag (loader, from, "role '%s' is not domain-controller, sql, vmm, hyperv-host or generic", s);
+      else
+        m->role = v;
+    }
+
+  g_clear_pointer (&s, g_free);
+  m->vcpus = 2;
+  if ((s = setting (loader, node, profile, "vcpus", &from)) != NULL)
+    {
+      guint64 n = 0;
+      if (!g_ascii_string_to_unsigned (s, 10, 1, 256, &n, NULL))
+        nl_loader_diag (loader, from, "vcpus '%s' is not a whole number from 1 to 256", s);
+      else
+        m->vcpus = n;
+    }
+
+  g_clear_pointer (&s, g_free);
+  m->memory = G_GUINT64_CONSTANT (2) << 30;
+  if ((s = setting (loader, node, profile, "memory", &from)) != NULL)
+    parse_size_attr (loader, from, "memory", s, &m->memory);
+
+  g_clear_pointer (&s, g_free);
+  m->firmware = m->os_family == NL_OS_FAMILY_WINDOWS ? NL_FIRMWARE_UEFI : NL_FIRMWARE_BIOS;
+  if ((s = setting (loader, node, profile, "firmware", &from)) != NULL)
+    {
+      if ((v = nl_firmware_from_string (s)) < 0)
+        nl_loader_diag (loader, from, "firmware '%s' is not bios or uefi", s);
+      else
+        m->firmware = v;
+    }
+
+  g_clear_pointer (&s, g_free);
+  if ((s = setting (loader, node, profile, "secure-boot", &from)) != NULL
+      && parse_yesno (loader, from, "secure-boot", s, &m->secure_boot)
+      && m->secure_boot && m->firmware != NL_FIRMWARE_UEFI)
+    nl_loader_diag (loader, from, "machine '%s': secure-boot needs firmware=\"uefi\"", m->name);
+
+  g_clear_pointer (&s, g_free);
+  if ((s = setting (loader, node, profile, "tpm", &from)) != NULL)
+    parse_yesno (loader, from, "tpm", s, &m->tpm);
+
+  g_clear_pointer (&s, g_free);
+  m->nested = m->role == NL_ROLE_HYPERV_HOST;
+  if ((s = setting (loader, node, profile, "nested", &from)) != NULL)
+    parse_yesno (loader, from, "nested", s, &m->nested);
+
+  g_clear_pointer (&s, g_free);
+  if ((s = setting (loader, node, profile, "after", &from)) != NULL)
+    {
+      g_auto (GStrv) parts = g_strsplit_set (s, " ,\t\n", -1);
+      g_autoptr (GPtrArray) names = g_ptr_array_new ();
+      for (char **p = parts; *p; p++)
+        if (**p != '\0')
+          g_ptr_array_add (names, g_strdup (*p));
+      g_ptr_array_add (names, NULL);
+      m->after = (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+    }
+
+  g_clear_pointer (&s, g_free);
+  if ((s = setting (loader, node, profile, "delay", &from)) != NULL)
+    {
+      g_autoptr (GError) error = NULL;
+      if (!nl_parse_duration (s, &m->delay, &error))
+        nl_loader_diag (loader, from, "delay: %s", error->message);
+    }
+
+  data = children (node, profile, "data-disk");
+  for (guint i = 0; i < data->len; i++)
+    {
+      xmlNodePtr d = g_ptr_array_index (data, i);
+      g_autofree char *size = attr (loader, d, "size");
+      NlDataDisk *disk = g_new0 (NlDataDisk, 1);
+      parse_size_attr (loader, d, "data-disk size", size, &disk->size);
+      disk->bus = parse_bus (loader, d, m->os_family);
+      g_ptr_array_add (m->data_disks, disk);
+    }
+
+  shared = children (node, profile, "shared-disk");
+  for (guint i = 0; i < shared->len; i++)
+    {
+      xmlNodePtr d = g_ptr_array_index (shared, i);
+      char *name = attr (loader, d, "name");
+      if (nl_lab_find_shared_disk (loader->lab, name) == NULL)
+        nl_loader_diag (loader, d, "machine '%s': unknown shared disk '%s'", m->name, name);
+      g_ptr_array_add (m->shared_disks, name);
+    }
+
+  kernels = children (node, profile, "kernel");
+  if (kernels->len > 0)
+    {
+      xmlNodePtr k = g_ptr_array_index (kernels, 0);
+      m->kernel = attr (loader, k, "path");
+      m->initrd = attr (loader, k, "initrd");
+      m->cmdline = attr (loader, k, "cmdline");
+      if (m->kernel && !g_path_is_absolute (m->kernel))
+        nl_loader_diag (loader, k, "kernel path '%s' must be absolute", m->kernel);
+      if (m->initrd && !g_path_is_absolute (m->initrd))
+        nl_loader_diag (loader, k, "initrd path '%s' must be absolute", m->initrd);
+    }
+
+  mt->nic_nodes = children (node, profile, "nic");
+  source_set (&m->src, node);
+  return TRUE;
+}
+
+static char *
+expand_name (const char *pattern, guint index)
+{
+  const char *hash = strchr (pattern, '#');
+  gsize run = 0;
+  if (hash == NULL)
+    return g_strdup (pattern);
+  while (hash[run] == '#')
+    run++;
+  return g_strdup_printf ("%.*s%0*u%s", (int) (hash - pattern), pattern, (int) run, index, hash + run);
+}
+
+static NlMachine *
+machine_copy (const NlMachine *p)
+{
+  NlMachine *m = nl_machine_new ();
+  m->os = g_strdup (p->os);
+  m->os_family = p->os_family;
+  m->role = p->role;
+  m->vcpus = p->vcpus;
+  m->memory = p->memory;
+  m->firmware = p->firmware;
+  m->secure_boot = p->secure_boot;
+  m->tpm = p->tpm;
+  m->nested = p->nested;
+  m->boot_disk = p->boot_disk;
+  m->boot_disk.image = g_strdup (p->boot_disk.image);
+  m->has_boot_disk = p->has_boot_disk;
+  for (guint i = 0; i < p->data_disks->len; i++)
+    g_ptr_array_add (m->data_disks, g_memdup2 (g_ptr_array_index (p->data_disks, i), sizeof (NlDataDisk)));
+  for (guint i = 0; i < p->shared_disks->len; i++)
+    g_ptr_array_add (m->shared_disks, g_strdup (g_ptr_array_index (p->shared_disks, i)));
+  m->after = g_strdupv (p->after);
+  m->delay = p->delay;
+  m->kernel = g_strdup (p->kernel);
+  m->initrd = g_strdup (p->initrd);
+  m->cmdline = g_strdup (p->cmdline);
+  m->src.file = g_strdup (p->src.file);
+  m->src.line = p->src.line;
+  return m;
+}
+
+static void
+build_machine (NlLoader *loader, xmlNodePtr node)
+{
+  MachineTemplate mt = { 0 };
+  g_autoptr (NlMachine) proto = nl_machine_new ();
+  g_autofree char *pattern = attr (loader, node, "name");
+  GPtrArray *expanded = g_ptr_array_new ();
+
+  proto->name = g_strdup (pattern);
+  mt.proto = proto;
+  build_machine_proto (loader, node, &mt);
+  if (g_hash_table_contains (loader->machine_nodes, pattern))
+    nl_loader_diag (loader, node, "machine '%s' is defined twice", pattern);
+  else
+    g_hash_table_insert (loader->machine_nodes, g_strdup (pattern), expanded);
+
+  for (guint k = 0; k < mt.count; k++)
+    {
+      NlMachine *m = machine_copy (proto);
+      m->name = mt.count > 1 || strchr (pattern, '#') ? expand_name (pattern, k + 1) : g_strdup (pattern);
+      for (guint n = 0; n < mt.nic_nodes->len; n++)
+        {
+          xmlNodePtr c = g_ptr_array_index (mt.nic_nodes, n);
+          g_autoptr (NlNic) nic = nl_nic_new ();
+          g_autofree char *model = attr (loader, c, "model");
+          g_autofree char *ip = attr (loader, c, "ip");
+          g_autofree char *mac = attr (loader, c, "mac");
+
+          nic->network = attr (loader, c, "network");
+          nic->model = m->os_family == NL_OS_FAMILY_WINDOWS ? NL_NIC_MODEL_E1000E : NL_NIC_MODEL_VIRTIO;
+          if (model != NULL)
+            {
+              int v = nl_nic_model_from_string (model);
+              if (v < 0)
+                {
+                  if (k == 0)
+                    nl_loader_diag (loader, c, "NIC model '%s' is not e1000e, virtio, e1000 or rtl8139", model);
+                }
+              else
+                nic->model = v;
+            }
+          if (ip != NULL)
+            {
+              guint32 addr;
+              if (!nl_parse_ipv4 (ip, &addr))
+                {
+                  if (k == 0)
+                    nl_loader_diag (loader, c, "machine '%s': '%s' is not an IPv4 address", m->name, ip);
+                }
+              else
+                nic->ip = nl_format_ipv4 (addr + k);
+            }
+          if (mac != NULL)
+            {
+              guint64 v;
+              if (!parse_mac (mac, &v))
+                {
+                  if (k == 0)
+                    nl_loader_diag (loader, c, "machine '%s': '%s' is not a MAC address (52:54:00:12:34:56)", m->name, mac);
+                }
+              else if (v & (G_GUINT64_CONSTANT (1) << 40))
+                {
+                  if (k == 0)
+                    nl_loader_diag (loader, c, "machine '%s': MAC '%s' is a multicast address", m->name, mac);
+                }
+              else
+                nic->mac = format_mac (v + k);
+            }
+          g_ptr_array_add (m->nics, g_steal_pointer (&nic));
+        }
+      g_ptr_array_add (expanded, m);
+      g_ptr_array_add (loader->lab->machines, m);
+    }
+  g_ptr_array_unref (mt.nic_nodes);
+}
+
+/* Static IPs of machine NICs become reservations on their networks. */
+static void
+add_machine_reservations (NlLoader *loader)
+{
+  NlLab *lab = loader->lab;
+  for (guint i = 0; i < lab->machines->len; i++)
+    {
+      NlMachine *m = g_ptr_array_index (lab->machines, i);
+      for (guint n = 0; n < m->nics->len; n++)
+        {
+          NlNic *nic = g_ptr_array_index (m->nics, n);
+          NlNetwork *net = nl_lab_find_network (lab, nic->network);
+          NlReservation *r;
+          if (nic->ip == NULL || net == NULL || net->mode == NL_NET_BRIDGE)
+            continue;
+          r = nl_reservation_new ();
+          r->name = g_strdup (m->name);
+          r->ip = g_strdup (nic->ip);
+          r->mac = g_strdup (nic->mac);
+          r->machine = m;
+          r->nic_index = n;
+          g_ptr_array_add (net->reservations, r);
+        }
+    }
+}
+
+static void
+finish_digest (NlLoader *loader)
+{
+  g_autoptr (GList) keys = g_list_sort (g_hash_table_get_keys (loader->params), (GCompareFunc) strcmp);
+  for (GList *l = keys; l; l = l->next)
+    {
+      const char *value = g_hash_table_lookup (loader->params, l->data);
+      g_checksum_update (loader->digest, (const guchar *) "\0param:", 7);
+      g_checksum_update (loader->digest, l->data, strlen (l->data));
+      g_checksum_update (loader->digest, (const guchar *) "=", 1);
+      g_checksum_update (loader->digest, (const guchar *) value, strlen (value));
+    }
+  loader->lab->digest = g_strdup (g_checksum_get_string (loader->digest));
+  {
+    GHashTableIter iter;
+    gpointer k, v;
+    g_hash_table_iter_init (&iter, loader->params);
+    while (g_hash_table_iter_next (&iter, &k, &v))
+      g_hash_table_insert (loader->lab->params, g_strdup (k), g_strdup (v));
+  }
+}
+
+static void
+loader_clear (NlLoader *loader)
+{
+  g_ptr_array_unref (loader->docs);
+  g_ptr_array_unref (loader->diags);
+  g_hash_table_unref (loader->params);
+  g_hash_table_unref (loader->param_nodes);
+  g_hash_table_unref (loader->profiles);
+  g_hash_table_unref (loader->machine_nodes);
+  g_checksum_free (loader->digest);
+  nl_lab_free (loader->lab);
+}
+
+static NlLab *
+fail_with_diags (NlLoader *loader, GError **error)
+{
+  g_autoptr (GString) msg = g_string_new (NULL);
+  for (guint i = 0; i < loader->diags->len; i++)
+    {
+      if (i > 0)
+        g_string_append_c (msg, '\n');
+      g_string_append (msg, g_ptr_array_index (loader->diags, i));
+    }
+  g_set_error_literal (error, NL_ERROR, NL_ERROR_INVALID, msg->str);
+  return NULL;
+}
+
+NlLab *
+nl_template_load (const char *file, GHashTable *overrides, GError **error)
+{
+  NlLoader loader = { 0 };
+  g_autoptr (GPtrArray) stack = g_ptr_array_new_with_free_func (g_free);
+  xmlDocPtr top;
+  xmlNodePtr root;
+  NlLab *result = NULL;
+
+  loader.docs = g_ptr_array_new_with_free_func ((GDestroyNotify) xmlFreeDoc);
+  loader.diags = g_ptr_array_new_with_free_func (g_free);
+  loader.params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  loader.param_nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  loader.profiles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  loader.machine_nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                (GDestroyNotify) g_ptr_array_unref);
+  loader.digest = g_checksum_new (G_CHECKSUM_SHA256);
+  loader.lab = nl_lab_new ();
+
+  top = parse_file (&loader, file, "lab");
+  if (top == NULL)
+    goto out;
+  {
+    char *real = realpath (file, NULL);
+    g_ptr_array_add (stack, g_strdup (real ? real : file));
+    free (real);
+  }
+  if (!load_includes (&loader, top, stack) || !resolve_params (&loader, overrides))
+    goto out;
+
+  root = xmlDocGetRootElement (top);
+  loader.lab->file = g_strdup (file);
+  loader.lab->name = attr (&loader, root, "name");
+  loader.lab->pool = attr (&loader, root, "pool");
+  if (loader.lab->pool == NULL)
+    loader.lab->pool = g_strdup ("default");
+  for (xmlNodePtr c = root->children; c; c = c->next)
+    if (is_element (c, "description"))
+      {
+        xmlChar *text = xmlNodeGetContent (c);
+        loader.lab->description = g_strstrip (g_strdup ((const char *) text));
+        xmlFree (text);
+      }
+
+  each_element (&loader, "image", build_image);
+  each_element (&loader, "network", build_network);
+  each_element (&loader, "shared-disk", build_shared_disk);
+  each_element (&loader, "profile", collect_profile);
+  each_element (&loader, "machine", build_machine);
+  add_machine_reservations (&loader);
+  nl_template_validate (&loader);
+  if (loader.diags->len > 0)
+    goto out;
+
+  finish_digest (&loader);
+  result = g_steal_pointer (&loader.lab);
+
+out:
+  if (result == NULL)
+    fail_with_diags (&loader, error);
+  loader_clear (&loader);
+  return result;
+}
+
+gboolean
+nl_template_parse_override (GHashTable *overrides, const char *arg, GError **error)
+{
+  const char *eq = strchr (arg, '=');
+  g_autofree char *name = NULL;
+
+  if (eq == NULL || eq == arg)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "--set '%s': expected NAME=VALUE", arg);
+      return FALSE;
+    }
+  name = g_strndup (arg, eq - arg);
+  g_hash_table_insert (overrides, g_steal_pointer (&name), g_strdup (eq + 1));
+  return TRUE;
+}

@@ -1,0 +1,100 @@
+/* Connections and the single conversion from libvirt errors to GError. */
+#include <string.h>
+
+#include <nestlab/error.h>
+#include <nestlab/virt.h>
+
+
+static void
+quiet_error_handler (void *data, virErrorPtr err)
+{
+  (void) data;
+  (void) err;
+}
+
+void
+nl_virt_init (void)
+{
+  static gsize done = 0;
+  if (g_once_init_enter (&done))
+    {
+      virInitialize ();
+      virSetErrorFunc (NULL, quiet_error_handler);
+      g_once_init_leave (&done, 1);
+    }
+}
+
+static int
+code_for (const virError *err)
+{
+  if (err == NULL)
+    return NL_ERROR_LIBVIRT;
+  switch (err->code)
+    {
+    case VIR_ERR_NO_DOMAIN:
+    case VIR_ERR_NO_NETWORK:
+    case VIR_ERR_NO_STORAGE_POOL:
+    case VIR_ERR_NO_STORAGE_VOL:
+    case VIR_ERR_NO_DOMAIN_SNAPSHOT:
+    case VIR_ERR_NO_DOMAIN_METADATA:
+    case VIR_ERR_NO_DOMAIN_CHECKPOINT:
+      return NL_ERROR_NOT_FOUND;
+    case VIR_ERR_NO_SUPPORT:
+    case VIR_ERR_OPERATION_UNSUPPORTED:
+    case VIR_ERR_ARGUMENT_UNSUPPORTED:
+      return NL_ERROR_UNSUPPORTED;
+    case VIR_ERR_SYSTEM_ERROR:
+    case VIR_ERR_RPC:
+    case VIR_ERR_NO_CONNECT:
+    case VIR_ERR_INVALID_CONN:
+      return NL_ERROR_FAILED;
+    default:
+      return NL_ERROR_LIBVIRT;
+    }
+}
+
+void
+nl_virt_set_error (GError **error, const char *format, ...)
+{
+  virErrorPtr err = virGetLastError ();
+  g_autofree char *context = NULL;
+  va_list ap;
+
+  va_start (ap, format);
+  context = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_set_error (error, NL_ERROR, code_for (err), "%s: %s", context,
+               err && err->message ? err->message : "unknown libvirt error");
+  virResetLastError ();
+}
+
+gboolean
+nl_virt_last_error_is_not_found (void)
+{
+  virErrorPtr err = virGetLastError ();
+  return err != NULL && code_for (err) == NL_ERROR_NOT_FOUND;
+}
+
+virConnectPtr
+nl_virt_connect (const char *uri, GError **error)
+{
+  virConnectPtr conn;
+
+  nl_virt_init ();
+  conn = virConnectOpen (uri);
+  if (conn == NULL)
+    {
+      nl_virt_set_error (error, "cannot connect to libvirt at '%s'",
+                         uri ? uri : "(default URI)");
+      return NULL;
+    }
+  g_debug ("connected to %s", uri ? uri : "(default)");
+  return conn;
+}
+
+gboolean
+nl_virt_is_test_driver (virConnectPtr conn)
+{
+  g_autofree char *uri = virConnectGetURI (conn);
+  return uri != NULL && g_str_has_prefix (uri, "test:");
+}
