@@ -28,8 +28,12 @@ typedef struct {
 } NlNestedOptions;
 
 /* Makes DOC (a <domain>) nested-ready. Appends one human-readable line per
- * change made to CHANGES (may be NULL); no change means already set up.
- * DOC is modified in place; nothing is freed that the caller owns. */
+ * change made to CHANGES (may be NULL; newly allocated strings, so give the
+ * array g_free as free function); no change means already set up.
+ * DOC is modified in place; nothing is freed that the caller owns.
+ * The extension required is vmx (Intel) or svm (AMD); under emulation it is
+ * svm whatever the host, since QEMU's software emulation emulates SVM (its
+ * "max" CPU is an AuthenticAMD) but not VMX. */
 gboolean nl_nested_enable (xmlDocPtr doc, const NlNestedOptions *options,
                            GPtrArray *changes, GError **error);
 
@@ -45,5 +49,22 @@ gboolean nl_nested_check (xmlDocPtr doc, const NlNestedOptions *options,
 
 /* The host's CPU vendor from /proc/cpuinfo (or the file given, for tests). */
 NlCpuVendor nl_nested_host_vendor (const char *cpuinfo_path);
+
+/* Gives DOC (a <domain>) nestlab's Hyper-V enlightenments for Windows guests:
+ * <features><hyperv mode='custom'> with relaxed, vapic, spinlocks (8191
+ * retries), vpindex, runtime, synic, stimer (direct), frequencies, tlbflush,
+ * ipi, and evmcs only on an Intel host under KVM; under emulation vpindex,
+ * synic and stimer are left out (QEMU refuses them without KVM). Also the
+ * hypervclock timer. The one definition, used by rendering and by
+ * nl_nested_enable with options->windows. Appends changes like
+ * nl_nested_enable. */
+gboolean nl_nested_set_hyperv (xmlDocPtr doc, const NlNestedOptions *options,
+                               GPtrArray *changes, GError **error);
+
+/* Parses domain XML (as virsh dumpxml gives it) without network access,
+ * entities or DTD, dropping blank text so a formatted dump of the changed
+ * document is evenly indented. NULL with ERROR (NL_ERROR_INVALID) when it is
+ * not well-formed or its root is not <domain>. Caller frees with xmlFreeDoc. */
+xmlDocPtr nl_nested_parse_domain (const char *xml, GError **error);
 
 G_END_DECLS
