@@ -203,6 +203,10 @@ schema_error (void *data, xmlErrorPtr err)
 {
   NlLoader *loader = data;
   g_autofree char *msg = g_strchomp (g_strdup (err->message ? err->message : "invalid"));
+  /* libxml2 follows the first, most specific error with a cascade about
+   * every enclosing pattern; only the first helps. */
+  if (loader->schema_errors++ > 0)
+    return;
   nl_loader_diag_at (loader, err->file ? err->file : "?",
                      err->node ? (int) xmlGetLineNo (err->node) : err->line,
                      "%s", msg);
@@ -250,6 +254,7 @@ parse_file (NlLoader *loader, const char *path, const char *root)
       return NULL;
     }
 
+  loader->schema_errors = 0;
   vctxt = xmlRelaxNGNewValidCtxt (schema_get ());
   xmlRelaxNGSetValidStructuredErrors (vctxt, schema_error, loader);
   if (xmlRelaxNGValidateDoc (vctxt, doc) != 0)
@@ -288,6 +293,7 @@ attr (NlLoader *loader, xmlNodePtr node, const char *name)
   g_autofree char *raw = NULL;
   GString *out;
   const char *p;
+  gboolean unknown = FALSE;
 
   if (node == NULL || (raw = raw_attr (node, name)) == NULL)
     return NULL;
@@ -316,6 +322,7 @@ attr (NlLoader *loader, xmlNodePtr node, const char *name)
               if (!g_hash_table_contains (loader->param_nodes, pname))
                 nl_loader_diag (loader, node, "attribute %s: unknown parameter '%s' (declare it with <param name=\"%s\"/>)",
                                 name, pname, pname);
+              unknown = TRUE;
             }
           else
             g_string_append (out, value);
@@ -323,6 +330,12 @@ attr (NlLoader *loader, xmlNodePtr node, const char *name)
         }
       else
         g_string_append_c (out, *p);
+    }
+  /* Reported once; treated as absent so no second error follows. */
+  if (unknown)
+    {
+      g_string_free (out, TRUE);
+      return NULL;
     }
   return g_string_free (out, FALSE);
 }
@@ -359,18 +372,26 @@ parse_size_attr (NlLoader *loader, xmlNodePtr node, const char *name, const char
 
 typedef void (*NodeFunc) (NlLoader *loader, xmlNodePtr node);
 
-/* Calls FUNC for each top-level element named NAME, across all files in
- * template order. */
+static void
+each_element_in (NlLoader *loader, xmlDocPtr doc, const char *name, NodeFunc func)
+{
+  xmlNodePtr top = xmlDocGetRootElement (doc);
+  for (xmlNodePtr c = top->children; c != NULL; c = c->next)
+    {
+      xmlDocPtr included;
+      if (is_element (c, name))
+        func (loader, c);
+      else if (is_element (c, "include") && (included = g_hash_table_lookup (loader->includes, c)) != NULL)
+        each_element_in (loader, included, name, func);
+    }
+}
+
+/* Calls FUNC for each top-level element named NAME in template order, an
+ * included file's elements standing where its <include> is. */
 static void
 each_element (NlLoader *loader, const char *name, NodeFunc func)
 {
-  for (guint i = 0; i < loader->docs->len; i++)
-    {
-      xmlNodePtr top = xmlDocGetRootElement (g_ptr_array_index (loader->docs, i));
-      for (xmlNodePtr c = top->children; c != NULL; c = c->next)
-        if (is_element (c, name))
-          func (loader, c);
-    }
+  each_element_in (loader, g_ptr_array_index (loader->docs, 0), name, func);
 }
 
 static gboolean
@@ -430,6 +451,7 @@ load_includes (NlLoader *loader, xmlDocPtr doc, GPtrArray *stack)
           nl_loader_diag (loader, c, "in the file included from here");
           return FALSE;
         }
+      g_hash_table_insert (loader->includes, c, child);
       g_ptr_array_add (stack, g_steal_pointer (&canonical));
       if (!load_includes (loader, child, stack))
         return FALSE;
@@ -719,8 +741,11 @@ build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
         mt->count = n;
     }
   if (count != NULL && strchr (m->name, '#') == NULL)
-    nl_loader_diag (loader, node, "machine '%s': count needs a run of '#' in the name for the index (hv## -> hv01, hv02)",
-                    m->name);
+    {
+      nl_loader_diag (loader, node, "machine '%s': count needs a run of '#' in the name for the index (hv## -> hv01, hv02)",
+                      m->name);
+      mt->count = 1;
+    }
 
   /* The boot disk decides the default OS. */
   disks = children (node, profile, "disk");
@@ -1034,6 +1059,7 @@ loader_clear (NlLoader *loader)
   g_hash_table_unref (loader->param_nodes);
   g_hash_table_unref (loader->profiles);
   g_hash_table_unref (loader->machine_nodes);
+  g_hash_table_unref (loader->includes);
   g_checksum_free (loader->digest);
   nl_lab_free (loader->lab);
 }
@@ -1068,6 +1094,7 @@ nl_template_load (const char *file, GHashTable *overrides, GError **error)
   loader.profiles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   loader.machine_nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                 (GDestroyNotify) g_ptr_array_unref);
+  loader.includes = g_hash_table_new (NULL, NULL);
   loader.digest = g_checksum_new (G_CHECKSUM_SHA256);
   loader.lab = nl_lab_new ();
 

@@ -12,6 +12,8 @@ typedef struct {
   GHashTable *param_nodes;  /* name -> xmlNodePtr */
   GHashTable *profiles;     /* name -> xmlNodePtr */
   GHashTable *machine_nodes;/* template name (before expansion) -> GPtrArray of NlMachine* */
+  GHashTable *includes;     /* <include> xmlNodePtr -> its xmlDocPtr */
+  guint schema_errors;      /* errors seen while validating one file */
   GChecksum *digest;
   NlLab *lab;
 } NlLoader;

@@ -1,0 +1,346 @@
+/* Template loading: expansion (params, includes, profiles, counts) against
+ * model dumps, a corpus of bad templates with their expected messages, and
+ * hostile input generated here. */
+#include <stdio.h>
+#include <string.h>
+
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <nestlab/error.h>
+#include <nestlab/template.h>
+#include "nl-config.h"
+#include "nl-test.h"
+
+/* A stable text form of a lab model, for golden comparison. */
+static char *
+dump_lab (const NlLab *lab)
+{
+  GString *s = g_string_new (NULL);
+  g_autoptr (GList) keys = g_list_sort (g_hash_table_get_keys (lab->params), (GCompareFunc) strcmp);
+
+  g_string_append_printf (s, "lab %s pool=%s waves=%u\n", lab->name, lab->pool, lab->n_waves);
+  g_string_append_printf (s, "description %s\n", lab->description ? lab->description : "-");
+  for (GList *l = keys; l; l = l->next)
+    g_string_append_printf (s, "param %s=%s\n", (char *) l->data,
+                            (char *) g_hash_table_lookup (lab->params, l->data));
+  for (guint i = 0; i < lab->images->len; i++)
+    {
+      NlImage *img = g_ptr_array_index (lab->images, i);
+      g_string_append_printf (s, "image %s os=%s pool=%s volume=%s path=%s format=%s\n", img->name,
+                              img->os, img->pool ? img->pool : "-", img->volume ? img->volume : "-",
+                              img->path ? img->path : "-", img->format);
+    }
+  for (guint i = 0; i < lab->networks->len; i++)
+    {
+      NlNetwork *n = g_ptr_array_index (lab->networks, i);
+      g_string_append_printf (s, "network %s mode=%s subnet=%s gateway=%s dhcp=%s-%s domain=%s\n",
+                              n->name, nl_network_mode_to_string (n->mode), n->subnet, n->gateway,
+                              n->dhcp_start ? n->dhcp_start : "-", n->dhcp_end ? n->dhcp_end : "-",
+                              n->domain ? n->domain : "-");
+      for (guint r = 0; r < n->reservations->len; r++)
+        {
+          NlReservation *res = g_ptr_array_index (n->reservations, r);
+          g_string_append_printf (s, "  reservation %s ip=%s mac=%s machine=%s nic=%u\n", res->name,
+                                  res->ip, res->mac ? res->mac : "-",
+                                  res->machine ? res->machine->name : "-", res->nic_index);
+        }
+    }
+  for (guint i = 0; i < lab->shared_disks->len; i++)
+    {
+      NlSharedDisk *d = g_ptr_array_index (lab->shared_disks, i);
+      g_string_append_printf (s, "shared-disk %s size=%" G_GUINT64_FORMAT "\n", d->name, d->size);
+    }
+  for (guint i = 0; i < lab->machines->len; i++)
+    {
+      NlMachine *m = g_ptr_array_index (lab->machines, i);
+      g_autofree char *after = m->after ? g_strjoinv (",", m->after) : g_strdup ("-");
+      g_autofree char *file = g_path_get_basename (m->src.file);
+      g_string_append_printf (s, "machine %s (%s:%d) os=%s family=%s role=%s vcpus=%u memory=%" G_GUINT64_FORMAT
+                              " firmware=%s secure-boot=%d tpm=%d nested=%d after=%s delay=%u wave=%u\n",
+                              m->name, file, m->src.line, m->os, nl_os_family_to_string (m->os_family),
+                              nl_role_to_string (m->role), m->vcpus, m->memory,
+                              nl_firmware_to_string (m->firmware), m->secure_boot, m->tpm, m->nested,
+                              after, m->delay, m->wave);
+      if (m->has_boot_disk)
+        g_string_append_printf (s, "  disk %s image=%s size=%" G_GUINT64_FORMAT " bus=%s\n",
+                                nl_disk_source_to_string (m->boot_disk.source),
+                                m->boot_disk.image ? m->boot_disk.image : "-", m->boot_disk.size,
+                                nl_disk_bus_to_string (m->boot_disk.bus));
+      for (guint d = 0; d < m->data_disks->len; d++)
+        {
+          NlDataDisk *dd = g_ptr_array_index (m->data_disks, d);
+          g_string_append_printf (s, "  data-disk size=%" G_GUINT64_FORMAT " bus=%s\n", dd->size,
+                                  nl_disk_bus_to_string (dd->bus));
+        }
+      for (guint d = 0; d < m->shared_disks->len; d++)
+        g_string_append_printf (s, "  shared-disk %s\n", (char *) g_ptr_array_index (m->shared_disks, d));
+      for (guint n = 0; n < m->nics->len; n++)
+        {
+          NlNic *nic = g_ptr_array_index (m->nics, n);
+          g_string_append_printf (s, "  nic %s ip=%s mac=%s model=%s\n", nic->network,
+                                  nic->ip ? nic->ip : "-", nic->mac ? nic->mac : "-",
+                                  nl_nic_model_to_string (nic->model));
+        }
+      if (m->kernel)
+        g_string_append_printf (s, "  kernel %s initrd=%s cmdline=%s\n", m->kernel,
+                                m->initrd ? m->initrd : "-", m->cmdline ? m->cmdline : "-");
+    }
+  return g_string_free (s, FALSE);
+}
+
+static GHashTable *
+overrides_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+}
+
+/* Loads tests/data/template/RELATIVE, expecting failure; returns the
+ * message with the data folder's path taken out. */
+static char *
+load_error (const char *relative, GHashTable *overrides)
+{
+  g_autofree char *path = nl_test_data_path (relative);
+  g_autofree char *prefix = nl_test_data_path ("template/");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlLab) lab = nl_template_load (path, overrides, &error);
+  g_auto (GStrv) parts = NULL;
+
+  ck_assert_msg (lab == NULL, "%s loaded but is invalid", relative);
+  ck_assert_msg (g_error_matches (error, NL_ERROR, NL_ERROR_INVALID), "%s: wrong error code", relative);
+  parts = g_strsplit (error->message, prefix, -1);
+  return g_strjoinv ("", parts);
+}
+
+START_TEST (expansion_applies_params_includes_profiles_and_counts)
+{
+  g_autofree char *path = nl_test_data_path ("template/good/expansion.xml");
+  g_autoptr (GHashTable) overrides = overrides_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlLab) lab = NULL;
+  g_autofree char *dump = NULL;
+
+  g_hash_table_insert (overrides, g_strdup ("hosts"), g_strdup ("3"));
+  lab = nl_template_load (path, overrides, &error);
+  ck_assert_msg (lab != NULL, "%s", error ? error->message : "");
+  dump = dump_lab (lab);
+  ck_assert (nl_test_golden ("template/good/expansion.model", dump));
+}
+END_TEST
+
+START_TEST (counted_machines_take_consecutive_addresses)
+{
+  g_autofree char *path = nl_test_data_path ("template/good/expansion.xml");
+  g_autoptr (NlLab) lab = nl_template_load (path, NULL, NULL);
+  NlMachine *hv02;
+
+  ck_assert_ptr_nonnull (lab);
+  hv02 = nl_lab_find_machine (lab, "hv02");
+  ck_assert_ptr_nonnull (hv02);
+  ck_assert_str_eq (((NlNic *) g_ptr_array_index (hv02->nics, 0))->ip, "10.20.0.22");
+  ck_assert_str_eq (((NlNic *) g_ptr_array_index (hv02->nics, 0))->mac, "52:54:00:aa:00:ff");
+  ck_assert_ptr_null (nl_lab_find_machine (lab, "hv03"));
+}
+END_TEST
+
+START_TEST (digest_changes_with_params_only_when_values_change)
+{
+  g_autofree char *path = nl_test_data_path ("template/good/expansion.xml");
+  g_autoptr (GHashTable) same = overrides_new ();
+  g_autoptr (GHashTable) other = overrides_new ();
+  g_autoptr (NlLab) a = NULL, b = NULL, c = NULL;
+
+  g_hash_table_insert (same, g_strdup ("hosts"), g_strdup ("2"));
+  g_hash_table_insert (other, g_strdup ("hosts"), g_strdup ("4"));
+  a = nl_template_load (path, NULL, NULL);
+  b = nl_template_load (path, same, NULL);
+  c = nl_template_load (path, other, NULL);
+  ck_assert (a && b && c);
+  ck_assert_str_eq (a->digest, b->digest);
+  ck_assert_str_ne (a->digest, c->digest);
+}
+END_TEST
+
+START_TEST (unknown_override_is_named)
+{
+  g_autoptr (GHashTable) overrides = overrides_new ();
+  g_autofree char *msg = NULL;
+  g_hash_table_insert (overrides, g_strdup ("hostz"), g_strdup ("3"));
+  msg = load_error ("template/good/expansion.xml", overrides);
+  ck_assert_str_eq (msg, "good/expansion.xml: --set hostz: the template declares no parameter 'hostz'");
+}
+END_TEST
+
+START_TEST (override_argument_must_be_name_equals_value)
+{
+  g_autoptr (GHashTable) overrides = overrides_new ();
+  g_autoptr (GError) error = NULL;
+  ck_assert (nl_template_parse_override (overrides, "a=b=c", NULL));
+  ck_assert_str_eq (g_hash_table_lookup (overrides, "a"), "b=c");
+  ck_assert (!nl_template_parse_override (overrides, "=x", &error));
+  ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_USAGE));
+}
+END_TEST
+
+/* Every file in tests/data/template/bad/ fails with the message in its
+ * .err golden file. */
+START_TEST (bad_templates_fail_with_their_messages)
+{
+  g_autofree char *dir_path = nl_test_data_path ("template/bad");
+  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  guint failures = 0;
+
+  ck_assert_ptr_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".xml") && !g_str_has_suffix (name, "-part.xml"))
+      g_ptr_array_add (names, g_strdup (name));
+  ck_assert_uint_ge (names->len, 30);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *xml = g_ptr_array_index (names, i);
+      g_autofree char *rel = g_strdup_printf ("template/bad/%s", xml);
+      g_autofree char *base = g_strndup (xml, strlen (xml) - 4);
+      g_autofree char *err_rel = g_strdup_printf ("template/bad/%s.err", base);
+      g_autofree char *msg = load_error (rel, NULL);
+      g_autofree char *text = g_strconcat (msg, "\n", NULL);
+      if (!nl_test_golden (err_rel, text))
+        failures++;
+    }
+  ck_assert_msg (failures == 0, "%u bad templates gave unexpected messages", failures);
+}
+END_TEST
+
+static char *
+write_temp (const char *contents, gssize length)
+{
+  g_autofree char *path = NULL;
+  int fd = g_file_open_tmp ("nl-template-XXXXXX.xml", &path, NULL);
+  ck_assert_int_ge (fd, 0);
+  close (fd);
+  ck_assert (g_file_set_contents (path, contents, length, NULL));
+  return g_steal_pointer (&path);
+}
+
+static void
+assert_refused (const char *contents, gssize length, const char *expected_part)
+{
+  g_autofree char *path = write_temp (contents, length);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlLab) lab = nl_template_load (path, NULL, &error);
+  ck_assert_ptr_null (lab);
+  ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_INVALID));
+  ck_assert_msg (strstr (error->message, expected_part) != NULL, "message '%s' lacks '%s'",
+                 error->message, expected_part);
+  ck_assert_msg (strstr (error->message, path) != NULL, "message '%s' does not name the file", error->message);
+  g_unlink (path);
+}
+
+START_TEST (binary_input_is_refused)
+{
+  static const char data[] = "<lab name=\"x\">\n\0\1\2\3</lab>";
+  assert_refused (data, sizeof data, ":2: binary content");
+}
+END_TEST
+
+START_TEST (invalid_utf8_is_refused)
+{
+  assert_refused ("<lab name=\"\xff\xfe\"/>", -1, "not valid UTF-8");
+}
+END_TEST
+
+START_TEST (absurd_nesting_is_refused)
+{
+  GString *s = g_string_new ("<lab name=\"x\">");
+  for (int i = 0; i < 5000; i++)
+    g_string_append (s, "<description>");
+  for (int i = 0; i < 5000; i++)
+    g_string_append (s, "</description>");
+  g_string_append (s, "</lab>");
+  /* libxml2 stops at its own depth limit (256) before ours; either way the
+   * file is refused with its name. */
+  assert_refused (s->str, s->len, "");
+  g_string_free (s, TRUE);
+}
+END_TEST
+
+START_TEST (moderate_nesting_is_refused_by_our_limit)
+{
+  GString *s = g_string_new ("<lab name=\"x\"><description>");
+  for (int i = 0; i < 40; i++)
+    g_string_append (s, "<b>");
+  for (int i = 0; i < 40; i++)
+    g_string_append (s, "</b>");
+  g_string_append (s, "</description></lab>");
+  assert_refused (s->str, s->len, "nested deeper than 32");
+  g_string_free (s, TRUE);
+}
+END_TEST
+
+START_TEST (oversized_input_is_refused_unread)
+{
+  gsize size = NL_TEMPLATE_MAX_SIZE + 1;
+  g_autofree char *big = g_malloc (size);
+  memset (big, ' ', size);
+  memcpy (big, "<lab name=\"x\">", 14);
+  assert_refused (big, size, "templates are at most");
+}
+END_TEST
+
+START_TEST (missing_file_is_reported)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlLab) lab = nl_template_load ("/nonexistent/lab.xml", NULL, &error);
+  ck_assert_ptr_null (lab);
+  ck_assert_str_eq (error->message, "/nonexistent/lab.xml: cannot read: No such file or directory");
+}
+END_TEST
+
+/* Every shipped template validates. */
+START_TEST (shipped_templates_validate)
+{
+  static const char *const shipped[] = {
+    "scvmm-demo.xml", "failover-cluster.xml", "patch-ring.xml", "tiny-lab.xml",
+  };
+  g_autoptr (GHashTable) overrides = overrides_new ();
+  g_hash_table_insert (overrides, g_strdup ("guest_dir"), g_strdup ("/var/lib/nestlab/guest"));
+  for (guint i = 0; i < G_N_ELEMENTS (shipped); i++)
+    {
+      g_autofree char *path = g_build_filename (NL_SOURCE_ROOT, "templates", shipped[i], NULL);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (NlLab) lab = nl_template_load (path, g_str_equal (shipped[i], "tiny-lab.xml") ? overrides : NULL,
+                                                &error);
+      ck_assert_msg (lab != NULL, "%s: %s", shipped[i], error ? error->message : "");
+      ck_assert_uint_gt (lab->machines->len, 0);
+    }
+}
+END_TEST
+
+static Suite *
+template_suite (void)
+{
+  Suite *s = suite_create ("template");
+  TCase *tc = tcase_create ("expansion");
+  TCase *bad = tcase_create ("bad-input");
+
+  tcase_add_test (tc, expansion_applies_params_includes_profiles_and_counts);
+  tcase_add_test (tc, counted_machines_take_consecutive_addresses);
+  tcase_add_test (tc, digest_changes_with_params_only_when_values_change);
+  tcase_add_test (tc, unknown_override_is_named);
+  tcase_add_test (tc, override_argument_must_be_name_equals_value);
+  tcase_add_test (tc, shipped_templates_validate);
+  suite_add_tcase (s, tc);
+
+  tcase_add_test (bad, bad_templates_fail_with_their_messages);
+  tcase_add_test (bad, binary_input_is_refused);
+  tcase_add_test (bad, invalid_utf8_is_refused);
+  tcase_add_test (bad, absurd_nesting_is_refused);
+  tcase_add_test (bad, moderate_nesting_is_refused_by_our_limit);
+  tcase_add_test (bad, oversized_input_is_refused_unread);
+  tcase_add_test (bad, missing_file_is_reported);
+  suite_add_tcase (s, bad);
+  return s;
+}
+
+NL_TEST_MAIN (template_suite)
