@@ -34,4 +34,124 @@ gboolean nl_virt_last_error_is_not_found (void);
 /* TRUE for the embedded test driver (test:///...). */
 gboolean nl_virt_is_test_driver (virConnectPtr conn);
 
+/* ---- Ownership marks (own.c) ----
+ * Every domain and network nestlab creates carries <nestlab:lab> in its
+ * <metadata>, in the namespace below (the same as render.h's NL_METADATA_NS). */
+#define NL_VIRT_METADATA_NS "https://nestlab.dev/xmlns/lab/1"
+#define NL_VIRT_METADATA_PREFIX "nestlab"
+
+typedef struct {
+  char *pool;
+  char *name;
+} NlOwnedVolume;
+
+/* A lab-wide checkpoint as one domain records it (<nestlab:checkpoint>). */
+typedef struct {
+  char *name;
+  char *mode;         /* "internal" (libvirt snapshot) or "external" (overlays) */
+  char *created;      /* ISO 8601 */
+  gboolean running;   /* the machine ran when the checkpoint was taken */
+  char **disks;       /* external: overlay paths made at checkpoint time */
+  char **bases;       /* external: the frozen files they sit on, same order */
+  char *nvram_copy;   /* external: path of the NVRAM copy, or NULL */
+  char *tpm_copy;     /* external: path of the TPM state copy, or NULL */
+} NlCheckpointRecord;
+
+typedef struct {
+  char *lab;          /* lab name: the mark itself */
+  char *digest;       /* template digest */
+  char *config;       /* digest of the object's rendered XML (set by lab/) */
+  char *machine;      /* domains only */
+  char *role;
+  gboolean nested;
+  guint wave;
+  GPtrArray *volumes;     /* of NlOwnedVolume*: volumes this object owns */
+  GPtrArray *checkpoints; /* of NlCheckpointRecord* */
+  char *xml;              /* the element as text, for rewriting */
+} NlOwnership;
+
+void nl_owned_volume_free (NlOwnedVolume *vol);
+void nl_ownership_free (NlOwnership *own);
+void nl_checkpoint_record_free (NlCheckpointRecord *rec);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlOwnership, nl_ownership_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlCheckpointRecord, nl_checkpoint_record_free)
+
+/* Finds the mark in XML: either the <nestlab:lab> element itself or a
+ * <domain>/<network> document holding it in <metadata>. *OUT is NULL (and
+ * TRUE returned) when there is no mark. FALSE only when XML does not parse. */
+gboolean nl_ownership_parse (const char *xml, NlOwnership **out, GError **error);
+/* Whether OWN is a mark of LAB (of any lab when LAB is NULL). */
+gboolean nl_ownership_is_lab (const NlOwnership *own, const char *lab);
+gboolean nl_ownership_lists_volume (const NlOwnership *own, const char *pool, const char *name);
+const NlCheckpointRecord *nl_ownership_find_checkpoint (const NlOwnership *own, const char *name);
+/* The element text of OWN with one change, keeping everything else; new strings. */
+char *nl_ownership_with_volume (const NlOwnership *own, const char *pool, const char *name, GError **error);
+char *nl_ownership_with_checkpoint (const NlOwnership *own, const NlCheckpointRecord *rec, GError **error);
+char *nl_ownership_without_checkpoint (const NlOwnership *own, const char *name, GError **error);
+
+/* The mark of DOM / NET; *OUT NULL when unmarked. */
+gboolean nl_virt_domain_ownership (virDomainPtr dom, NlOwnership **out, GError **error);
+gboolean nl_virt_network_ownership (virNetworkPtr net, NlOwnership **out, GError **error);
+/* Replaces DOM's mark with ELEMENT (config, and live when running). */
+gboolean nl_virt_domain_set_ownership (virDomainPtr dom, const char *element, GError **error);
+
+typedef struct {
+  virDomainPtr dom;
+  char *name;
+  NlOwnership *own;
+} NlOwnedDomain;
+typedef struct {
+  virNetworkPtr net;
+  char *name;
+  NlOwnership *own;
+} NlOwnedNetwork;
+void nl_owned_domain_free (NlOwnedDomain *od);
+void nl_owned_network_free (NlOwnedNetwork *on);
+
+/* Every domain / network marked as LAB's (any lab's when LAB is NULL).
+ * GPtrArray of NlOwnedDomain* / NlOwnedNetwork*, owned by the caller. */
+GPtrArray *nl_virt_list_owned_domains (virConnectPtr conn, const char *lab, GError **error);
+GPtrArray *nl_virt_list_owned_networks (virConnectPtr conn, const char *lab, GError **error);
+
+/* ---- Objects (domain.c, network.c, storage.c) ----
+ * Thin wrappers that report libvirt failures as GError with the object's
+ * name. Lookups return NULL with NL_ERROR_NOT_FOUND when absent. */
+virDomainPtr nl_virt_domain_lookup (virConnectPtr conn, const char *name, GError **error);
+virDomainPtr nl_virt_domain_define (virConnectPtr conn, const char *xml, GError **error);
+/* Undefines with managed save, snapshot and checkpoint metadata, NVRAM and
+ * TPM state; stops it first when running. Drivers that refuse a flag (the
+ * test driver: NVRAM, TPM) are retried without it. */
+gboolean nl_virt_domain_remove (virDomainPtr dom, GError **error);
+gboolean nl_virt_domain_start (virDomainPtr dom, GError **error);
+gboolean nl_virt_domain_poweroff (virDomainPtr dom, GError **error);
+/* Asks the guest to shut down: through its agent when AGENT, else ACPI. */
+gboolean nl_virt_domain_shutdown (virDomainPtr dom, gboolean agent, GError **error);
+gboolean nl_virt_domain_is_active (virDomainPtr dom);
+/* The domain's state as a word: running, paused, shut off, ... */
+const char *nl_virt_domain_state_name (virDomainPtr dom);
+char *nl_virt_domain_xml (virDomainPtr dom, gboolean inactive, GError **error);
+
+virNetworkPtr nl_virt_network_lookup (virConnectPtr conn, const char *name, GError **error);
+virNetworkPtr nl_virt_network_define (virConnectPtr conn, const char *xml, GError **error);
+/* Starts NET unless active and sets autostart. */
+gboolean nl_virt_network_start (virNetworkPtr net, GError **error);
+/* Stops (if active) and undefines NET. */
+gboolean nl_virt_network_remove (virNetworkPtr net, GError **error);
+
+virStoragePoolPtr nl_virt_pool_lookup (virConnectPtr conn, const char *name, GError **error);
+/* Makes pool NAME exist and run: a directory pool at TARGET when missing. */
+virStoragePoolPtr nl_virt_pool_ensure (virConnectPtr conn, const char *name, const char *target,
+                                       GError **error);
+/* The pool's target directory (newly allocated). */
+char *nl_virt_pool_target (virStoragePoolPtr pool, GError **error);
+virStorageVolPtr nl_virt_volume_lookup (virStoragePoolPtr pool, const char *name, GError **error);
+virStorageVolPtr nl_virt_volume_create (virStoragePoolPtr pool, const char *xml, GError **error);
+gboolean nl_virt_volume_delete (virStorageVolPtr vol, GError **error);
+/* Path and backing store path (NULL when none) of VOL; new strings. */
+gboolean nl_virt_volume_paths (virStorageVolPtr vol, char **path, char **backing, GError **error);
+
+/* Whether the hypervisor offers KVM for x86_64 guests (from capabilities),
+ * and the host CPU vendor it reports ("Intel", "AMD", or NULL). */
+gboolean nl_virt_host_info (virConnectPtr conn, gboolean *kvm, char **vendor, GError **error);
+
 G_END_DECLS

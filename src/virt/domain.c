@@ -1,0 +1,146 @@
+/* Domains: lookup, define, start, stop and complete removal, with libvirt
+ * failures reported as GError naming the domain. */
+#include <nestlab/error.h>
+#include <nestlab/virt.h>
+
+virDomainPtr
+nl_virt_domain_lookup (virConnectPtr conn, const char *name, GError **error)
+{
+  virDomainPtr dom = virDomainLookupByName (conn, name);
+  if (dom == NULL)
+    nl_virt_set_error (error, "domain '%s'", name);
+  return dom;
+}
+
+virDomainPtr
+nl_virt_domain_define (virConnectPtr conn, const char *xml, GError **error)
+{
+  virDomainPtr dom = virDomainDefineXMLFlags (conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+  if (dom == NULL)
+    {
+      virErrorPtr err = virGetLastError ();
+      /* Drivers without schema validation (test) refuse the flag. */
+      if (err && (err->code == VIR_ERR_INVALID_ARG || err->code == VIR_ERR_NO_SUPPORT))
+        {
+          virResetLastError ();
+          dom = virDomainDefineXML (conn, xml);
+        }
+    }
+  if (dom == NULL)
+    nl_virt_set_error (error, "defining domain");
+  return dom;
+}
+
+gboolean
+nl_virt_domain_is_active (virDomainPtr dom)
+{
+  return virDomainIsActive (dom) == 1;
+}
+
+gboolean
+nl_virt_domain_remove (virDomainPtr dom, GError **error)
+{
+  static const unsigned int optional[] = { VIR_DOMAIN_UNDEFINE_TPM, VIR_DOMAIN_UNDEFINE_NVRAM,
+                                           VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA };
+  unsigned int flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                       | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM
+                       | VIR_DOMAIN_UNDEFINE_TPM;
+  const char *name = virDomainGetName (dom);
+
+  if (virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0)
+    {
+      nl_virt_set_error (error, "stopping domain '%s'", name);
+      return FALSE;
+    }
+  for (guint i = 0; i <= G_N_ELEMENTS (optional); i++)
+    {
+      virErrorPtr err;
+      if (virDomainUndefineFlags (dom, flags) == 0)
+        return TRUE;
+      err = virGetLastError ();
+      if (i == G_N_ELEMENTS (optional) || err == NULL
+          || (err->code != VIR_ERR_INVALID_ARG && err->code != VIR_ERR_NO_SUPPORT
+              && err->code != VIR_ERR_ARGUMENT_UNSUPPORTED))
+        break;
+      g_debug ("undefine of %s refused flags 0x%x, retrying without 0x%x", name, flags, optional[i]);
+      virResetLastError ();
+      flags &= ~optional[i];
+    }
+  nl_virt_set_error (error, "undefining domain '%s'", name);
+  return FALSE;
+}
+
+gboolean
+nl_virt_domain_start (virDomainPtr dom, GError **error)
+{
+  if (virDomainIsActive (dom) == 1)
+    return TRUE;
+  if (virDomainCreate (dom) < 0)
+    {
+      nl_virt_set_error (error, "starting domain '%s'", virDomainGetName (dom));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+nl_virt_domain_poweroff (virDomainPtr dom, GError **error)
+{
+  if (virDomainIsActive (dom) != 1)
+    return TRUE;
+  if (virDomainDestroy (dom) < 0)
+    {
+      if (virDomainIsActive (dom) == 0)
+        {
+          virResetLastError ();
+          return TRUE;
+        }
+      nl_virt_set_error (error, "powering off domain '%s'", virDomainGetName (dom));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+nl_virt_domain_shutdown (virDomainPtr dom, gboolean agent, GError **error)
+{
+  unsigned int flags = agent ? VIR_DOMAIN_SHUTDOWN_GUEST_AGENT : VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN;
+  if (virDomainShutdownFlags (dom, flags) < 0)
+    {
+      nl_virt_set_error (error, "shutting down domain '%s' (%s)", virDomainGetName (dom),
+                         agent ? "guest agent" : "ACPI");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+const char *
+nl_virt_domain_state_name (virDomainPtr dom)
+{
+  int state = 0, reason = 0;
+  if (virDomainGetState (dom, &state, &reason, 0) < 0)
+    {
+      virResetLastError ();
+      return "unknown";
+    }
+  switch (state)
+    {
+    case VIR_DOMAIN_RUNNING: return "running";
+    case VIR_DOMAIN_BLOCKED: return "blocked";
+    case VIR_DOMAIN_PAUSED: return "paused";
+    case VIR_DOMAIN_SHUTDOWN: return "shutting down";
+    case VIR_DOMAIN_SHUTOFF: return virDomainHasManagedSaveImage (dom, 0) == 1 ? "saved" : "shut off";
+    case VIR_DOMAIN_CRASHED: return "crashed";
+    case VIR_DOMAIN_PMSUSPENDED: return "suspended";
+    default: return "unknown";
+    }
+}
+
+char *
+nl_virt_domain_xml (virDomainPtr dom, gboolean inactive, GError **error)
+{
+  char *xml = virDomainGetXMLDesc (dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
+  if (xml == NULL)
+    nl_virt_set_error (error, "reading domain '%s'", virDomainGetName (dom));
+  return xml;
+}

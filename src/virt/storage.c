@@ -1,0 +1,181 @@
+/* Storage pools and volumes, and what the hypervisor offers (capabilities). */
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+
+#include <nestlab/error.h>
+#include <nestlab/virt.h>
+
+virStoragePoolPtr
+nl_virt_pool_lookup (virConnectPtr conn, const char *name, GError **error)
+{
+  virStoragePoolPtr pool = virStoragePoolLookupByName (conn, name);
+  if (pool == NULL)
+    nl_virt_set_error (error, "storage pool '%s'", name);
+  return pool;
+}
+
+virStoragePoolPtr
+nl_virt_pool_ensure (virConnectPtr conn, const char *name, const char *target, GError **error)
+{
+  g_autoptr (virStoragePool) pool = virStoragePoolLookupByName (conn, name);
+
+  if (pool == NULL)
+    {
+      xmlDocPtr doc;
+      xmlNodePtr root, t;
+      xmlChar *text = NULL;
+      int len = 0;
+
+      virResetLastError ();
+      doc = xmlNewDoc ((const xmlChar *) "1.0");
+      root = xmlNewNode (NULL, (const xmlChar *) "pool");
+      xmlDocSetRootElement (doc, root);
+      xmlNewProp (root, (const xmlChar *) "type", (const xmlChar *) "dir");
+      xmlNewTextChild (root, NULL, (const xmlChar *) "name", (const xmlChar *) name);
+      t = xmlNewChild (root, NULL, (const xmlChar *) "target", NULL);
+      xmlNewTextChild (t, NULL, (const xmlChar *) "path", (const xmlChar *) target);
+      xmlDocDumpMemory (doc, &text, &len);
+      xmlFreeDoc (doc);
+      pool = virStoragePoolDefineXML (conn, (const char *) text, 0);
+      xmlFree (text);
+      if (pool == NULL)
+        {
+          nl_virt_set_error (error, "defining storage pool '%s'", name);
+          return NULL;
+        }
+      if (virStoragePoolBuild (pool, 0) < 0)
+        virResetLastError (); /* the directory may exist already */
+      virStoragePoolSetAutostart (pool, 1);
+      virResetLastError ();
+    }
+  if (virStoragePoolIsActive (pool) != 1 && virStoragePoolCreate (pool, 0) < 0)
+    {
+      nl_virt_set_error (error, "starting storage pool '%s'", name);
+      return NULL;
+    }
+  return g_steal_pointer (&pool);
+}
+
+static xmlDocPtr
+parse (const char *xml)
+{
+  return xmlReadMemory (xml, strlen (xml), "libvirt.xml", NULL, XML_PARSE_NONET);
+}
+
+static char *
+xpath_string (xmlDocPtr doc, const char *expr)
+{
+  xmlXPathContextPtr ctx = xmlXPathNewContext (doc);
+  xmlXPathObjectPtr obj = xmlXPathEvalExpression ((const xmlChar *) expr, ctx);
+  char *r = NULL;
+  if (obj && obj->type == XPATH_STRING && obj->stringval && obj->stringval[0])
+    r = g_strdup ((const char *) obj->stringval);
+  xmlXPathFreeObject (obj);
+  xmlXPathFreeContext (ctx);
+  return r;
+}
+
+char *
+nl_virt_pool_target (virStoragePoolPtr pool, GError **error)
+{
+  g_autofree char *xml = virStoragePoolGetXMLDesc (pool, 0);
+  xmlDocPtr doc;
+  char *path;
+
+  if (xml == NULL)
+    {
+      nl_virt_set_error (error, "reading storage pool '%s'", virStoragePoolGetName (pool));
+      return NULL;
+    }
+  doc = parse (xml);
+  path = doc ? xpath_string (doc, "string(/pool/target/path)") : NULL;
+  if (doc)
+    xmlFreeDoc (doc);
+  if (path == NULL)
+    g_set_error (error, NL_ERROR, NL_ERROR_UNSUPPORTED, "storage pool '%s' has no target directory",
+                 virStoragePoolGetName (pool));
+  return path;
+}
+
+virStorageVolPtr
+nl_virt_volume_lookup (virStoragePoolPtr pool, const char *name, GError **error)
+{
+  virStorageVolPtr vol = virStorageVolLookupByName (pool, name);
+  if (vol == NULL)
+    nl_virt_set_error (error, "volume '%s' in pool '%s'", name, virStoragePoolGetName (pool));
+  return vol;
+}
+
+virStorageVolPtr
+nl_virt_volume_create (virStoragePoolPtr pool, const char *xml, GError **error)
+{
+  virStorageVolPtr vol = virStorageVolCreateXML (pool, xml, 0);
+  if (vol == NULL)
+    nl_virt_set_error (error, "creating a volume in pool '%s'", virStoragePoolGetName (pool));
+  return vol;
+}
+
+gboolean
+nl_virt_volume_delete (virStorageVolPtr vol, GError **error)
+{
+  if (virStorageVolDelete (vol, 0) < 0)
+    {
+      nl_virt_set_error (error, "deleting volume '%s'", virStorageVolGetName (vol));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+nl_virt_volume_paths (virStorageVolPtr vol, char **path, char **backing, GError **error)
+{
+  g_autofree char *xml = virStorageVolGetXMLDesc (vol, 0);
+  xmlDocPtr doc;
+
+  if (xml == NULL)
+    {
+      nl_virt_set_error (error, "reading volume '%s'", virStorageVolGetName (vol));
+      return FALSE;
+    }
+  doc = parse (xml);
+  if (doc == NULL)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "volume XML does not parse");
+      return FALSE;
+    }
+  if (path)
+    *path = xpath_string (doc, "string(/volume/target/path)");
+  if (backing)
+    *backing = xpath_string (doc, "string(/volume/backingStore/path)");
+  xmlFreeDoc (doc);
+  return TRUE;
+}
+
+gboolean
+nl_virt_host_info (virConnectPtr conn, gboolean *kvm, char **vendor, GError **error)
+{
+  g_autofree char *caps = virConnectGetCapabilities (conn);
+  g_autofree char *kvm_text = NULL;
+  xmlDocPtr doc;
+
+  if (caps == NULL)
+    {
+      nl_virt_set_error (error, "reading the hypervisor's capabilities");
+      return FALSE;
+    }
+  doc = parse (caps);
+  if (doc == NULL)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "capabilities XML does not parse");
+      return FALSE;
+    }
+  kvm_text = xpath_string (doc, "string(/capabilities/guest[arch/@name='x86_64']/arch/domain[@type='kvm']/@type)");
+  *kvm = kvm_text != NULL;
+  if (vendor)
+    *vendor = xpath_string (doc, "string(/capabilities/host/cpu/vendor)");
+  xmlFreeDoc (doc);
+  return TRUE;
+}
