@@ -25,6 +25,10 @@ struct NlCommand {
 gboolean nl_cli_parse_options (const NlCommand *cmd, const GOptionEntry *entries,
                                int *argc, char ***argv, GError **error);
 
+/* The table entry named NAME ("host check"); aborts if there is none, as
+ * that is a programming error. */
+const NlCommand *nl_cli_command (const char *name);
+
 /* Asks "QUESTION [y/N]" on a TTY; FALSE when stdin is not a TTY. */
 gboolean nl_cli_confirm (const char *question);
 

@@ -18,7 +18,7 @@ nl_cmd_validate (NlCli *cli, int argc, char **argv, GError **error)
   g_autoptr (GHashTable) overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   int invalid = 0;
 
-  if (!nl_cli_parse_options (&nl_commands[0], entries, &argc, &argv, error))
+  if (!nl_cli_parse_options (nl_cli_command ("validate"), entries, &argc, &argv, error))
     return -1;
   if (argc < 2)
     {

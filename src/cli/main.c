@@ -13,7 +13,7 @@ static int nl_cmd_help (NlCli *cli, int argc, char **argv, GError **error);
 
 const NlCommand nl_commands[] = {
   { "validate", "FILE...", "Check lab templates and report every error", nl_cmd_validate },
-  // render: see cmd-render.c
+  { "render", "FILE", "Print (or write) the libvirt XML a lab template makes", nl_cmd_render },
   { "help", "[COMMAND]", "Show help for nestlab or one command", nl_cmd_help },
   { NULL, NULL, NULL, NULL },
 };
@@ -110,6 +110,15 @@ nl_cli_parse_options (const NlCommand *cmd, const GOptionEntry *entries,
     g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_strict_posix (ctx, FALSE);
   return g_option_context_parse (ctx, argc, argv, error);
+}
+
+const NlCommand *
+nl_cli_command (const char *name)
+{
+  for (const NlCommand *c = nl_commands; c->name; c++)
+    if (strcmp (c->name, name) == 0)
+      return c;
+  g_error ("no command '%s' in the table", name);
 }
 
 gboolean

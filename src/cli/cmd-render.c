@@ -1,0 +1,146 @@
+/* nestlab render FILE: the libvirt XML a lab template makes, without
+ * touching libvirt. Printed (each object after a comment naming it), or
+ * written one file per object with --out DIR. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <nestlab/error.h>
+#include <nestlab/render.h>
+#include <nestlab/template.h>
+#include "cli.h"
+
+typedef struct {
+  const char *out_dir;
+  guint written;
+} Output;
+
+static gboolean
+emit (Output *out, const char *kind, const char *name, xmlDocPtr doc, GError **error)
+{
+  g_autofree char *text = nl_render_to_string (doc);
+
+  if (out->out_dir == NULL)
+    {
+      printf ("<!-- %s %s -->\n%s", kind, name, text);
+      return TRUE;
+    }
+  {
+    g_autofree char *file = g_strdup_printf ("%s-%s.xml", kind, name);
+    g_autofree char *path = g_build_filename (out->out_dir, file, NULL);
+    if (!g_file_set_contents (path, text, -1, error))
+      return FALSE;
+    printf ("%s\n", path);
+    out->written++;
+  }
+  return TRUE;
+}
+
+int
+nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error)
+{
+  static char **sets;
+  static char *out_dir;
+  static char *vendor_name;
+  static gboolean emulate;
+  const GOptionEntry entries[] = {
+    { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "Set a template parameter", "NAME=VALUE" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir, "Write one file per object into DIR", "DIR" },
+    { "emulate", 0, 0, G_OPTION_ARG_NONE, &emulate,
+      "No KVM: domain type qemu, CPU mode maximum (slow; for testing only)", NULL },
+    { "vendor", 0, 0, G_OPTION_ARG_STRING, &vendor_name,
+      "Host CPU vendor for nested settings (default: this host's)", "intel|amd" },
+    { NULL },
+  };
+  g_autoptr (GHashTable) overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (NlLab) lab = NULL;
+  g_autoptr (GPtrArray) volumes = NULL;
+  NlRenderOptions options = { 0 };
+  Output out = { 0 };
+
+  if (!nl_cli_parse_options (nl_cli_command ("render"), entries, &argc, &argv, error))
+    return -1;
+  if (argc != 2)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one template FILE");
+      return -1;
+    }
+  for (char **s = sets; s && *s; s++)
+    if (!nl_template_parse_override (overrides, *s, error))
+      return -1;
+  if (vendor_name != NULL)
+    {
+      int v = nl_cpu_vendor_from_string (vendor_name);
+      if (v != NL_CPU_VENDOR_INTEL && v != NL_CPU_VENDOR_AMD)
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "--vendor '%s': expected intel or amd", vendor_name);
+          return -1;
+        }
+      options.vendor = v;
+    }
+  else
+    options.vendor = nl_nested_host_vendor (NULL);
+  options.emulate = emulate;
+
+  lab = nl_template_load (argv[1], overrides, error);
+  if (lab == NULL)
+    return -1;
+
+  if (out_dir != NULL)
+    {
+      if (g_mkdir_with_parents (out_dir, 0755) < 0)
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "cannot create %s: %s", out_dir, g_strerror (errno));
+          return -1;
+        }
+      out.out_dir = out_dir;
+    }
+
+  /* Everything is rendered before anything is written, so an error leaves
+   * no partial output directory behind. */
+  {
+    g_autoptr (GPtrArray) docs = g_ptr_array_new_with_free_func ((GDestroyNotify) xmlFreeDoc);
+    g_autoptr (GPtrArray) kinds = g_ptr_array_new ();
+    g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+    for (guint i = 0; i < lab->networks->len; i++)
+      {
+        NlNetwork *net = g_ptr_array_index (lab->networks, i);
+        xmlDocPtr doc = nl_render_network (lab, net, &options, error);
+        if (doc == NULL)
+          return -1;
+        g_ptr_array_add (docs, doc);
+        g_ptr_array_add (kinds, (gpointer) "network");
+        g_ptr_array_add (names, nl_lab_network_name (lab, net));
+      }
+    volumes = nl_render_volume_specs (lab, &options);
+    for (guint i = 0; i < volumes->len; i++)
+      {
+        NlVolumeSpec *spec = g_ptr_array_index (volumes, i);
+        xmlDocPtr doc = nl_render_volume (spec, error);
+        if (doc == NULL)
+          return -1;
+        g_ptr_array_add (docs, doc);
+        g_ptr_array_add (kinds, (gpointer) "volume");
+        g_ptr_array_add (names, g_strdup (spec->name));
+      }
+    for (guint i = 0; i < lab->machines->len; i++)
+      {
+        NlMachine *m = g_ptr_array_index (lab->machines, i);
+        xmlDocPtr doc = nl_render_domain (lab, m, &options, error);
+        if (doc == NULL)
+          return -1;
+        g_ptr_array_add (docs, doc);
+        g_ptr_array_add (kinds, (gpointer) "domain");
+        g_ptr_array_add (names, nl_lab_domain_name (lab, m));
+      }
+    for (guint i = 0; i < docs->len; i++)
+      if (!emit (&out, g_ptr_array_index (kinds, i), g_ptr_array_index (names, i),
+                 g_ptr_array_index (docs, i), error))
+        return -1;
+  }
+  if (out.out_dir != NULL)
+    fprintf (stderr, "lab '%s': %u files written to %s\n", lab->name, out.written, out.out_dir);
+  return 0;
+}
