@@ -1,0 +1,621 @@
+/* `nestlab host check`: whether this host can run a hypervisor inside its VMs,
+ * and for every check that fails, why and the exact fix. Reads files under a
+ * root folder and libvirt's domain capabilities text, so tests use fixtures. */
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
+#include <nestlab/host.h>
+
+NL_ENUM_IMPL (nl_host_status, NL_HOST_STATUS_LAST, "ok", "info", "warn", "fail")
+
+typedef enum {
+  VENDOR_UNKNOWN,
+  VENDOR_INTEL,
+  VENDOR_AMD,
+} Vendor;
+
+/* What /proc/cpuinfo says about the first processor. */
+typedef struct {
+  char *vendor_id;
+  char *model_name;
+  Vendor vendor;
+  gboolean vmx;
+  gboolean svm;
+  gboolean hypervisor;   /* this host is itself a virtual machine */
+} CpuInfo;
+
+static void
+cpu_info_clear (CpuInfo *info)
+{
+  g_clear_pointer (&info->vendor_id, g_free);
+  g_clear_pointer (&info->model_name, g_free);
+}
+
+typedef struct {
+  const char *root;
+  GPtrArray *checks;
+  CpuInfo cpu;
+} Ctx;
+
+void
+nl_host_check_free (NlHostCheck *check)
+{
+  if (check == NULL)
+    return;
+  g_free (check->id);
+  g_free (check->message);
+  g_free (check->fix);
+  g_free (check);
+}
+
+static void
+add (Ctx *ctx, const char *id, NlHostStatus status, const char *fix,
+     const char *format, ...) G_GNUC_PRINTF (5, 6);
+
+static void
+add (Ctx *ctx, const char *id, NlHostStatus status, const char *fix,
+     const char *format, ...)
+{
+  NlHostCheck *check = g_new0 (NlHostCheck, 1);
+  va_list ap;
+
+  va_start (ap, format);
+  check->message = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  check->id = g_strdup (id);
+  check->status = status;
+  check->fix = g_strdup (fix);
+  g_debug ("host check %s: %s: %s", id, nl_host_status_to_string (status), check->message);
+  g_ptr_array_add (ctx->checks, check);
+}
+
+static char *
+path_in (const Ctx *ctx, const char *path)
+{
+  return g_build_filename (ctx->root, path, NULL);
+}
+
+static gboolean
+exists_in (const Ctx *ctx, const char *path)
+{
+  g_autofree char *full = path_in (ctx, path);
+  return g_file_test (full, G_FILE_TEST_EXISTS);
+}
+
+/* The first line of a file under the root, stripped; NULL when unreadable. */
+static char *
+read_line (const Ctx *ctx, const char *path)
+{
+  g_autofree char *full = path_in (ctx, path);
+  char *text = NULL;
+  if (!g_file_get_contents (full, &text, NULL, NULL))
+    return NULL;
+  text[strcspn (text, "\n")] = '\0';
+  return g_strstrip (text);
+}
+
+/* Module parameters read Y/N (bool) or 1/0 (int). */
+static gboolean
+param_on (const char *value)
+{
+  return value != NULL && (g_str_equal (value, "Y") || g_str_equal (value, "y")
+                           || g_str_equal (value, "1"));
+}
+
+static void
+parse_cpuinfo (const char *text, CpuInfo *info)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *colon = strchr (lines[i], ':');
+      char *key;
+      char *value;
+
+      if (lines[i][0] == '\0' && info->vendor_id != NULL)
+        break;   /* the first processor is enough */
+      if (colon == NULL)
+        continue;
+      *colon = '\0';
+      key = g_strstrip (lines[i]);
+      value = g_strstrip (colon + 1);
+      if (g_str_equal (key, "vendor_id") && info->vendor_id == NULL)
+        info->vendor_id = g_strdup (value);
+      else if (g_str_equal (key, "model name") && info->model_name == NULL)
+        info->model_name = g_strdup (value);
+      else if (g_str_equal (key, "flags"))
+        {
+          g_auto (GStrv) flags = g_strsplit (value, " ", -1);
+          info->vmx = g_strv_contains ((const char *const *) flags, "vmx");
+          info->svm = g_strv_contains ((const char *const *) flags, "svm");
+          info->hypervisor = g_strv_contains ((const char *const *) flags, "hypervisor");
+        }
+    }
+  if (g_strcmp0 (info->vendor_id, "GenuineIntel") == 0)
+    info->vendor = VENDOR_INTEL;
+  else if (g_strcmp0 (info->vendor_id, "AuthenticAMD") == 0
+           || g_strcmp0 (info->vendor_id, "HygonGenuine") == 0)
+    info->vendor = VENDOR_AMD;
+}
+
+static const char *
+kvm_module (const Ctx *ctx)
+{
+  return ctx->cpu.vendor == VENDOR_INTEL ? "kvm_intel" : "kvm_amd";
+}
+
+static const char *
+extension_name (const Ctx *ctx)
+{
+  return ctx->cpu.vendor == VENDOR_INTEL ? "vmx" : "svm";
+}
+
+static const char *
+firmware_setting (const Ctx *ctx)
+{
+  return ctx->cpu.vendor == VENDOR_INTEL
+    ? "Intel Virtualization Technology (VT-x)" : "SVM Mode (AMD-V)";
+}
+
+/* ---- CPU ------------------------------------------------------------- */
+
+static void
+check_cpu (Ctx *ctx)
+{
+  g_autofree char *path = path_in (ctx, "proc/cpuinfo");
+  g_autofree char *text = NULL;
+  g_autofree char *fix = NULL;
+  const char *ext;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    {
+      add (ctx, "cpu-vendor", NL_HOST_STATUS_FAIL, "mount procfs: mount -t proc proc /proc",
+           "cannot read /proc/cpuinfo");
+      return;
+    }
+  parse_cpuinfo (text, &ctx->cpu);
+  if (ctx->cpu.vendor == VENDOR_UNKNOWN)
+    {
+      add (ctx, "cpu-vendor", NL_HOST_STATUS_FAIL,
+           "use an x86-64 host with an Intel (VT-x) or AMD (AMD-V) CPU",
+           "CPU vendor '%s' is neither Intel nor AMD: nested Hyper-V needs VT-x or AMD-V",
+           ctx->cpu.vendor_id ? ctx->cpu.vendor_id : "(none)");
+      return;
+    }
+  add (ctx, "cpu-vendor", NL_HOST_STATUS_OK, NULL, "%s CPU (%s)%s",
+       ctx->cpu.vendor == VENDOR_INTEL ? "Intel" : "AMD",
+       ctx->cpu.model_name ? ctx->cpu.model_name : ctx->cpu.vendor_id,
+       ctx->cpu.hypervisor ? ", and this host is itself a virtual machine" : "");
+
+  ext = extension_name (ctx);
+  if (ctx->cpu.vendor == VENDOR_INTEL ? ctx->cpu.vmx : ctx->cpu.svm)
+    {
+      add (ctx, "cpu-flag", NL_HOST_STATUS_OK, NULL,
+           "the CPU offers %s (%s) in /proc/cpuinfo", ext,
+           ctx->cpu.vendor == VENDOR_INTEL ? "VT-x" : "AMD-V");
+      return;
+    }
+  if (ctx->cpu.hypervisor)
+    fix = g_strdup_printf (
+      "this host is a VM: its own hypervisor must expose %s to it (KVM: nested=1 on the outer "
+      "host and <cpu mode='host-passthrough'/>, or `nestlab nested enable` there; Hyper-V: "
+      "Set-VMProcessor -VMName NAME -ExposeVirtualizationExtensions $true; VMware: \"Expose "
+      "hardware assisted virtualization to the guest OS\"; clouds: an instance type with "
+      "nested virtualization). Without it, only --emulate (slow, for testing) works",
+      ext);
+  else
+    fix = g_strdup_printf (
+      "enable \"%s\" in the firmware (BIOS/UEFI) setup, then power-cycle the host; "
+      "if the setting is missing, this CPU cannot run KVM",
+      firmware_setting (ctx));
+  add (ctx, "cpu-flag", NL_HOST_STATUS_FAIL, fix,
+       "%s is missing from the flags in /proc/cpuinfo: the CPU does not offer %s%s", ext,
+       ctx->cpu.vendor == VENDOR_INTEL ? "VT-x" : "AMD-V",
+       ctx->cpu.hypervisor ? " (this host is a VM whose hypervisor hides it)"
+                           : " (switched off in the firmware, or not supported)");
+}
+
+/* ---- KVM ------------------------------------------------------------- */
+
+static void
+check_kvm_device (Ctx *ctx)
+{
+  g_autofree char *path = path_in (ctx, "dev/kvm");
+  g_autofree char *fix = NULL;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      if (ctx->cpu.vendor == VENDOR_UNKNOWN)
+        fix = g_strdup ("KVM needs an Intel or AMD CPU with VT-x or AMD-V");
+      else if (!(ctx->cpu.vendor == VENDOR_INTEL ? ctx->cpu.vmx : ctx->cpu.svm))
+        fix = g_strdup_printf ("first make the CPU offer %s (see cpu-flag); then load KVM: "
+                               "modprobe %s", extension_name (ctx), kvm_module (ctx));
+      else
+        fix = g_strdup_printf ("load KVM: modprobe %s (add %s to /etc/modules to load it at "
+                               "boot); if that fails, `dmesg | grep -i kvm` says why, usually "
+                               "\"%s\" off in the firmware setup",
+                               kvm_module (ctx), kvm_module (ctx), firmware_setting (ctx));
+      add (ctx, "kvm-device", NL_HOST_STATUS_FAIL, fix,
+           "/dev/kvm does not exist: no KVM on this host, so VMs run only under QEMU's "
+           "software emulation and cannot run a hypervisor at useful speed");
+      return;
+    }
+  if (access (path, R_OK | W_OK) != 0)
+    {
+      add (ctx, "kvm-device", NL_HOST_STATUS_FAIL,
+           "add the user to the kvm group: usermod -aG kvm $USER, then log in again "
+           "(libvirt's qemu:///system runs QEMU as its own user and is not affected)",
+           "/dev/kvm exists but this user cannot open it for reading and writing");
+      return;
+    }
+  add (ctx, "kvm-device", NL_HOST_STATUS_OK, NULL, "/dev/kvm is present and accessible");
+}
+
+static void
+check_kvm_module (Ctx *ctx)
+{
+  const char *module = kvm_module (ctx);
+  g_autofree char *dir = g_strdup_printf ("sys/module/%s", module);
+  g_autofree char *nested_path = g_strdup_printf ("sys/module/%s/parameters/nested", module);
+  g_autofree char *nested = NULL;
+  g_autofree char *fix = NULL;
+
+  if (ctx->cpu.vendor == VENDOR_UNKNOWN)
+    return;
+  if (!exists_in (ctx, dir))
+    {
+      fix = g_strdup_printf ("modprobe %s (with `options %s nested=1` in "
+                             "/etc/modprobe.d/kvm.conf, it loads with nesting on)",
+                             module, module);
+      add (ctx, "kvm-module", NL_HOST_STATUS_FAIL, fix,
+           "the %s module is not loaded (no /sys/module/%s)", module, module);
+      return;
+    }
+  nested = read_line (ctx, nested_path);
+  if (param_on (nested))
+    {
+      add (ctx, "nested-param", NL_HOST_STATUS_OK, NULL,
+           "%s nested=%s: KVM lets guests run hypervisors", module, nested);
+      return;
+    }
+  fix = g_strdup_printf ("echo 'options %s nested=1' >> /etc/modprobe.d/kvm.conf, then "
+                         "with no VM running: modprobe -r %s && modprobe %s",
+                         module, module, module);
+  add (ctx, "nested-param", NL_HOST_STATUS_FAIL, fix,
+       "/sys/module/%s/parameters/nested is %s: KVM hides %s from its guests",
+       module, nested ? nested : "unreadable", extension_name (ctx));
+}
+
+/* A kvm_intel/kvm_amd parameter that should be on. */
+static void
+check_param (Ctx *ctx, const char *id, const char *param, NlHostStatus when_off,
+             const char *what, const char *effect)
+{
+  const char *module = kvm_module (ctx);
+  g_autofree char *rel = g_strdup_printf ("sys/module/%s/parameters/%s", module, param);
+  g_autofree char *dir = g_strdup_printf ("sys/module/%s", module);
+  g_autofree char *value = NULL;
+  g_autofree char *fix = NULL;
+
+  if (!exists_in (ctx, dir))
+    return;   /* kvm-module already says so */
+  value = read_line (ctx, rel);
+  if (param_on (value))
+    {
+      add (ctx, id, NL_HOST_STATUS_OK, NULL, "%s %s=%s: %s on", module, param, value, what);
+      return;
+    }
+  fix = g_strdup_printf ("add %s=1 to the `options %s` line in /etc/modprobe.d/kvm.conf, then "
+                         "with no VM running: modprobe -r %s && modprobe %s; if it still "
+                         "reads N, the CPU lacks %s",
+                         param, module, module, module, what);
+  add (ctx, id, when_off, fix, "/sys/module/%s/parameters/%s is %s: %s",
+       module, param, value ? value : "missing", effect);
+}
+
+/* ---- libvirt --------------------------------------------------------- */
+
+static xmlXPathObjectPtr
+eval (xmlXPathContextPtr xp, const char *expr)
+{
+  return xmlXPathEvalExpression ((const xmlChar *) expr, xp);
+}
+
+static gboolean
+xpath_true (xmlXPathContextPtr xp, const char *expr)
+{
+  xmlXPathObjectPtr obj = eval (xp, expr);
+  gboolean result = obj != NULL && xmlXPathCastToBoolean (obj);
+  xmlXPathFreeObject (obj);
+  return result;
+}
+
+static xmlDocPtr
+parse_caps (const char *xml)
+{
+  return xmlReadMemory (xml, strlen (xml), "domcapabilities.xml", NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+static void
+check_kvm_caps (Ctx *ctx, const char *xml, const char *fetch_error)
+{
+  xmlDocPtr doc;
+  xmlXPathContextPtr xp;
+  const char *ext = ctx->cpu.vendor == VENDOR_INTEL ? "vmx"
+                    : ctx->cpu.vendor == VENDOR_AMD ? "svm" : NULL;
+
+  if (xml == NULL)
+    {
+      add (ctx, "libvirt-kvm", NL_HOST_STATUS_FAIL,
+           "fix the KVM checks above; until then `--emulate` runs nested labs under QEMU's "
+           "software emulation (slow, for testing only)",
+           "libvirt cannot run KVM domains: %s",
+           fetch_error ? fetch_error : "no domain capabilities for virttype kvm");
+      return;
+    }
+  doc = parse_caps (xml);
+  if (doc == NULL)
+    {
+      add (ctx, "libvirt-kvm", NL_HOST_STATUS_FAIL, NULL,
+           "libvirt's domain capabilities for KVM do not parse");
+      return;
+    }
+  xp = xmlXPathNewContext (doc);
+  if (!xpath_true (xp, "/domainCapabilities/cpu/mode[@name='host-passthrough'][@supported='yes']"))
+    add (ctx, "libvirt-kvm", NL_HOST_STATUS_FAIL,
+         "fix the KVM checks above, then check `virsh domcapabilities --virttype kvm`",
+         "libvirt reports CPU mode host-passthrough unsupported for KVM: guests cannot see "
+         "the host's virtualization extensions");
+  else
+    add (ctx, "libvirt-kvm", NL_HOST_STATUS_OK, NULL,
+         "libvirt supports KVM domains with CPU mode host-passthrough");
+
+  if (ext != NULL
+      && xpath_true (xp, "/domainCapabilities/cpu/mode[@name='host-model'][@supported='yes']"))
+    {
+      g_autofree char *expr = g_strdup_printf (
+        "/domainCapabilities/cpu/mode[@name='host-model']/feature[@name='%s']"
+        "[not(@policy='disable') and not(@policy='forbid')]", ext);
+      if (xpath_true (xp, expr)
+          || !xpath_true (xp, "/domainCapabilities/cpu/mode[@name='host-model']/feature"))
+        add (ctx, "libvirt-host-model", NL_HOST_STATUS_OK, NULL,
+             "libvirt's host-model CPU carries %s", ext);
+      else
+        {
+          g_autofree char *fix = g_strdup_printf (
+            "turn on nesting (see nested-param) and restart libvirtd so it probes the CPU "
+            "again; nestlab itself uses host-passthrough with %s required", ext);
+          add (ctx, "libvirt-host-model", NL_HOST_STATUS_WARN, fix,
+               "libvirt's host-model CPU does not carry %s: domains with CPU mode host-model "
+               "cannot run a hypervisor", ext);
+        }
+    }
+  xmlXPathFreeContext (xp);
+  xmlFreeDoc (doc);
+}
+
+static void
+check_emulation_caps (Ctx *ctx, const char *xml, const char *fetch_error)
+{
+  xmlDocPtr doc;
+  xmlXPathContextPtr xp;
+  gboolean maximum;
+
+  if (xml == NULL && fetch_error == NULL)
+    return;
+  if (xml == NULL || (doc = parse_caps (xml)) == NULL)
+    {
+      add (ctx, "emulation", NL_HOST_STATUS_INFO,
+           "install QEMU: apt-get install qemu-system-x86",
+           "software emulation (--emulate) is not available: %s",
+           fetch_error ? fetch_error : "domain capabilities do not parse");
+      return;
+    }
+  xp = xmlXPathNewContext (doc);
+  maximum = xpath_true (xp, "/domainCapabilities/cpu/mode[@name='maximum'][@supported='yes']");
+  xmlXPathFreeContext (xp);
+  xmlFreeDoc (doc);
+  if (maximum)
+    add (ctx, "emulation", NL_HOST_STATUS_INFO, NULL,
+         "software emulation is available: --emulate runs nested domains under QEMU (TCG) "
+         "with CPU mode maximum: slow, for testing only");
+  else
+    add (ctx, "emulation", NL_HOST_STATUS_INFO,
+         "upgrade QEMU and libvirt (CPU mode maximum needs libvirt 7.1)",
+         "software emulation (--emulate) is not available: libvirt does not offer CPU mode "
+         "maximum for virttype qemu");
+}
+
+/* ---- firmware, TPM, memory ------------------------------------------ */
+
+static void
+check_firmware (Ctx *ctx)
+{
+  static const char *const secure[] = {
+    "usr/share/OVMF/OVMF_CODE_4M.secboot.fd", "usr/share/OVMF/OVMF_CODE_4M.ms.fd",
+    "usr/share/OVMF/OVMF_CODE.secboot.fd", "usr/share/OVMF/OVMF_CODE.ms.fd",
+    "usr/share/edk2/ovmf/OVMF_CODE.secboot.fd",
+  };
+  static const char *const plain[] = {
+    "usr/share/OVMF/OVMF_CODE_4M.fd", "usr/share/OVMF/OVMF_CODE.fd",
+    "usr/share/edk2/ovmf/OVMF_CODE.fd", "usr/share/qemu/OVMF.fd",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (secure); i++)
+    if (exists_in (ctx, secure[i]))
+      {
+        add (ctx, "firmware", NL_HOST_STATUS_OK, NULL,
+             "UEFI firmware with Secure Boot: /%s", secure[i]);
+        return;
+      }
+  for (guint i = 0; i < G_N_ELEMENTS (plain); i++)
+    if (exists_in (ctx, plain[i]))
+      {
+        add (ctx, "firmware", NL_HOST_STATUS_WARN,
+             "apt-get install ovmf (Debian's package has OVMF_CODE_4M.secboot.fd)",
+             "UEFI firmware without Secure Boot only (/%s): Windows 11 and Secure Boot "
+             "templates will not start", plain[i]);
+        return;
+      }
+  add (ctx, "firmware", NL_HOST_STATUS_FAIL, "apt-get install ovmf",
+       "no OVMF UEFI firmware (looked for /usr/share/OVMF/OVMF_CODE_4M.secboot.fd and "
+       "others): Windows Server and Hyper-V labs boot with UEFI");
+}
+
+static void
+check_swtpm (Ctx *ctx)
+{
+  static const char *const paths[] = { "usr/bin/swtpm", "usr/local/bin/swtpm" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    if (exists_in (ctx, paths[i]))
+      {
+        add (ctx, "swtpm", NL_HOST_STATUS_OK, NULL, "software TPM: /%s", paths[i]);
+        return;
+      }
+  add (ctx, "swtpm", NL_HOST_STATUS_WARN, "apt-get install swtpm swtpm-tools",
+       "swtpm is missing: machines with a TPM (Windows 11, BitLocker) will not start");
+}
+
+static void
+check_memory (Ctx *ctx)
+{
+  g_autofree char *path = path_in (ctx, "proc/meminfo");
+  g_autofree char *text = NULL;
+  g_autofree char *have = NULL;
+  guint64 kib = 0;
+  guint64 bytes;
+  const char *p;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL)
+      || (p = strstr (text, "MemAvailable:")) == NULL)
+    {
+      add (ctx, "memory", NL_HOST_STATUS_WARN, NULL,
+           "cannot read MemAvailable from /proc/meminfo");
+      return;
+    }
+  kib = g_ascii_strtoull (p + strlen ("MemAvailable:"), NULL, 10);
+  bytes = kib * 1024;
+  have = g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+  if (bytes < (G_GUINT64_CONSTANT (4) << 30))
+    add (ctx, "memory", NL_HOST_STATUS_FAIL,
+         "stop other VMs or services, or add memory: a nested hypervisor needs at least 4 GiB",
+         "%s available: not enough for one nested hypervisor (4 GiB)", have);
+  else if (bytes < NL_HOST_WARN_MEMORY)
+    add (ctx, "memory", NL_HOST_STATUS_WARN,
+         "a Hyper-V lab (domain controller, SCVMM, two Hyper-V hosts) wants 16 GiB or more; "
+         "stop other VMs or add memory",
+         "%s available: enough for one small nested host, cramped for a Hyper-V lab (8 GiB)",
+         have);
+  else
+    add (ctx, "memory", NL_HOST_STATUS_OK, NULL, "%s available", have);
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+GPtrArray *
+nl_host_check_run (const NlHostCheckOptions *options)
+{
+  Ctx ctx = { 0 };
+
+  ctx.root = options->root ? options->root : "/";
+  ctx.checks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_check_free);
+
+  check_cpu (&ctx);
+  check_kvm_device (&ctx);
+  check_kvm_module (&ctx);
+  if (ctx.cpu.vendor == VENDOR_INTEL)
+    {
+      check_param (&ctx, "ept", "ept", NL_HOST_STATUS_FAIL, "EPT (extended page tables)",
+                   "guests get no EPT, and Hyper-V refuses to start without second-level "
+                   "address translation");
+      check_param (&ctx, "shadow-vmcs", "enable_shadow_vmcs", NL_HOST_STATUS_WARN,
+                   "shadow VMCS", "every VMREAD/VMWRITE of a nested hypervisor traps: slow");
+      check_param (&ctx, "apicv", "enable_apicv", NL_HOST_STATUS_WARN,
+                   "APICv (APIC virtualization)", "interrupts into nested guests are slower");
+    }
+  else if (ctx.cpu.vendor == VENDOR_AMD)
+    check_param (&ctx, "npt", "npt", NL_HOST_STATUS_FAIL, "NPT (nested page tables)",
+                 "guests get no NPT, and Hyper-V refuses to start without second-level "
+                 "address translation");
+  check_kvm_caps (&ctx, options->kvm_caps_xml, options->kvm_caps_error);
+  check_emulation_caps (&ctx, options->qemu_caps_xml, options->qemu_caps_error);
+  check_firmware (&ctx);
+  check_swtpm (&ctx);
+  check_memory (&ctx);
+
+  cpu_info_clear (&ctx.cpu);
+  return ctx.checks;
+}
+
+gboolean
+nl_host_check_ready (const GPtrArray *checks)
+{
+  for (guint i = 0; i < checks->len; i++)
+    if (((const NlHostCheck *) g_ptr_array_index (checks, i))->status == NL_HOST_STATUS_FAIL)
+      return FALSE;
+  return TRUE;
+}
+
+void
+nl_json_append_string (GString *out, const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const unsigned char *p = (const unsigned char *) (text ? text : ""); *p; p++)
+    switch (*p)
+      {
+      case '"':
+        g_string_append (out, "\\\"");
+        break;
+      case '\\':
+        g_string_append (out, "\\\\");
+        break;
+      case '\n':
+        g_string_append (out, "\\n");
+        break;
+      case '\t':
+        g_string_append (out, "\\t");
+        break;
+      case '\r':
+        g_string_append (out, "\\r");
+        break;
+      default:
+        if (*p < 0x20)
+          g_string_append_printf (out, "\\u%04x", *p);
+        else
+          g_string_append_c (out, *p);
+      }
+  g_string_append_c (out, '"');
+}
+
+char *
+nl_host_check_to_json (const GPtrArray *checks)
+{
+  GString *out = g_string_new ("{\n  \"ready\": ");
+
+  g_string_append (out, nl_host_check_ready (checks) ? "true" : "false");
+  g_string_append (out, ",\n  \"checks\": [");
+  for (guint i = 0; i < checks->len; i++)
+    {
+      const NlHostCheck *c = g_ptr_array_index (checks, i);
+      g_string_append (out, i ? ",\n    {\"id\": " : "\n    {\"id\": ");
+      nl_json_append_string (out, c->id);
+      g_string_append (out, ", \"status\": ");
+      nl_json_append_string (out, nl_host_status_to_string (c->status));
+      g_string_append (out, ", \"message\": ");
+      nl_json_append_string (out, c->message);
+      g_string_append (out, ", \"fix\": ");
+      if (c->fix)
+        nl_json_append_string (out, c->fix);
+      else
+        g_string_append (out, "null");
+      g_string_append_c (out, '}');
+    }
+  g_string_append (out, "\n  ]\n}\n");
+  return g_string_free (out, FALSE);
+}
