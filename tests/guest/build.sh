@@ -64,7 +64,7 @@ up_to_date() {
 }
 
 summary() {
-    # shellcheck disable=SC1091
+    # shellcheck disable=SC1091,SC2153
     (. "$DIR/guest.info" &&
         echo "guest: $1 $DIR: kernel $KERNEL_VERSION, initrd.img $((INITRD_BYTES / 1024)) KiB, qemu-ga $QGA_VERSION, golden.qcow2 ${GOLDEN_MIB} MiB ext4 ($2)")
 }
@@ -87,11 +87,24 @@ flock 8
 work=$(mktemp -d "${TMPDIR:-/tmp}/nestlab-guest.XXXXXX")
 trap 'rm -rf "$work"; rm -f "$DIR"/.new.*' EXIT
 
+# candidates PKG...: fills candidate[PKG] with apt's candidate versions, in
+# one apt-cache call (each call takes most of a second).
+declare -A candidate=()
+candidates() {
+    local pkg ver
+    while read -r pkg ver; do
+        candidate[$pkg]=$ver
+    done < <(apt-cache policy "$@" 2>/dev/null | awk '
+        /^[^ ].*:$/ { sub(/:$/, ""); pkg = $0 }
+        /^ *Candidate:/ { print pkg, $2 }')
+}
+
 # fetch PKG: prints the path of PKG's candidate .deb in the cache,
 # downloading it if needed. Offline, falls back to the newest cached one.
 fetch() {
     local pkg=$1 ver esc deb tmp
-    ver=$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: *//p')
+    [ -n "${candidate[$pkg]+set}" ] || candidates "$pkg"
+    ver=${candidate[$pkg]:-}
     if [ -n "$ver" ] && [ "$ver" != "(none)" ]; then
         esc=${ver//:/%3a}
         for deb in "$CACHE/debs/${pkg}_${esc}"_*.deb; do
@@ -114,7 +127,7 @@ fetch() {
         note "apt knows no candidate for $pkg (apt-get update?); trying the cache"
     fi
     deb=$(find "$CACHE/debs" -maxdepth 1 -name "${pkg}_*.deb" | sort -V | tail -n 1)
-    [ -n "$deb" ] || die "cannot get package $pkg (no network and nothing cached in $CACHE/debs)"
+    [ -n "$deb" ] || die "cannot get package $pkg and none is cached in $CACHE/debs (apt-get update?)"
     note "using cached ${deb##*/}"
     echo "$deb"
 }
@@ -133,6 +146,7 @@ if [ -z "$kpkg" ]; then
     fi
     [ -n "$kpkg" ] || die "cannot resolve linux-image-cloud-amd64 to a kernel package"
 fi
+candidates "$kpkg" qemu-guest-agent busybox-static
 kdeb=$(fetch "$kpkg")
 qdeb=$(fetch qemu-guest-agent)
 
@@ -168,21 +182,21 @@ else
     bb_version=$(dpkg-query -W -f='${Version}' busybox-static)
 fi
 install -m 0755 "$busybox" "$root/bin/busybox"
-# Applet links (as busybox --install -s would make them, but at build time).
-"$busybox" --list-full | while read -r applet; do
-    [ -e "$root/$applet" ] || [ -L "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
-done
+# /init runs "busybox --install -s" (the other applet links) first thing.
+ln -s busybox "$root/bin/sh"
 
 # Kernel modules: decompressed (busybox insmod loads plain .ko only), with
 # their dependencies, listed deps-first in /lib/modules/load-order.
 declare -A have_mod=()
 load_order=()
 
+all_mods=$(find "$moddir" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz')
 find_mod() { # NAME -> path of NAME.ko[.xz|.zst|.gz], trying - and _ spellings
     local n
     for n in "$1" "${1//_/-}" "${1//-/_}"; do
-        find "$moddir" \( -name "$n.ko" -o -name "$n.ko.xz" -o -name "$n.ko.zst" -o -name "$n.ko.gz" \) -print -quit
-    done | head -n 1
+        grep -E -m 1 "/$n\.ko(\.xz|\.zst|\.gz)?\$" <<<"$all_mods" && return 0
+    done
+    return 0
 }
 
 is_builtin() { # NAME -> true when the kernel has it built in
@@ -386,6 +400,12 @@ EOF
 : >"$root/etc/fstab"
 qga_version=$(deb_version "$qdeb")
 kpkg_version=$(deb_version "$kdeb")
+cat >"$root/etc/os-release" <<EOF
+NAME="nestlab test guest"
+ID=nestlab-guest
+VERSION_ID=1
+PRETTY_NAME="nestlab tiny test guest (busybox, Debian kernel $kver)"
+EOF
 cat >"$root/etc/nestlab-guest" <<EOF
 nestlab tiny test guest
 kernel: $kpkg $kpkg_version ($kver)
@@ -397,7 +417,7 @@ EOF
 install -m 0644 "$work/kernel/boot/vmlinuz-$kver" "$DIR/.new.vmlinuz"
 
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort |
-    cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -9n >"$DIR/.new.initrd.img"
+    cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -n >"$DIR/.new.initrd.img"
 
 golden_mib=64
 mkdir -p "$work/data"
