@@ -28,6 +28,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
 /* ------------------------------------------------------------------ */
 /* Diagnostics                                                          */
 
+static void diag_va (NlLoader *loader, const char *file, int line, const char *format, va_list ap)
+  G_GNUC_PRINTF (4, 0);
+
 static void
 diag_va (NlLoader *loader, const char *file, int line, const char *format, va_list ap)
 {
