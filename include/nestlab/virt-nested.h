@@ -38,7 +38,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlNestedPlan, nl_nested_plan_free)
 
 /* Reads domain NAME's inactive definition (never the secure parts) and works
  * out ACTION with OPTIONS (copied; options->windows is set when the domain
- * looks like Windows). Changes nothing. Caller owns the plan. */
+ * looks like Windows; for DISABLE, options->emulate is set when the domain
+ * is of type qemu). Changes nothing. Caller owns the plan. */
 NlNestedPlan *nl_virt_nested_plan (virConnectPtr conn, const char *name,
                                    NlNestedAction action, const NlNestedOptions *options,
                                    GError **error);

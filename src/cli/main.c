@@ -14,6 +14,10 @@ static int nl_cmd_help (NlCli *cli, int argc, char **argv, GError **error);
 const NlCommand nl_commands[] = {
   { "validate", "FILE...", "Check lab templates and report every error", nl_cmd_validate },
   { "render", "FILE", "Print (or write) the libvirt XML a lab template makes", nl_cmd_render },
+  { "host check", "[--json]", "Say whether this host can run hypervisors inside its VMs", nl_cmd_host_check },
+  { "nested enable", "DOMAIN", "Make a libvirt domain able to run a hypervisor inside it", nl_cmd_nested_enable },
+  { "nested disable", "DOMAIN", "Hide the virtualization extensions from a domain again", nl_cmd_nested_disable },
+  { "nested status", "DOMAIN|--all", "Whether domains are nested-ready, and every reason not", nl_cmd_nested_status },
   { "help", "[COMMAND]", "Show help for nestlab or one command", nl_cmd_help },
   { NULL, NULL, NULL, NULL },
 };

@@ -144,6 +144,11 @@ nl_virt_nested_plan (virConnectPtr conn, const char *name, NlNestedAction action
       return NULL;
     }
   plan->options.windows = looks_like_windows (doc);
+  /* An emulated CPU (mode maximum) shows what QEMU emulates, not the host's
+   * extension, so undoing judges it as emulation. */
+  if (action == NL_NESTED_ACTION_DISABLE
+      && has_prop_value (xmlDocGetRootElement (doc), "type", "qemu"))
+    plan->options.emulate = TRUE;
 
   if (action == NL_NESTED_ACTION_ENABLE)
     {

@@ -1,0 +1,133 @@
+/* nestlab host check [--json]: can this host run Hyper-V or KVM inside its
+ * VMs? Prints every check, and for each failure why and how to fix it.
+ * Exit 0 when ready, 1 when not. */
+#include <stdio.h>
+#include <string.h>
+
+#include <nestlab/error.h>
+#include <nestlab/host.h>
+#include <nestlab/virt.h>
+#include <nestlab/virt-nested.h>
+#include "cli.h"
+
+static const NlCommand *
+command_named (const char *name)
+{
+  for (const NlCommand *c = nl_commands; c->name; c++)
+    if (strcmp (c->name, name) == 0)
+      return c;
+  return &nl_commands[0];
+}
+
+static const char *
+label (NlHostStatus status)
+{
+  switch (status)
+    {
+    case NL_HOST_STATUS_OK:
+      return "ok";
+    case NL_HOST_STATUS_INFO:
+      return "info";
+    case NL_HOST_STATUS_WARN:
+      return "WARN";
+    case NL_HOST_STATUS_FAIL:
+    case NL_HOST_STATUS_LAST:
+    default:
+      return "FAIL";
+    }
+}
+
+static void
+print_text (const GPtrArray *checks, const char *uri)
+{
+  guint failed = 0;
+  guint warned = 0;
+  gboolean emulation = FALSE;
+
+  printf ("Can this host run hypervisors (Hyper-V, KVM) inside its VMs? (libvirt: %s)\n\n",
+          uri ? uri : "default URI");
+  for (guint i = 0; i < checks->len; i++)
+    {
+      const NlHostCheck *c = g_ptr_array_index (checks, i);
+      printf ("  %-4s  %-18s %s\n", label (c->status), c->id, c->message);
+      if (c->fix != NULL && c->status != NL_HOST_STATUS_OK)
+        printf ("  %-4s  %-18s fix: %s\n", "", "", c->fix);
+      if (c->status == NL_HOST_STATUS_FAIL)
+        failed++;
+      else if (c->status == NL_HOST_STATUS_WARN)
+        warned++;
+      else if (c->status == NL_HOST_STATUS_INFO && g_str_equal (c->id, "emulation")
+               && c->fix == NULL)
+        emulation = TRUE;
+    }
+  printf ("\n");
+  if (failed == 0)
+    {
+      printf ("Ready: this host can run nested hypervisors");
+      if (warned > 0)
+        printf (" (%u warning%s above)", warned, warned == 1 ? "" : "s");
+      printf (".\n");
+      return;
+    }
+  printf ("Not ready: %u check%s failed; this host cannot run hypervisors inside its VMs.\n",
+          failed, failed == 1 ? "" : "s");
+  if (emulation)
+    printf ("Only software emulation works here: `nestlab nested enable DOMAIN --emulate` "
+            "(QEMU TCG, slow, for testing only).\n");
+}
+
+int
+nl_cmd_host_check (NlCli *cli, int argc, char **argv, GError **error)
+{
+  gboolean json = FALSE;
+  char *root = NULL;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the checks as JSON", NULL },
+    /* For tests and for checking a mounted system image. */
+    { "root", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &root,
+      "Read /proc, /sys, /dev and /usr under ROOT", "ROOT" },
+    { NULL },
+  };
+  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (GError) conn_error = NULL;
+  g_autoptr (GError) kvm_error = NULL;
+  g_autoptr (GError) qemu_error = NULL;
+  g_autofree char *kvm_caps = NULL;
+  g_autofree char *qemu_caps = NULL;
+  g_autofree char *root_owned = NULL;
+  g_autoptr (GPtrArray) checks = NULL;
+  NlHostCheckOptions options = { 0 };
+
+  if (!nl_cli_parse_options (command_named ("host check"), entries, &argc, &argv, error))
+    return -1;
+  root_owned = root;
+  if (argc > 1)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "unexpected argument '%s'", argv[1]);
+      return -1;
+    }
+
+  conn = nl_virt_connect (cli->uri, &conn_error);
+  if (conn != NULL)
+    {
+      kvm_caps = nl_virt_domain_caps (conn, "kvm", &kvm_error);
+      qemu_caps = nl_virt_domain_caps (conn, "qemu", &qemu_error);
+    }
+  options.root = root;
+  options.kvm_caps_xml = kvm_caps;
+  options.kvm_caps_error = conn_error ? conn_error->message
+                           : kvm_error ? kvm_error->message : NULL;
+  options.qemu_caps_xml = qemu_caps;
+  options.qemu_caps_error = conn_error ? conn_error->message
+                            : qemu_error ? qemu_error->message : NULL;
+  checks = nl_host_check_run (&options);
+
+  if (json)
+    {
+      g_autofree char *text = nl_host_check_to_json (checks);
+      fputs (text, stdout);
+    }
+  else
+    print_text (checks, cli->uri);
+  return nl_host_check_ready (checks) ? 0 : 1;
+}

@@ -1,0 +1,340 @@
+/* nestlab nested enable|disable|status: make any libvirt domain able to run a
+ * hypervisor inside it (libvirt's Enable-NestedVm.ps1), undo that, and report
+ * readiness (Get-NestedVirtStatus.ps1). The XML rules are the nested
+ * module's; this file asks, prints and maps results to exit statuses. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nestlab/error.h>
+#include <nestlab/host.h>
+#include <nestlab/model.h>
+#include <nestlab/nested.h>
+#include <nestlab/virt.h>
+#include <nestlab/virt-nested.h>
+#include "cli.h"
+
+#define NL_NESTED_SHUTDOWN_TIMEOUT 60
+
+static const NlCommand *
+command_named (const char *name)
+{
+  for (const NlCommand *c = nl_commands; c->name; c++)
+    if (strcmp (c->name, name) == 0)
+      return c;
+  return &nl_commands[0];
+}
+
+static void
+print_progress (const char *line, gpointer data)
+{
+  (void) data;
+  printf ("%s\n", line);
+  fflush (stdout);
+}
+
+static gboolean
+parse_memory (const char *text, guint64 *bytes, GError **error)
+{
+  if (text == NULL)
+    {
+      *bytes = NL_NESTED_MIN_MEMORY;
+      return TRUE;
+    }
+  if (!nl_parse_size (text, bytes, error))
+    {
+      g_prefix_error (error, "--memory: ");
+      return FALSE;
+    }
+  if (*bytes < (G_GUINT64_CONSTANT (64) << 20))
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE,
+                   "--memory %s is too small for any hypervisor (at least 64 MiB)", text);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A nested hypervisor needs KVM unless it is emulated: say so before anything
+ * else, with the way out. The test driver has no KVM and needs none. */
+static gboolean
+require_kvm (virConnectPtr conn, const char *uri, GError **error)
+{
+  gboolean kvm = FALSE;
+
+  if (nl_virt_is_test_driver (conn))
+    return TRUE;
+  if (!nl_virt_host_info (conn, &kvm, NULL, error))
+    return FALSE;
+  if (!kvm)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_UNSUPPORTED,
+                   "libvirt (%s) offers no KVM on this host (no /dev/kvm), and a nested "
+                   "hypervisor needs it: `nestlab host check` says why and how to fix it; "
+                   "or pass --emulate for QEMU's software emulation (slow, for testing only)",
+                   uri ? uri : "default URI");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Shared by enable and disable: plan, print, ask, apply. */
+static int
+change_domain (NlCli *cli, NlNestedAction action, const char *name,
+               const NlNestedOptions *options, gboolean force, gboolean yes, gboolean dry_run,
+               guint timeout, GError **error)
+{
+  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (NlNestedPlan) plan = NULL;
+  const char *verb = action == NL_NESTED_ACTION_ENABLE ? "enable" : "disable";
+
+  if ((conn = nl_virt_connect (cli->uri, error)) == NULL)
+    return -1;
+  if (action == NL_NESTED_ACTION_ENABLE && !options->emulate
+      && !require_kvm (conn, cli->uri, error))
+    return -1;
+  plan = nl_virt_nested_plan (conn, name, action, options, error);
+  if (plan == NULL)
+    return -1;
+
+  if (plan->new_xml == NULL)
+    {
+      if (action == NL_NESTED_ACTION_ENABLE)
+        printf ("Domain '%s' is already set up for nesting: nothing to change.\n", name);
+      else
+        printf ("Domain '%s' does not expose virtualization extensions: nothing to change.\n",
+                name);
+      return 0;
+    }
+
+  printf ("Domain '%s' (%s): %s\n", name, plan->running ? "running" : "shut off",
+          action == NL_NESTED_ACTION_ENABLE ? "changes to make it nested-ready:"
+                                            : "changes to hide virtualization extensions:");
+  for (guint i = 0; i < plan->changes->len; i++)
+    printf ("  - %s\n", (const char *) g_ptr_array_index (plan->changes, i));
+  if (plan->options.emulate && action == NL_NESTED_ACTION_ENABLE)
+    printf ("Emulation mode: QEMU software emulation (TCG), CPU mode maximum: slow, for "
+            "testing only.\n");
+  if (plan->options.windows)
+    printf ("Windows guest: Hyper-V enlightenments are made nested-safe.\n");
+  if (action == NL_NESTED_ACTION_ENABLE && plan->options.min_memory < NL_NESTED_MIN_MEMORY)
+    {
+      g_autofree char *min = nl_format_size (plan->options.min_memory);
+      fprintf (stderr, "warning: minimum memory %s is below the 4 GiB a nested Hyper-V host "
+               "needs (enough for a small KVM guest)\n", min);
+    }
+  for (guint i = 0; i < plan->warnings->len; i++)
+    fprintf (stderr, "warning: %s\n", (const char *) g_ptr_array_index (plan->warnings, i));
+
+  if (dry_run)
+    {
+      if (plan->running && !force)
+        printf ("It is running: `nested %s` will refuse without --force (which shuts it "
+                "down).\n", verb);
+      printf ("Dry run: nothing changed.\n");
+      return 0;
+    }
+  if (plan->running && !force)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_FAILED,
+                   "domain '%s' is running: shut it down first, or pass --force to shut it "
+                   "down (gracefully, then powered off after %u s); nothing changed",
+                   name, timeout);
+      return -1;
+    }
+  if (!yes)
+    {
+      g_autofree char *question = g_strdup_printf ("Apply these changes to '%s'%s?", name,
+                                                   plan->running ? " (it will be shut down)" : "");
+      if (!isatty (STDIN_FILENO))
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_USAGE,
+                       "standard input is not a terminal, so nestlab cannot ask: pass --yes "
+                       "to apply these changes; nothing changed");
+          return -1;
+        }
+      if (!nl_cli_confirm (question))
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_CANCELLED, "cancelled: nothing changed");
+          return -1;
+        }
+    }
+  if (!nl_virt_nested_apply (conn, plan, force, timeout, print_progress, NULL, error))
+    return -1;
+  if (action == NL_NESTED_ACTION_ENABLE)
+    printf ("Domain '%s' is nested-ready%s. It was not started: virsh start %s\n", name,
+            plan->options.emulate ? " (emulated: slow, for testing only)" : "", name);
+  else
+    printf ("Domain '%s' no longer exposes virtualization extensions (memory left as it "
+            "is). It was not started: virsh start %s\n", name, name);
+  return 0;
+}
+
+int
+nl_cmd_nested_enable (NlCli *cli, int argc, char **argv, GError **error)
+{
+  char *memory = NULL;
+  gboolean force = FALSE;
+  gboolean yes = FALSE;
+  gboolean dry_run = FALSE;
+  gboolean emulate = FALSE;
+  int timeout = NL_NESTED_SHUTDOWN_TIMEOUT;
+  const GOptionEntry entries[] = {
+    { "memory", 0, 0, G_OPTION_ARG_STRING, &memory,
+      "Minimum memory to give the domain (default 4GiB; raised, never lowered)", "SIZE" },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force,
+      "Shut a running domain down (gracefully, then power off)", NULL },
+    { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Apply without asking", NULL },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print the changes only", NULL },
+    { "emulate", 0, 0, G_OPTION_ARG_NONE, &emulate,
+      "No KVM: QEMU software emulation, CPU mode maximum (slow, for testing only)", NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
+      "Seconds to wait for a graceful shutdown before powering off (default 60)", "SECONDS" },
+    { NULL },
+  };
+  g_autofree char *memory_owned = NULL;
+  NlNestedOptions options = { 0 };
+
+  if (!nl_cli_parse_options (command_named ("nested enable"), entries, &argc, &argv, error))
+    return -1;
+  memory_owned = memory;
+  if (argc != 2)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one DOMAIN");
+      return -1;
+    }
+  if (timeout < 0)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "--timeout must not be negative");
+      return -1;
+    }
+  if (!parse_memory (memory, &options.min_memory, error))
+    return -1;
+  options.vendor = nl_nested_host_vendor (NULL);
+  options.emulate = emulate;
+  return change_domain (cli, NL_NESTED_ACTION_ENABLE, argv[1], &options, force, yes, dry_run,
+                        (guint) timeout, error);
+}
+
+int
+nl_cmd_nested_disable (NlCli *cli, int argc, char **argv, GError **error)
+{
+  gboolean force = FALSE;
+  gboolean yes = FALSE;
+  gboolean dry_run = FALSE;
+  int timeout = NL_NESTED_SHUTDOWN_TIMEOUT;
+  const GOptionEntry entries[] = {
+    { "force", 0, 0, G_OPTION_ARG_NONE, &force,
+      "Shut a running domain down (gracefully, then power off)", NULL },
+    { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Apply without asking", NULL },
+    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print the changes only", NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
+      "Seconds to wait for a graceful shutdown before powering off (default 60)", "SECONDS" },
+    { NULL },
+  };
+  NlNestedOptions options = { 0 };
+
+  if (!nl_cli_parse_options (command_named ("nested disable"), entries, &argc, &argv, error))
+    return -1;
+  if (argc != 2)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one DOMAIN");
+      return -1;
+    }
+  if (timeout < 0)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "--timeout must not be negative");
+      return -1;
+    }
+  options.vendor = nl_nested_host_vendor (NULL);
+  return change_domain (cli, NL_NESTED_ACTION_DISABLE, argv[1], &options, force, yes, dry_run,
+                        (guint) timeout, error);
+}
+
+static void
+print_status_json (const GPtrArray *list)
+{
+  GString *out = g_string_new ("{\n  \"domains\": [");
+
+  for (guint i = 0; i < list->len; i++)
+    {
+      const NlNestedStatus *s = g_ptr_array_index (list, i);
+      g_string_append (out, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
+      nl_json_append_string (out, s->name);
+      g_string_append_printf (out, ", \"active\": %s, \"ready\": %s, \"emulated\": %s, "
+                              "\"windows\": %s, \"reasons\": [",
+                              s->active ? "true" : "false", s->ready ? "true" : "false",
+                              s->emulated ? "true" : "false", s->windows ? "true" : "false");
+      for (guint r = 0; r < s->reasons->len; r++)
+        {
+          if (r > 0)
+            g_string_append (out, ", ");
+          nl_json_append_string (out, g_ptr_array_index (s->reasons, r));
+        }
+      g_string_append (out, "]}");
+    }
+  g_string_append (out, list->len ? "\n  ]\n}\n" : "]\n}\n");
+  fputs (out->str, stdout);
+  g_string_free (out, TRUE);
+}
+
+static void
+print_status_text (const GPtrArray *list)
+{
+  if (list->len == 0)
+    printf ("No domains.\n");
+  for (guint i = 0; i < list->len; i++)
+    {
+      const NlNestedStatus *s = g_ptr_array_index (list, i);
+      printf ("%s: nested-ready: %s (%s%s%s)\n", s->name, s->ready ? "yes" : "no",
+              s->active ? "running" : "shut off",
+              s->emulated ? "; emulated: QEMU software emulation, slow, for testing only" : "",
+              s->windows ? "; Windows" : "");
+      for (guint r = 0; r < s->reasons->len; r++)
+        printf ("  - %s\n", (const char *) g_ptr_array_index (s->reasons, r));
+    }
+}
+
+int
+nl_cmd_nested_status (NlCli *cli, int argc, char **argv, GError **error)
+{
+  gboolean all = FALSE;
+  gboolean json = FALSE;
+  char *memory = NULL;
+  const GOptionEntry entries[] = {
+    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Every domain on the connection", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { "memory", 0, 0, G_OPTION_ARG_STRING, &memory,
+      "The minimum memory to expect (default 4GiB, as `nested enable`)", "SIZE" },
+    { NULL },
+  };
+  g_autofree char *memory_owned = NULL;
+  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  NlNestedOptions options = { 0 };
+
+  if (!nl_cli_parse_options (command_named ("nested status"), entries, &argc, &argv, error))
+    return -1;
+  memory_owned = memory;
+  if ((all && argc != 1) || (!all && argc != 2))
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one DOMAIN, or --all");
+      return -1;
+    }
+  if (!parse_memory (memory, &options.min_memory, error))
+    return -1;
+  options.vendor = nl_nested_host_vendor (NULL);
+  if ((conn = nl_virt_connect (cli->uri, error)) == NULL)
+    return -1;
+  list = nl_virt_nested_status (conn, all ? NULL : argv[1], &options, error);
+  if (list == NULL)
+    return -1;
+  if (json)
+    print_status_json (list);
+  else
+    print_status_text (list);
+  for (guint i = 0; i < list->len; i++)
+    if (!((const NlNestedStatus *) g_ptr_array_index (list, i))->ready)
+      return 1;
+  return 0;
+}
