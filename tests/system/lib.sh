@@ -34,10 +34,11 @@ nl_require_libvirtd() {
     virsh -q -c "$URI" pool-info default | grep -q running || fail "storage pool 'default' is not running"
 }
 
-# Builds the tiny guest once per build tree (serialised with flock) and
-# prints its folder.
+# Builds the tiny guest once (serialised with flock) and prints its folder.
+# The default lives under /var/lib/nestlab, which the libvirt-qemu user can
+# reach whatever the build tree's location (a tree under /root it cannot).
 nl_guest_dir() {
-    dir=${NESTLAB_GUEST_DIR:-$NESTLAB_BUILD_ROOT/guest}
+    dir=${NESTLAB_GUEST_DIR:-/var/lib/nestlab/guest}
     mkdir -p "$dir"
     (
         flock 9
