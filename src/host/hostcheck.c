@@ -490,6 +490,7 @@ check_memory (Ctx *ctx)
   g_autofree char *have = NULL;
   guint64 kib = 0;
   guint64 bytes;
+  guint64 tenths;
   const char *p;
 
   if (!g_file_get_contents (path, &text, NULL, NULL)
@@ -501,7 +502,9 @@ check_memory (Ctx *ctx)
     }
   kib = g_ascii_strtoull (p + strlen ("MemAvailable:"), NULL, 10);
   bytes = kib * 1024;
-  have = g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+  /* Not g_format_size or %f: no no-break space, no locale's decimal comma. */
+  tenths = (bytes * 10 + (G_GUINT64_CONSTANT (1) << 29)) >> 30;
+  have = g_strdup_printf ("%" G_GUINT64_FORMAT ".%u GiB", tenths / 10, (guint) (tenths % 10));
   if (bytes < (G_GUINT64_CONSTANT (4) << 30))
     add (ctx, "memory", NL_HOST_STATUS_FAIL,
          "stop other VMs or services, or add memory: a nested hypervisor needs at least 4 GiB",
