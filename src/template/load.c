@@ -31,14 +31,33 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
 static void diag_va (NlLoader *loader, const char *file, int line, const char *format, va_list ap)
   G_GNUC_PRINTF (4, 0);
 
+typedef struct {
+  char *file;
+  int line;
+  guint seq;
+  char *text;   /* "FILE:LINE: message" */
+} Diag;
+
+static void
+diag_free (Diag *diag)
+{
+  g_free (diag->file);
+  g_free (diag->text);
+  g_free (diag);
+}
+
 static void
 diag_va (NlLoader *loader, const char *file, int line, const char *format, va_list ap)
 {
   g_autofree char *msg = g_strdup_vprintf (format, ap);
-  if (line > 0)
-    g_ptr_array_add (loader->diags, g_strdup_printf ("%s:%d: %s", file, line, msg));
-  else
-    g_ptr_array_add (loader->diags, g_strdup_printf ("%s: %s", file, msg));
+  Diag *diag = g_new0 (Diag, 1);
+
+  diag->file = g_strdup (file);
+  diag->line = line;
+  diag->seq = loader->diags->len;
+  diag->text = line > 0 ? g_strdup_printf ("%s:%d: %s", file, line, msg)
+                        : g_strdup_printf ("%s: %s", file, msg);
+  g_ptr_array_add (loader->diags, diag);
 }
 
 void
@@ -1067,15 +1086,44 @@ loader_clear (NlLoader *loader)
   nl_lab_free (loader->lab);
 }
 
+/* Files in the order they first appear in the report, lines in order
+ * within a file, so a reader walks each file top to bottom and an include
+ * chain still reads from the failing file outwards. */
+static int
+diag_compare (gconstpointer a, gconstpointer b, gpointer data)
+{
+  const Diag *x = *(const Diag **) a;
+  const Diag *y = *(const Diag **) b;
+  GHashTable *file_rank = data;
+  guint fx = GPOINTER_TO_UINT (g_hash_table_lookup (file_rank, x->file));
+  guint fy = GPOINTER_TO_UINT (g_hash_table_lookup (file_rank, y->file));
+
+  if (fx != fy)
+    return fx < fy ? -1 : 1;
+  if (x->line != y->line)
+    return x->line < y->line ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 static NlLab *
 fail_with_diags (NlLoader *loader, GError **error)
 {
   g_autoptr (GString) msg = g_string_new (NULL);
+  g_autoptr (GHashTable) file_rank = g_hash_table_new (g_str_hash, g_str_equal);
+
   for (guint i = 0; i < loader->diags->len; i++)
     {
+      Diag *d = g_ptr_array_index (loader->diags, i);
+      if (!g_hash_table_contains (file_rank, d->file))
+        g_hash_table_insert (file_rank, d->file, GUINT_TO_POINTER (g_hash_table_size (file_rank) + 1));
+    }
+  g_ptr_array_sort_with_data (loader->diags, diag_compare, file_rank);
+  for (guint i = 0; i < loader->diags->len; i++)
+    {
+      Diag *d = g_ptr_array_index (loader->diags, i);
       if (i > 0)
         g_string_append_c (msg, '\n');
-      g_string_append (msg, g_ptr_array_index (loader->diags, i));
+      g_string_append (msg, d->text);
     }
   g_set_error_literal (error, NL_ERROR, NL_ERROR_INVALID, msg->str);
   return NULL;
@@ -1091,7 +1139,7 @@ nl_template_load (const char *file, GHashTable *overrides, GError **error)
   NlLab *result = NULL;
 
   loader.docs = g_ptr_array_new_with_free_func ((GDestroyNotify) xmlFreeDoc);
-  loader.diags = g_ptr_array_new_with_free_func (g_free);
+  loader.diags = g_ptr_array_new_with_free_func ((GDestroyNotify) diag_free);
   loader.params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   loader.param_nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   loader.profiles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

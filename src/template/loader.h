@@ -7,7 +7,7 @@
 
 typedef struct {
   GPtrArray *docs;          /* xmlDocPtr, top file first */
-  GPtrArray *diags;         /* char*: "FILE:LINE: message" */
+  GPtrArray *diags;         /* Diag* (load.c): "FILE:LINE: message" */
   GHashTable *params;       /* name -> value (final), borrowed from nodes/overrides */
   GHashTable *param_nodes;  /* name -> xmlNodePtr */
   GHashTable *profiles;     /* name -> xmlNodePtr */
