@@ -52,12 +52,13 @@ NlCpuVendor nl_nested_host_vendor (const char *cpuinfo_path);
 
 /* Gives DOC (a <domain>) nestlab's Hyper-V enlightenments for Windows guests:
  * <features><hyperv mode='custom'> with relaxed, vapic, spinlocks (8191
- * retries), vpindex, runtime, synic, stimer (direct), frequencies, tlbflush,
- * ipi, and evmcs only on an Intel host under KVM; under emulation vpindex,
- * synic and stimer are left out (QEMU refuses them without KVM). Also the
- * hypervclock timer. The one definition, used by rendering and by
- * nl_nested_enable with options->windows. Appends changes like
- * nl_nested_enable. */
+ * retries), vpindex, runtime, synic, stimer (direct), frequencies, tlbflush
+ * and ipi; under emulation vpindex, synic and stimer are left out (QEMU
+ * refuses them without KVM), and an evmcs that would stop the domain from
+ * starting is removed. Also the hypervclock timer. The one definition, used
+ * by rendering and by nl_nested_enable with options->windows, which also
+ * turns on evmcs (the enlightened VMCS, for a nested Hyper-V) on an Intel
+ * host under KVM. Appends changes like nl_nested_enable. */
 gboolean nl_nested_set_hyperv (xmlDocPtr doc, const NlNestedOptions *options,
                                GPtrArray *changes, GError **error);
 

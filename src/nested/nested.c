@@ -155,7 +155,7 @@ unset_prop (xmlNodePtr node, const char *name)
 static int
 order_rank (const char *const *order, const xmlChar *name)
 {
-  for (int i = 0; order[i] != NULL; i++)
+  for (int i = 0; order != NULL && order[i] != NULL; i++)
     if (xmlStrcmp (name, (const xmlChar *) order[i]) == 0)
       return i;
   return -1;
@@ -282,48 +282,122 @@ static const struct {
   { "PiB", G_GUINT64_CONSTANT (1) << 50 }, { "PB", G_GUINT64_CONSTANT (1000000000000000) },
 };
 
-/* A libvirt scaled integer (<memory unit='GiB'>4</memory>) in bytes;
- * libvirt's default unit for memory is KiB. */
+/* A libvirt scaled integer ("4" with unit "GiB") in bytes; libvirt's default
+ * unit for memory is KiB. */
+static gboolean
+parse_scaled (const char *text, const char *unit, guint64 *bytes)
+{
+  guint64 value;
+  char *end = NULL;
+
+  if (text == NULL || !g_ascii_isdigit (text[0]))
+    return FALSE;
+  value = g_ascii_strtoull (text, &end, 10);
+  if (end == NULL || *end != '\0')
+    return FALSE;
+  if (unit == NULL)
+    unit = "KiB";
+  for (guint i = 0; i < G_N_ELEMENTS (memory_units); i++)
+    if (g_str_equal (unit, memory_units[i].unit))
+      {
+        if (value > G_MAXUINT64 / memory_units[i].factor)
+          return FALSE;
+        *bytes = value * memory_units[i].factor;
+        return TRUE;
+      }
+  return FALSE;
+}
+
 static gboolean
 read_memory (xmlNodePtr node, guint64 *bytes, GError **error)
 {
   g_autofree char *text = (char *) xmlNodeGetContent (node);
   g_autofree char *unit = get_prop (node, "unit");
-  guint64 value;
-  char *end = NULL;
 
   g_strstrip (text);
-  if (!g_ascii_isdigit (text[0]))
-    goto bad;
-  value = g_ascii_strtoull (text, &end, 10);
-  if (end == NULL || *end != '\0')
-    goto bad;
-  if (unit == NULL)
-    {
-      *bytes = value * 1024;
-      return TRUE;
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (memory_units); i++)
-    if (g_str_equal (unit, memory_units[i].unit))
-      {
-        if (value > G_MAXUINT64 / memory_units[i].factor)
-          goto bad;
-        *bytes = value * memory_units[i].factor;
-        return TRUE;
-      }
-bad:
+  if (parse_scaled (text, unit, bytes))
+    return TRUE;
   g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "<%s> '%s%s%s' is not a memory size",
                (const char *) node->name, text, unit ? " " : "", unit ? unit : "");
   return FALSE;
 }
 
+static char *
+kib_text (guint64 bytes)
+{
+  return g_strdup_printf ("%" G_GUINT64_FORMAT, (bytes + 1023) / 1024);
+}
+
 static void
 write_memory (xmlNodePtr node, guint64 bytes)
 {
-  g_autofree char *kib = g_strdup_printf ("%" G_GUINT64_FORMAT, (bytes + 1023) / 1024);
+  g_autofree char *kib = kib_text (bytes);
   remove_children (node);
   xmlNodeSetContent (node, (const xmlChar *) kib);
   set_prop (node, "unit", "KiB");
+}
+
+/* With NUMA cells libvirt takes the domain's memory to be their sum, so
+ * raising memory means raising the cells: each gets at least its share of
+ * MIN (rounded up to a MiB). Sets TOTAL to the new sum, or 0 without cells;
+ * checks every cell before it changes one. */
+static gboolean
+enable_numa_memory (xmlNodePtr root, guint64 min, guint64 *total, GPtrArray *changes,
+                    GError **error)
+{
+  xmlNodePtr cpu = child_element (root, "cpu");
+  xmlNodePtr numa = child_element (cpu, "numa");
+  guint n_cells = 0;
+  guint64 sum = 0;
+  guint64 share;
+
+  *total = 0;
+  for (xmlNodePtr c = numa ? numa->children : NULL; c != NULL; c = c->next)
+    if (is_element (c, "cell"))
+      {
+        g_autofree char *text = get_prop (c, "memory");
+        g_autofree char *unit = get_prop (c, "unit");
+        guint64 bytes;
+        if (!parse_scaled (text, unit, &bytes))
+          {
+            g_set_error (error, NL_ERROR, NL_ERROR_INVALID,
+                         "NUMA cell memory '%s' is not a memory size", text ? text : "");
+            return FALSE;
+          }
+        sum += bytes;
+        n_cells++;
+      }
+  if (n_cells == 0)
+    return TRUE;
+  if (sum >= min)
+    {
+      *total = sum;
+      return TRUE;
+    }
+  share = ((min + n_cells - 1) / n_cells + (1 << 20) - 1) & ~(guint64) ((1 << 20) - 1);
+  sum = 0;
+  for (xmlNodePtr c = numa->children; c != NULL; c = c->next)
+    if (is_element (c, "cell"))
+      {
+        g_autofree char *text = get_prop (c, "memory");
+        g_autofree char *unit = get_prop (c, "unit");
+        g_autofree char *id = get_prop (c, "id");
+        guint64 bytes = 0;
+        parse_scaled (text, unit, &bytes);
+        if (bytes < share)
+          {
+            g_autofree char *from = nl_format_size (bytes);
+            g_autofree char *to = nl_format_size (share);
+            g_autofree char *kib = kib_text (share);
+            set_prop (c, "memory", kib);
+            set_prop (c, "unit", "KiB");
+            add_line (changes, "NUMA cell %s memory: %s -> %s", id ? id : "?", from, to);
+            bytes = share;
+          }
+        sum += bytes;
+      }
+  *total = sum;
+  return TRUE;
 }
 
 static gboolean
@@ -335,28 +409,36 @@ enable_memory (xmlNodePtr root, const NlNestedOptions *options, GPtrArray *chang
   xmlNodePtr max = child_element (root, "maxMemory");
   guint64 min = min_memory_of (options);
   guint64 bytes;
+  guint64 numa_total;
+  guint64 max_bytes = 0;
+  guint64 current_bytes = 0;
 
   if (memory == NULL)
     {
       g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "the domain has no <memory> element");
       return FALSE;
     }
-  if (!read_memory (memory, &bytes, error))
+  /* Read everything before changing anything. */
+  if (!read_memory (memory, &bytes, error)
+      || (max != NULL && !read_memory (max, &max_bytes, error))
+      || (current != NULL && !read_memory (current, &current_bytes, error)))
     return FALSE;
+  if (!enable_numa_memory (root, min, &numa_total, changes, error))
+    return FALSE;
+  if (numa_total > min)
+    min = numa_total;
   if (bytes < min)
     {
       g_autofree char *from = nl_format_size (bytes);
       g_autofree char *to = nl_format_size (min);
+      g_autofree char *need = nl_format_size (min_memory_of (options));
       write_memory (memory, min);
       add_line (changes, "memory: %s -> %s (a nested hypervisor needs at least %s)",
-                from, to, to);
+                from, to, need);
       bytes = min;
     }
   if (max != NULL)
     {
-      guint64 max_bytes;
-      if (!read_memory (max, &max_bytes, error))
-        return FALSE;
       if (max_bytes < bytes)
         {
           g_autofree char *from = nl_format_size (max_bytes);
@@ -369,9 +451,6 @@ enable_memory (xmlNodePtr root, const NlNestedOptions *options, GPtrArray *chang
     }
   if (current != NULL)
     {
-      guint64 current_bytes;
-      if (!read_memory (current, &current_bytes, error))
-        return FALSE;
       if (current_bytes != bytes)
         {
           g_autofree char *from = nl_format_size (current_bytes);
@@ -464,7 +543,9 @@ enable_cpu (xmlNodePtr root, const NlNestedOptions *options, GPtrArray *changes)
       return;
     }
   remove_extension_features (cpu, ext, FALSE,
-                             options->emulate ? " (emulation offers svm)" : "", changes);
+                             options->emulate ? " (emulation offers svm)"
+                             : options->vendor == NL_CPU_VENDOR_AMD ? " (the host is AMD)"
+                             : " (the host is Intel)", changes);
   {
     xmlNodePtr feature = child_element_with (cpu, "feature", "name", ext);
     g_autofree char *policy = get_prop (feature, "policy");
@@ -585,17 +666,15 @@ enable_nics (xmlNodePtr root, GPtrArray *changes)
 
 /* ---- Hyper-V enlightenments ------------------------------------------ */
 
+/* Turns NODE on; its LABEL goes to TURNED_ON (one change line for all). */
 static void
-set_state_on (xmlNodePtr node, const char *label, GPtrArray *changes)
+set_state_on (xmlNodePtr node, const char *label, GPtrArray *turned_on)
 {
   g_autofree char *state = get_prop (node, "state");
   if (g_strcmp0 (state, "on") == 0)
     return;
   set_prop (node, "state", "on");
-  if (state != NULL)
-    add_line (changes, "Hyper-V: %s %s -> on", label, state);
-  else
-    add_line (changes, "Hyper-V: %s on", label);
+  g_ptr_array_add (turned_on, (gpointer) label);
 }
 
 /* Takes out what would stop the domain from starting (or is pointless) under
@@ -631,20 +710,23 @@ sanitize_hyperv (xmlNodePtr hyperv, const NlNestedOptions *options, GPtrArray *c
     }
 }
 
+/* WITH_EVMCS: the enlightened VMCS serves a nested hypervisor only, so it
+ * is turned on for nested machines alone (and only where evmcs_allowed). */
 static void
-apply_hyperv (xmlNodePtr root, const NlNestedOptions *options, GPtrArray *changes)
+apply_hyperv (xmlNodePtr root, const NlNestedOptions *options, gboolean with_evmcs,
+              GPtrArray *changes)
 {
   xmlNodePtr features = ensure_element (root, "features", domain_order);
   xmlNodePtr hyperv = child_element (features, "hyperv");
   xmlNodePtr clock;
   xmlNodePtr timer;
   g_autofree char *mode = NULL;
+  g_autoptr (GPtrArray) turned_on = g_ptr_array_new ();
 
   if (hyperv == NULL)
     {
       hyperv = insert_element (features, "hyperv", features_order);
       set_prop (hyperv, "mode", "custom");
-      add_line (changes, "Hyper-V: enlightenments enabled");
     }
   mode = get_prop (hyperv, "mode");
   if (g_strcmp0 (mode, "custom") != 0)
@@ -663,7 +745,7 @@ apply_hyperv (xmlNodePtr root, const NlNestedOptions *options, GPtrArray *change
       if (hyperv_features[i].needs_kvm && options->emulate)
         continue;
       node = ensure_element (hyperv, name, hyperv_order);
-      set_state_on (node, name, changes);
+      set_state_on (node, name, turned_on);
       if (g_str_equal (name, "spinlocks"))
         {
           g_autofree char *retries = get_prop (node, "retries");
@@ -675,10 +757,17 @@ apply_hyperv (xmlNodePtr root, const NlNestedOptions *options, GPtrArray *change
             }
         }
       else if (g_str_equal (name, "stimer"))
-        set_state_on (ensure_element (node, "direct", NULL), "stimer direct", changes);
+        set_state_on (ensure_element (node, "direct", NULL), "stimer direct", turned_on);
     }
-  if (evmcs_allowed (options))
-    set_state_on (ensure_element (hyperv, "evmcs", hyperv_order), "evmcs", changes);
+  if (with_evmcs && evmcs_allowed (options))
+    set_state_on (ensure_element (hyperv, "evmcs", hyperv_order), "evmcs", turned_on);
+  if (turned_on->len > 0)
+    {
+      g_autofree char *list = NULL;
+      g_ptr_array_add (turned_on, NULL);
+      list = g_strjoinv (", ", (char **) turned_on->pdata);
+      add_line (changes, "Hyper-V: turned on %s", list);
+    }
 
   clock = child_element (root, "clock");
   if (clock == NULL)
@@ -716,7 +805,7 @@ nl_nested_set_hyperv (xmlDocPtr doc, const NlNestedOptions *options,
   xmlNodePtr root = domain_root (doc, error);
   if (root == NULL)
     return FALSE;
-  apply_hyperv (root, options, changes);
+  apply_hyperv (root, options, FALSE, changes);
   return TRUE;
 }
 
@@ -738,7 +827,7 @@ nl_nested_enable (xmlDocPtr doc, const NlNestedOptions *options,
   enable_balloon (root, changes);
   enable_nics (root, changes);
   if (options->windows)
-    apply_hyperv (root, options, changes);
+    apply_hyperv (root, options, TRUE, changes);
   else if ((features = child_element (root, "features")) != NULL
            && child_element (features, "hyperv") != NULL)
     sanitize_hyperv (child_element (features, "hyperv"), options, changes);
@@ -973,6 +1062,7 @@ nl_nested_check (xmlDocPtr doc, const NlNestedOptions *options, GPtrArray *reaso
     }
   if (options->windows)
     {
+      g_autoptr (GPtrArray) off = g_ptr_array_new ();
       for (guint i = 0; i < G_N_ELEMENTS (hyperv_features); i++)
         {
           xmlNodePtr node;
@@ -982,14 +1072,33 @@ nl_nested_check (xmlDocPtr doc, const NlNestedOptions *options, GPtrArray *reaso
           node = child_element (hyperv, hyperv_features[i].name);
           state = get_prop (node, "state");
           if (g_strcmp0 (state, "on") != 0)
-            add_reason (reasons, &count, "Hyper-V enlightenment %s is not on",
-                        hyperv_features[i].name);
+            g_ptr_array_add (off, (gpointer) hyperv_features[i].name);
+          else if (g_str_equal (hyperv_features[i].name, "spinlocks"))
+            {
+              g_autofree char *retries = get_prop (node, "retries");
+              if (g_strcmp0 (retries, NL_HYPERV_SPINLOCK_RETRIES) != 0)
+                add_reason (reasons, &count, "Hyper-V spinlocks retries is %s, not "
+                            NL_HYPERV_SPINLOCK_RETRIES, retries ? retries : "unset");
+            }
+          else if (g_str_equal (hyperv_features[i].name, "stimer"))
+            {
+              g_autofree char *direct = get_prop (child_element (node, "direct"), "state");
+              if (g_strcmp0 (direct, "on") != 0)
+                g_ptr_array_add (off, (gpointer) "stimer direct");
+            }
         }
       if (evmcs_allowed (options))
         {
           g_autofree char *state = get_prop (child_element (hyperv, "evmcs"), "state");
           if (g_strcmp0 (state, "on") != 0)
-            add_reason (reasons, &count, "Hyper-V evmcs (enlightened VMCS) is not on");
+            g_ptr_array_add (off, (gpointer) "evmcs");
+        }
+      if (off->len > 0)
+        {
+          g_autofree char *list = NULL;
+          g_ptr_array_add (off, NULL);
+          list = g_strjoinv (", ", (char **) off->pdata);
+          add_reason (reasons, &count, "Hyper-V enlightenments not on: %s", list);
         }
     }
   return count == 0;
