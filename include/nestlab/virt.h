@@ -51,7 +51,8 @@ typedef struct {
   char *mode;         /* "internal" (libvirt snapshot) or "external" (overlays) */
   char *created;      /* ISO 8601 */
   gboolean running;   /* the machine ran when the checkpoint was taken */
-  char **disks;       /* external: overlay paths made at checkpoint time */
+  char **targets;     /* external: disk target devices ("vda") */
+  char **disks;       /* external: overlay paths made at checkpoint time, same order */
   char **bases;       /* external: the frozen files they sit on, same order */
   char *nvram_copy;   /* external: path of the NVRAM copy, or NULL */
   char *tpm_copy;     /* external: path of the TPM state copy, or NULL */

@@ -49,6 +49,7 @@ nl_checkpoint_record_free (NlCheckpointRecord *rec)
   g_free (rec->created);
   g_free (rec->nvram_copy);
   g_free (rec->tpm_copy);
+  g_strfreev (rec->targets);
   g_strfreev (rec->disks);
   g_strfreev (rec->bases);
   g_free (rec);
@@ -122,6 +123,7 @@ ownership_from_node (xmlNodePtr root)
           r->created = prop (c, "created");
           r->nvram_copy = prop (c, "nvram");
           r->tpm_copy = prop (c, "tpm");
+          r->targets = split_or_empty (prop (c, "targets"));
           r->disks = split_or_empty (prop (c, "disks"));
           r->bases = split_or_empty (prop (c, "bases"));
           r->running = running != NULL && strcmp (running, "yes") == 0;
@@ -230,6 +232,7 @@ rewrite (const NlOwnership *own, const NlOwnedVolume *add_volume,
   if (add_checkpoint)
     {
       xmlNodePtr c = xmlNewChild (root, ns, (const xmlChar *) "checkpoint", NULL);
+      g_autofree char *targets = g_strjoinv (" ", add_checkpoint->targets ? add_checkpoint->targets : (char *[]) { NULL });
       g_autofree char *disks = g_strjoinv (" ", add_checkpoint->disks ? add_checkpoint->disks : (char *[]) { NULL });
       g_autofree char *bases = g_strjoinv (" ", add_checkpoint->bases ? add_checkpoint->bases : (char *[]) { NULL });
       xmlNewProp (c, (const xmlChar *) "name", (const xmlChar *) add_checkpoint->name);
@@ -237,6 +240,8 @@ rewrite (const NlOwnership *own, const NlOwnedVolume *add_volume,
       if (add_checkpoint->created)
         xmlNewProp (c, (const xmlChar *) "created", (const xmlChar *) add_checkpoint->created);
       xmlNewProp (c, (const xmlChar *) "running", (const xmlChar *) (add_checkpoint->running ? "yes" : "no"));
+      if (*targets)
+        xmlNewProp (c, (const xmlChar *) "targets", (const xmlChar *) targets);
       if (*disks)
         xmlNewProp (c, (const xmlChar *) "disks", (const xmlChar *) disks);
       if (*bases)

@@ -1,0 +1,353 @@
+/* Applying an `up` plan: pool, golden placeholders, networks, domains (with
+ * their marks), volumes, then machines started wave by wave, each wave in
+ * parallel. Domains are defined before their volumes are created, so every
+ * volume nestlab makes is listed by a marked domain from the moment it
+ * exists (see docs/lifecycle.md, "Which volumes are the lab's"). */
+#include <string.h>
+
+#include <libxml/parser.h>
+
+#include "lab-private.h"
+
+typedef struct {
+  NlPlan *plan;
+  GHashTable *failed;        /* machine names whose domain failed */
+  GMutex lock;
+} UpState;
+
+static void
+mark_failed (UpState *st, const NlMachine *machine)
+{
+  if (machine == NULL)
+    return;
+  g_mutex_lock (&st->lock);
+  g_hash_table_add (st->failed, machine->name);
+  g_mutex_unlock (&st->lock);
+}
+
+static gboolean
+has_failed (UpState *st, const char *machine)
+{
+  gboolean r;
+  g_mutex_lock (&st->lock);
+  r = g_hash_table_contains (st->failed, machine);
+  g_mutex_unlock (&st->lock);
+  return r;
+}
+
+/* The new XML of an existing domain keeps what its old mark recorded beyond
+ * the template: checkpoint records and anything other modules added. */
+static char *
+merge_mark (const char *xml, const NlOwnership *old)
+{
+  xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "new.xml", NULL, XML_PARSE_NONET);
+  xmlDocPtr olddoc = old && old->xml ? xmlReadMemory (old->xml, strlen (old->xml), "old.xml", NULL,
+                                                      XML_PARSE_NONET) : NULL;
+  xmlNodePtr mark = NULL, oldmark = olddoc ? xmlDocGetRootElement (olddoc) : NULL;
+  xmlNodePtr root = doc ? xmlDocGetRootElement (doc) : NULL;
+  xmlChar *text = NULL;
+  int len = 0;
+  char *result;
+
+  for (xmlNodePtr c = root ? root->children : NULL; c && !mark; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "metadata") == 0)
+      for (xmlNodePtr m = c->children; m && !mark; m = m->next)
+        if (m->type == XML_ELEMENT_NODE && strcmp ((const char *) m->name, "lab") == 0)
+          mark = m;
+  if (mark == NULL || oldmark == NULL)
+    {
+      if (doc)
+        xmlFreeDoc (doc);
+      if (olddoc)
+        xmlFreeDoc (olddoc);
+      return g_strdup (xml);
+    }
+  for (xmlNodePtr c = oldmark->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "volume") != 0)
+      {
+        xmlNodePtr copy = xmlDocCopyNode (c, doc, 1);
+        xmlSetNs (copy, mark->ns);
+        xmlAddChild (mark, copy);
+      }
+  xmlDocDumpMemory (doc, &text, &len);
+  result = g_strdup ((const char *) text);
+  xmlFree (text);
+  xmlFreeDoc (doc);
+  xmlFreeDoc (olddoc);
+  return result;
+}
+
+static gboolean
+define_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
+{
+  UpState *st = data;
+  NlPlanItem *item = task->data;
+  g_autofree char *xml = NULL;
+  g_autoptr (virDomain) dom = NULL;
+
+  if (item->action == NL_PLAN_UPDATE)
+    {
+      g_autoptr (virDomain) old = nl_virt_domain_lookup (conn, item->name, error);
+      g_autoptr (NlOwnership) own = NULL;
+      if (old == NULL || !nl_virt_domain_ownership (old, &own, error))
+        goto failed;
+      /* Never redefine what is not ours, even if it changed since planning. */
+      if (!nl_ownership_is_lab (own, st->plan->lab->name))
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT, "domain '%s' lost its nestlab mark "
+                       "since the plan was made; not touching it", item->name);
+          goto failed;
+        }
+      xml = merge_mark (item->xml, own);
+    }
+  else
+    xml = g_strdup (item->xml);
+  dom = nl_virt_domain_define (conn, xml, error);
+  if (dom == NULL)
+    {
+      g_prefix_error (error, "%s: ", item->name);
+      goto failed;
+    }
+  task->changed = TRUE;
+  return TRUE;
+
+failed:
+  mark_failed (st, item->machine);
+  return FALSE;
+}
+
+static gboolean
+create_volume (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
+{
+  UpState *st = data;
+  NlPlanItem *item = task->data;
+  g_autoptr (virStoragePool) pool = NULL;
+  g_autoptr (virStorageVol) vol = NULL;
+
+  if (item->machine && has_failed (st, item->machine->name))
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "not created: domain of machine '%s' is not defined",
+                   item->machine->name);
+      return FALSE;
+    }
+  pool = nl_virt_pool_lookup (conn, item->pool, error);
+  if (pool == NULL)
+    return FALSE;
+  vol = nl_virt_volume_create (pool, item->xml, error);
+  if (vol == NULL)
+    {
+      if (item->machine)
+        mark_failed (st, item->machine);
+      return FALSE;
+    }
+  task->changed = TRUE;
+  return TRUE;
+}
+
+static gboolean
+start_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
+{
+  UpState *st = data;
+  const NlMachine *machine = task->data;
+  g_autoptr (virDomain) dom = NULL;
+
+  for (char **a = machine->after; a && *a; a++)
+    if (has_failed (st, *a))
+      {
+        g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "not started: it starts after '%s', which failed", *a);
+        mark_failed (st, machine);
+        return FALSE;
+      }
+  dom = nl_virt_domain_lookup (conn, task->name, error);
+  if (dom != NULL)
+    {
+      task->changed = !nl_virt_domain_is_active (dom);
+      if (nl_virt_domain_start (dom, error))
+        return TRUE;
+    }
+  mark_failed (st, machine);
+  return FALSE;
+}
+
+static void
+collect_failures (GPtrArray *tasks, UpState *st)
+{
+  for (guint i = 0; i < tasks->len; i++)
+    {
+      NlTask *t = tasks->pdata[i];
+      NlPlanItem *item = t->data;
+      if (t->error && item && item->machine)
+        mark_failed (st, item->machine);
+    }
+}
+
+/* Sleeps SECONDS unless cancelled. */
+static void
+wait_delay (guint seconds, const NlLabOptions *options)
+{
+  for (guint i = 0; i < seconds * 10 && !nl_lab_cancelled (options); i++)
+    g_usleep (G_USEC_PER_SEC / 10);
+}
+
+gboolean
+nl_lab_up (virConnectPtr conn, NlPlan *plan, const NlLabOptions *options, NlReport *report,
+           GError **error)
+{
+  g_autoptr (GTimer) timer = g_timer_new ();
+  g_autoptr (GString) conflicts = g_string_new (NULL);
+  g_autoptr (GPtrArray) domain_tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_task_free);
+  g_autoptr (GPtrArray) volume_tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_task_free);
+  const NlLab *lab = plan->lab;
+  UpState st = { plan, g_hash_table_new (g_str_hash, g_str_equal), { 0 } };
+  gboolean ok = FALSE;
+  guint n_conflicts = 0;
+
+  g_mutex_init (&st.lock);
+  for (guint i = 0; i < plan->items->len; i++)
+    {
+      NlPlanItem *item = plan->items->pdata[i];
+      if (item->action == NL_PLAN_CONFLICT)
+        {
+          g_string_append_printf (conflicts, "\n  %s", item->detail);
+          n_conflicts++;
+        }
+      else if (item->action == NL_PLAN_REBUILD || item->action == NL_PLAN_STALE)
+        g_ptr_array_add (report->notes, g_strdup_printf ("%s %s: %s", nl_object_kind_to_string (item->kind),
+                                                         item->name, item->detail));
+    }
+  if (n_conflicts > 0)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT,
+                   "lab '%s' cannot be brought up: %u object name%s taken by objects that are not the lab's "
+                   "(nothing was changed):%s", lab->name, n_conflicts, n_conflicts == 1 ? " is" : "s are",
+                   conflicts->str);
+      goto out;
+    }
+
+  /* Pool, placeholder images and networks: few, done one by one. */
+  for (guint i = 0; i < plan->items->len && !nl_lab_cancelled (options); i++)
+    {
+      NlPlanItem *item = plan->items->pdata[i];
+      g_autoptr (GError) local = NULL;
+
+      if (item->kind == NL_OBJECT_POOL && item->action != NL_PLAN_UNCHANGED)
+        {
+          g_autofree char *dir = nl_lab_pool_dir_for (item->name);
+          g_autoptr (virStoragePool) pool = nl_virt_pool_ensure (conn, item->name, dir, error);
+          if (pool == NULL)
+            goto out;
+          report->done++;
+          nl_lab_emit (options, item->kind, item->name, item->action == NL_PLAN_CREATE ? "created" : "started",
+                       NULL, 1, 1);
+        }
+      else if (item->kind == NL_OBJECT_IMAGE && item->action == NL_PLAN_CREATE)
+        {
+          g_autoptr (virStoragePool) pool = nl_virt_pool_lookup (conn, item->pool, error);
+          g_autoptr (virStorageVol) vol = pool ? nl_virt_volume_create (pool, item->xml, error) : NULL;
+          if (vol == NULL)
+            goto out;
+          report->done++;
+          nl_lab_emit (options, item->kind, item->name, "created (empty placeholder)", NULL, 1, 1);
+        }
+      else if (item->kind == NL_OBJECT_NETWORK && item->action != NL_PLAN_STALE)
+        {
+          g_autoptr (virNetwork) net = NULL;
+          gboolean changed = FALSE;
+          if (item->action == NL_PLAN_CREATE || item->action == NL_PLAN_UPDATE)
+            {
+              net = nl_virt_network_define (conn, item->xml, &local);
+              changed = TRUE;
+            }
+          else
+            net = nl_virt_network_lookup (conn, item->name, &local);
+          if (net != NULL)
+            {
+              changed |= virNetworkIsActive (net) != 1;
+              nl_virt_network_start (net, &local);
+            }
+          if (local != NULL)
+            {
+              /* Machines cannot start without their network: stop here. */
+              g_ptr_array_add (report->failures, g_strdup_printf ("network %s: %s", item->name, local->message));
+              nl_lab_emit (options, item->kind, item->name, "failed", local, 1, 1);
+              goto finish;
+            }
+          if (changed)
+            report->done++;
+          else
+            report->unchanged++;
+          nl_lab_emit (options, item->kind, item->name,
+                       item->action == NL_PLAN_CREATE ? "created" : item->action == NL_PLAN_UPDATE ? "updated"
+                       : changed ? "started" : "unchanged", NULL, 1, 1);
+        }
+    }
+
+  for (guint i = 0; i < plan->items->len; i++)
+    {
+      NlPlanItem *item = plan->items->pdata[i];
+      if (item->kind == NL_OBJECT_DOMAIN && (item->action == NL_PLAN_CREATE || item->action == NL_PLAN_UPDATE))
+        g_ptr_array_add (domain_tasks, nl_task_new (NL_OBJECT_DOMAIN, item->name, item,
+                                                    item->action == NL_PLAN_CREATE ? "defined" : "updated"));
+      else if (item->kind == NL_OBJECT_DOMAIN && item->action == NL_PLAN_UNCHANGED)
+        report->unchanged++;
+      else if (item->kind == NL_OBJECT_VOLUME && item->action == NL_PLAN_CREATE)
+        g_ptr_array_add (volume_tasks, nl_task_new (NL_OBJECT_VOLUME, item->name, item, "created"));
+      else if (item->kind == NL_OBJECT_VOLUME && item->action == NL_PLAN_UNCHANGED)
+        report->unchanged++;
+    }
+  if (!nl_lab_run_parallel (conn, domain_tasks, define_domain, &st, options, report, error))
+    goto out;
+  collect_failures (domain_tasks, &st);
+  if (!nl_lab_run_parallel (conn, volume_tasks, create_volume, &st, options, report, error))
+    goto out;
+  collect_failures (volume_tasks, &st);
+
+  if (!(options && options->define_only))
+    for (guint wave = 0; wave < MAX (lab->n_waves, 1) && !nl_lab_cancelled (options); wave++)
+      {
+        g_autoptr (GPtrArray) tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_task_free);
+        guint delay = 0;
+        gboolean started = FALSE;
+
+        for (guint m = 0; m < lab->machines->len; m++)
+          {
+            NlMachine *machine = lab->machines->pdata[m];
+            g_autofree char *name = NULL;
+            if (machine->wave != wave || has_failed (&st, machine->name))
+              continue;
+            name = nl_lab_domain_name (lab, machine);
+            g_ptr_array_add (tasks, nl_task_new (NL_OBJECT_DOMAIN, name, machine, "started"));
+          }
+        if (!nl_lab_run_parallel (conn, tasks, start_domain, &st, options, report, error))
+          goto out;
+        for (guint t = 0; t < tasks->len; t++)
+          {
+            NlTask *task = tasks->pdata[t];
+            const NlMachine *machine = task->data;
+            if (task->error)
+              mark_failed (&st, machine);
+            else if (task->changed)
+              {
+                started = TRUE;
+                delay = MAX (delay, machine->delay);
+              }
+          }
+        /* Delays only matter after something started; the test driver
+         * boots nothing, so it never waits. */
+        if (started && delay > 0 && wave + 1 < lab->n_waves && !plan->test_driver
+            && !(options && options->no_delays))
+          {
+            g_autofree char *what = g_strdup_printf ("waiting %u s before wave %u", delay, wave + 1);
+            nl_lab_emit (options, NL_OBJECT_DOMAIN, what, "delay", NULL, 0, 0);
+            wait_delay (delay, options);
+          }
+      }
+
+finish:
+  ok = nl_lab_finish (conn, options, report, "up", error);
+out:
+  report->seconds = g_timer_elapsed (timer, NULL);
+  g_hash_table_unref (st.failed);
+  g_mutex_clear (&st.lock);
+  return ok;
+}

@@ -1,0 +1,448 @@
+/* Planning `up`: render every object of the lab and compare it with what
+ * libvirt holds, object by object, using the ownership marks. Objects are
+ * compared by a digest of their rendered XML (the mark's `config`
+ * attribute), so an unchanged object is never redefined. */
+#include <string.h>
+
+#include <libxml/tree.h>
+
+#include <nestlab/render.h>
+#include "lab-private.h"
+
+/* Size of the empty golden images made with --create-missing-images. */
+#define PLACEHOLDER_SIZE (G_GUINT64_CONSTANT (1) << 30)
+#define DEFAULT_POOL_DIR "/var/lib/libvirt/images"
+
+char *
+nl_lab_pool_dir_for (const char *pool)
+{
+  if (strcmp (pool, "default") == 0)
+    return g_strdup (DEFAULT_POOL_DIR);
+  return g_build_filename (DEFAULT_POOL_DIR, pool, NULL);
+}
+
+static void
+plan_item_free (NlPlanItem *item)
+{
+  g_free (item->name);
+  g_free (item->pool);
+  g_free (item->detail);
+  g_free (item->xml);
+  g_free (item);
+}
+
+void
+nl_plan_free (NlPlan *plan)
+{
+  if (plan == NULL)
+    return;
+  g_ptr_array_unref (plan->items);
+  g_free (plan->emulate_reason);
+  g_free (plan);
+}
+
+guint
+nl_plan_count (const NlPlan *plan, NlPlanAction action)
+{
+  guint n = 0;
+  for (guint i = 0; i < plan->items->len; i++)
+    n += ((NlPlanItem *) plan->items->pdata[i])->action == action;
+  return n;
+}
+
+static NlPlanItem *
+add_item (NlPlan *plan, NlObjectKind kind, NlPlanAction action, const char *name,
+          const char *pool, char *detail, char *xml)
+{
+  NlPlanItem *item = g_new0 (NlPlanItem, 1);
+  item->kind = kind;
+  item->action = action;
+  item->name = g_strdup (name);
+  item->pool = g_strdup (pool);
+  item->detail = detail;
+  item->xml = xml;
+  g_ptr_array_add (plan->items, item);
+  return item;
+}
+
+static xmlNodePtr
+find_mark (xmlDocPtr doc)
+{
+  xmlNodePtr root = xmlDocGetRootElement (doc);
+  for (xmlNodePtr c = root ? root->children : NULL; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "metadata") == 0)
+      for (xmlNodePtr m = c->children; m; m = m->next)
+        if (m->type == XML_ELEMENT_NODE && m->ns && m->ns->href
+            && strcmp ((const char *) m->ns->href, NL_VIRT_METADATA_NS) == 0
+            && strcmp ((const char *) m->name, "lab") == 0)
+          return m;
+  return NULL;
+}
+
+/* Stamps DOC's mark with the digest of DOC's own content (without the
+ * template digest, which changes with any edit of the template) and
+ * returns DOC as text. *CONFIG gets the digest. */
+static char *
+stamp (xmlDocPtr doc, char **config)
+{
+  xmlNodePtr mark = find_mark (doc);
+  xmlChar *digest = NULL;
+  g_autofree char *text = NULL;
+
+  if (mark)
+    {
+      digest = xmlGetProp (mark, (const xmlChar *) "digest");
+      xmlUnsetProp (mark, (const xmlChar *) "digest");
+    }
+  text = nl_render_to_string (doc);
+  *config = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+  if (mark)
+    {
+      if (digest)
+        xmlSetProp (mark, (const xmlChar *) "digest", digest);
+      xmlSetProp (mark, (const xmlChar *) "config", (const xmlChar *) *config);
+    }
+  xmlFree (digest);
+  return nl_render_to_string (doc);
+}
+
+static char *
+foreign_reason (const char *kind, const char *name, const NlOwnership *own, const char *lab)
+{
+  if (own == NULL)
+    return g_strdup_printf ("%s '%s' already exists and is not nestlab's (it has no nestlab mark); "
+                            "rename or remove it, nestlab will not adopt it", kind, name);
+  return g_strdup_printf ("%s '%s' already exists and belongs to lab '%s', not '%s'",
+                          kind, name, own->lab, lab);
+}
+
+static gboolean
+same_volumes (const NlOwnership *a, const NlOwnership *b)
+{
+  if (a->volumes->len < b->volumes->len)
+    return FALSE;
+  /* Volumes a checkpoint added (overlays, copies) are extra in A. */
+  for (guint i = 0; i < b->volumes->len; i++)
+    {
+      NlOwnedVolume *v = b->volumes->pdata[i];
+      if (!nl_ownership_lists_volume (a, v->pool, v->name))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+has_external_checkpoint (const NlOwnership *own)
+{
+  for (guint i = 0; i < own->checkpoints->len; i++)
+    if (g_strcmp0 (((NlCheckpointRecord *) own->checkpoints->pdata[i])->mode, "external") == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Finds the golden images: fills IMAGE_PATHS, adds placeholder items, and
+ * fails naming every image that is missing. */
+static gboolean
+plan_images (virConnectPtr conn, NlPlan *plan, const NlLab *lab, const NlLabOptions *options,
+             GHashTable *image_paths, GError **error)
+{
+  g_autoptr (GString) missing = g_string_new (NULL);
+  guint n_missing = 0;
+
+  for (guint i = 0; i < lab->images->len; i++)
+    {
+      NlImage *image = lab->images->pdata[i];
+      if (image->volume != NULL)
+        {
+          const char *pool_name = image->pool ? image->pool : lab->pool;
+          g_autoptr (virStoragePool) pool = virStoragePoolLookupByName (conn, pool_name);
+          g_autoptr (virStorageVol) vol = NULL;
+          g_autofree char *path = NULL;
+
+          virResetLastError ();
+          if (pool)
+            vol = virStorageVolLookupByName (pool, image->volume);
+          virResetLastError ();
+          if (vol && nl_virt_volume_paths (vol, &path, NULL, NULL) && path)
+            {
+              g_hash_table_insert (image_paths, g_strdup (image->name), g_steal_pointer (&path));
+              continue;
+            }
+          if (options && options->create_missing_images && plan->test_driver)
+            {
+              g_autofree char *dir = NULL;
+              g_autoptr (xmlDoc) doc = NULL;
+              NlVolumeSpec spec = { image->volume, (char *) pool_name, PLACEHOLDER_SIZE,
+                                    image->format ? image->format : (char *) "qcow2",
+                                    NULL, NULL, NULL };
+              if (pool)
+                dir = nl_virt_pool_target (pool, NULL);
+              if (dir == NULL)
+                dir = nl_lab_pool_dir_for (pool_name);
+              doc = nl_render_volume (&spec, error);
+              if (doc == NULL)
+                return FALSE;
+              add_item (plan, NL_OBJECT_IMAGE, NL_PLAN_CREATE, image->volume, pool_name,
+                        g_strdup_printf ("empty placeholder for golden image '%s'", image->name),
+                        nl_render_to_string (doc));
+              g_hash_table_insert (image_paths, g_strdup (image->name),
+                                   g_build_filename (dir, image->volume, NULL));
+              continue;
+            }
+          g_string_append_printf (missing, "\n  golden image '%s' (%s:%d): no volume '%s' in storage pool '%s'%s",
+                                  image->name, image->src.file ? image->src.file : "?", image->src.line,
+                                  image->volume, pool_name, pool ? "" : " (the pool does not exist)");
+          n_missing++;
+        }
+      else if (image->path != NULL && !plan->test_driver)
+        {
+          g_autoptr (virStorageVol) vol = virStorageVolLookupByPath (conn, image->path);
+          virResetLastError ();
+          if (vol == NULL && !g_file_test (image->path, G_FILE_TEST_IS_REGULAR))
+            {
+              g_string_append_printf (missing, "\n  golden image '%s' (%s:%d): no file %s",
+                                      image->name, image->src.file ? image->src.file : "?",
+                                      image->src.line, image->path);
+              n_missing++;
+            }
+        }
+    }
+  if (n_missing > 0)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_NOT_FOUND, "%u golden image%s missing:%s%s", n_missing,
+                   n_missing == 1 ? " is" : "s are", missing->str,
+                   plan->test_driver ? "\n(on test:///default, --create-missing-images makes empty ones)" : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+NlPlan *
+nl_lab_plan_up (virConnectPtr conn, const NlLab *lab, const NlLabOptions *options, GError **error)
+{
+  g_autoptr (NlPlan) plan = g_new0 (NlPlan, 1);
+  g_autoptr (GHashTable) image_paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GHashTable) rendered = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GPtrArray) owned_domains = NULL;
+  g_autoptr (GPtrArray) owned_networks = NULL;
+  g_autoptr (GPtrArray) specs = NULL;
+  g_autofree char *vendor = NULL;
+  gboolean kvm = FALSE;
+  NlRenderOptions ropts = { 0 };
+  g_autoptr (virStoragePool) pool = NULL;
+  g_autofree char *pool_dir = NULL;
+
+  plan->lab = lab;
+  plan->items = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_item_free);
+  plan->test_driver = nl_virt_is_test_driver (conn);
+
+  if (!nl_virt_host_info (conn, &kvm, &vendor, error))
+    return NULL;
+  if (options && options->emulate)
+    {
+      plan->emulate = TRUE;
+      plan->emulate_reason = g_strdup ("--emulate given: machines run under QEMU emulation "
+                                       "(domain type qemu, CPU mode maximum; slow, for testing)");
+    }
+  else if (!kvm && !plan->test_driver)
+    {
+      plan->emulate = TRUE;
+      plan->emulate_reason = g_strdup ("KVM is not available on this host (the hypervisor offers no "
+                                       "'kvm' domain type): machines run under QEMU emulation "
+                                       "(domain type qemu, CPU mode maximum; slow, nested Hyper-V "
+                                       "will not perform)");
+    }
+  ropts.emulate = plan->emulate;
+  ropts.vendor = vendor == NULL ? NL_CPU_VENDOR_UNKNOWN
+                 : g_ascii_strcasecmp (vendor, "AMD") == 0 ? NL_CPU_VENDOR_AMD
+                 : strstr (vendor, "ntel") ? NL_CPU_VENDOR_INTEL : NL_CPU_VENDOR_UNKNOWN;
+  ropts.image_paths = image_paths;
+
+  /* The pool. */
+  pool = virStoragePoolLookupByName (conn, lab->pool);
+  virResetLastError ();
+  pool_dir = nl_lab_pool_dir_for (lab->pool);
+  if (pool == NULL)
+    add_item (plan, NL_OBJECT_POOL, NL_PLAN_CREATE, lab->pool, lab->pool,
+              g_strdup_printf ("directory pool in %s", pool_dir), NULL);
+  else if (virStoragePoolIsActive (pool) != 1)
+    add_item (plan, NL_OBJECT_POOL, NL_PLAN_UPDATE, lab->pool, lab->pool, g_strdup ("not running: start it"), NULL);
+  else
+    add_item (plan, NL_OBJECT_POOL, NL_PLAN_UNCHANGED, lab->pool, lab->pool, NULL, NULL);
+
+  if (!plan_images (conn, plan, lab, options, image_paths, error))
+    return NULL;
+
+  owned_domains = nl_virt_list_owned_domains (conn, lab->name, error);
+  if (owned_domains == NULL)
+    return NULL;
+  owned_networks = nl_virt_list_owned_networks (conn, lab->name, error);
+  if (owned_networks == NULL)
+    return NULL;
+
+  for (guint i = 0; i < lab->networks->len; i++)
+    {
+      NlNetwork *network = lab->networks->pdata[i];
+      g_autofree char *name = nl_lab_network_name (lab, network);
+      g_autoptr (xmlDoc) doc = NULL;
+      g_autoptr (virNetwork) net = NULL;
+      g_autoptr (NlOwnership) own = NULL;
+      g_autofree char *config = NULL;
+      char *xml;
+
+      doc = nl_render_network (lab, network, &ropts, error);
+      if (doc == NULL)
+        return NULL;
+      xml = stamp (doc, &config);
+      g_hash_table_add (rendered, g_strdup_printf ("network:%s", name));
+      net = virNetworkLookupByName (conn, name);
+      virResetLastError ();
+      if (net == NULL)
+        add_item (plan, NL_OBJECT_NETWORK, NL_PLAN_CREATE, name, NULL, NULL, xml);
+      else if (!nl_virt_network_ownership (net, &own, error))
+        {
+          g_free (xml);
+          return NULL;
+        }
+      else if (!nl_ownership_is_lab (own, lab->name))
+        {
+          add_item (plan, NL_OBJECT_NETWORK, NL_PLAN_CONFLICT, name, NULL,
+                    foreign_reason ("network", name, own, lab->name), NULL);
+          g_free (xml);
+        }
+      else if (g_strcmp0 (own->config, config) == 0)
+        {
+          add_item (plan, NL_OBJECT_NETWORK, NL_PLAN_UNCHANGED, name, NULL,
+                    virNetworkIsActive (net) == 1 ? NULL : g_strdup ("not running: start it"), xml);
+        }
+      else
+        add_item (plan, NL_OBJECT_NETWORK, NL_PLAN_UPDATE, name, NULL,
+                  g_strdup (virNetworkIsActive (net) == 1
+                            ? "configuration changed (applies when the network restarts: down, destroy the network's lab or rebuild)"
+                            : "configuration changed"), xml);
+    }
+
+  for (guint i = 0; i < lab->machines->len; i++)
+    {
+      NlMachine *machine = lab->machines->pdata[i];
+      g_autofree char *name = nl_lab_domain_name (lab, machine);
+      g_autoptr (xmlDoc) doc = NULL;
+      g_autoptr (virDomain) dom = NULL;
+      g_autoptr (NlOwnership) own = NULL;
+      g_autoptr (NlOwnership) want = NULL;
+      g_autofree char *config = NULL;
+      NlPlanItem *item;
+      char *xml;
+
+      doc = nl_render_domain (lab, machine, &ropts, error);
+      if (doc == NULL)
+        return NULL;
+      xml = stamp (doc, &config);
+      g_hash_table_add (rendered, g_strdup_printf ("domain:%s", name));
+      dom = virDomainLookupByName (conn, name);
+      virResetLastError ();
+      if (dom == NULL)
+        item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_CREATE, name, NULL, NULL, xml);
+      else if (!nl_virt_domain_ownership (dom, &own, error))
+        {
+          g_free (xml);
+          return NULL;
+        }
+      else if (!nl_ownership_is_lab (own, lab->name))
+        {
+          item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_CONFLICT, name, NULL,
+                           foreign_reason ("domain", name, own, lab->name), NULL);
+          g_free (xml);
+        }
+      else if (g_strcmp0 (own->config, config) == 0)
+        item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_UNCHANGED, name, NULL, NULL, xml);
+      else if (!nl_ownership_parse (xml, &want, error))
+        {
+          g_free (xml);
+          return NULL;
+        }
+      else if (want == NULL || !same_volumes (own, want))
+        {
+          item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_REBUILD, name, NULL,
+                           g_strdup ("its disks changed: run 'nestlab rebuild' to apply"), NULL);
+          g_free (xml);
+        }
+      else if (has_external_checkpoint (own))
+        {
+          item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_REBUILD, name, NULL,
+                           g_strdup ("changed, but it has external checkpoints (UEFI): delete them "
+                                     "or run 'nestlab rebuild' to apply"), NULL);
+          g_free (xml);
+        }
+      else
+        item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_UPDATE, name, NULL,
+                         g_strdup (virDomainIsActive (dom) == 1
+                                   ? "configuration changed (takes effect when the machine restarts)"
+                                   : "configuration changed"), xml);
+      item->machine = machine;
+    }
+
+  specs = nl_render_volume_specs (lab, &ropts);
+  for (guint i = 0; i < specs->len; i++)
+    {
+      NlVolumeSpec *spec = specs->pdata[i];
+      g_autoptr (virStoragePool) vpool = virStoragePoolLookupByName (conn, spec->pool);
+      g_autoptr (virStorageVol) vol = NULL;
+      gboolean listed = FALSE;
+      NlPlanItem *item;
+
+      virResetLastError ();
+      if (vpool)
+        vol = virStorageVolLookupByName (vpool, spec->name);
+      virResetLastError ();
+      for (guint d = 0; d < owned_domains->len && !listed; d++)
+        listed = nl_ownership_lists_volume (((NlOwnedDomain *) owned_domains->pdata[d])->own,
+                                            spec->pool, spec->name);
+      if (vol == NULL)
+        {
+          g_autoptr (xmlDoc) doc = nl_render_volume (spec, error);
+          if (doc == NULL)
+            return NULL;
+          item = add_item (plan, NL_OBJECT_VOLUME, NL_PLAN_CREATE, spec->name, spec->pool,
+                           spec->backing_path ? g_strdup_printf ("linked clone of %s", spec->backing_path) : NULL,
+                           nl_render_to_string (doc));
+        }
+      else if (!listed)
+        item = add_item (plan, NL_OBJECT_VOLUME, NL_PLAN_CONFLICT, spec->name, spec->pool,
+                         g_strdup_printf ("volume '%s' already exists in storage pool '%s' and no "
+                                          "domain of lab '%s' lists it; nestlab will not adopt it",
+                                          spec->name, spec->pool, lab->name), NULL);
+      else
+        {
+          g_autofree char *backing = NULL;
+          if (!nl_virt_volume_paths (vol, NULL, &backing, error))
+            return NULL;
+          if (spec->backing_path && backing && strcmp (backing, spec->backing_path) != 0)
+            item = add_item (plan, NL_OBJECT_VOLUME, NL_PLAN_REBUILD, spec->name, spec->pool,
+                             g_strdup_printf ("its golden image changed (%s, was %s): run 'nestlab rebuild'",
+                                              spec->backing_path, backing), NULL);
+          else
+            item = add_item (plan, NL_OBJECT_VOLUME, NL_PLAN_UNCHANGED, spec->name, spec->pool, NULL, NULL);
+        }
+      if (spec->machine)
+        item->machine = nl_lab_find_machine (lab, spec->machine);
+    }
+
+  for (guint i = 0; i < owned_networks->len; i++)
+    {
+      NlOwnedNetwork *on = owned_networks->pdata[i];
+      g_autofree char *key = g_strdup_printf ("network:%s", on->name);
+      if (!g_hash_table_contains (rendered, key))
+        add_item (plan, NL_OBJECT_NETWORK, NL_PLAN_STALE, on->name, NULL,
+                  g_strdup ("no longer in the template: kept ('nestlab rebuild' removes it)"), NULL);
+    }
+  for (guint i = 0; i < owned_domains->len; i++)
+    {
+      NlOwnedDomain *od = owned_domains->pdata[i];
+      g_autofree char *key = g_strdup_printf ("domain:%s", od->name);
+      if (!g_hash_table_contains (rendered, key))
+        add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_STALE, od->name, NULL,
+                  g_strdup ("no longer in the template: kept ('nestlab rebuild' removes it)"), NULL);
+    }
+  return g_steal_pointer (&plan);
+}

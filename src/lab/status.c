@@ -1,0 +1,286 @@
+/* `status`: every lab found from ownership marks (no local database), with
+ * machine states, addresses (DHCP leases, else the guest agent) and
+ * checkpoints; and its JSON form. */
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
+#include "lab-private.h"
+
+static void
+machine_status_free (NlMachineStatus *m)
+{
+  g_free (m->name);
+  g_free (m->domain);
+  g_free (m->role);
+  g_free (m->state);
+  g_ptr_array_unref (m->addresses);
+  g_ptr_array_unref (m->checkpoints);
+  g_free (m);
+}
+
+void
+nl_lab_status_free (NlLabStatus *status)
+{
+  if (status == NULL)
+    return;
+  g_free (status->name);
+  g_ptr_array_unref (status->machines);
+  g_ptr_array_unref (status->networks);
+  g_ptr_array_unref (status->network_states);
+  g_ptr_array_unref (status->volumes);
+  g_free (status);
+}
+
+static NlLabStatus *
+lab_for (GHashTable *labs, const char *name)
+{
+  NlLabStatus *s = g_hash_table_lookup (labs, name);
+  if (s == NULL)
+    {
+      s = g_new0 (NlLabStatus, 1);
+      s->name = g_strdup (name);
+      s->machines = g_ptr_array_new_with_free_func ((GDestroyNotify) machine_status_free);
+      s->networks = g_ptr_array_new_with_free_func (g_free);
+      s->network_states = g_ptr_array_new_with_free_func (g_free);
+      s->volumes = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_insert (labs, s->name, s);
+    }
+  return s;
+}
+
+/* MAC addresses of DOM's NICs, lower case. */
+static GPtrArray *
+domain_macs (virDomainPtr dom)
+{
+  GPtrArray *macs = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *xml = virDomainGetXMLDesc (dom, 0);
+  xmlDocPtr doc = xml ? xmlReadMemory (xml, strlen (xml), "domain.xml", NULL, XML_PARSE_NONET) : NULL;
+  xmlXPathContextPtr ctx;
+  xmlXPathObjectPtr obj;
+
+  virResetLastError ();
+  if (doc == NULL)
+    return macs;
+  ctx = xmlXPathNewContext (doc);
+  obj = xmlXPathEvalExpression ((const xmlChar *) "/domain/devices/interface/mac/@address", ctx);
+  for (int i = 0; obj && obj->nodesetval && i < obj->nodesetval->nodeNr; i++)
+    {
+      xmlChar *v = xmlNodeGetContent (obj->nodesetval->nodeTab[i]);
+      g_ptr_array_add (macs, g_ascii_strdown ((const char *) v, -1));
+      xmlFree (v);
+    }
+  xmlXPathFreeObject (obj);
+  xmlXPathFreeContext (ctx);
+  xmlFreeDoc (doc);
+  return macs;
+}
+
+static void
+agent_addresses (virDomainPtr dom, GPtrArray *out)
+{
+  virDomainInterfacePtr *ifaces = NULL;
+  int n = virDomainInterfaceAddresses (dom, &ifaces, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT, 0);
+
+  virResetLastError ();
+  for (int i = 0; i < n; i++)
+    {
+      for (guint a = 0; a < ifaces[i]->naddrs; a++)
+        if (ifaces[i]->addrs[a].type == VIR_IP_ADDR_TYPE_IPV4 && ifaces[i]->addrs[a].addr
+            && !g_str_has_prefix (ifaces[i]->addrs[a].addr, "127."))
+          g_ptr_array_add (out, g_strdup (ifaces[i]->addrs[a].addr));
+      virDomainInterfaceFree (ifaces[i]);
+    }
+  free (ifaces);
+}
+
+static gint
+machine_order (gconstpointer a, gconstpointer b)
+{
+  const NlMachineStatus *x = *(NlMachineStatus *const *) a, *y = *(NlMachineStatus *const *) b;
+  if (x->wave != y->wave)
+    return x->wave < y->wave ? -1 : 1;
+  return g_strcmp0 (x->name, y->name);
+}
+
+static gint
+lab_order (gconstpointer a, gconstpointer b)
+{
+  return strcmp ((*(NlLabStatus *const *) a)->name, (*(NlLabStatus *const *) b)->name);
+}
+
+GPtrArray *
+nl_lab_status (virConnectPtr conn, const char *lab, GError **error)
+{
+  g_autoptr (GPtrArray) domains = nl_virt_list_owned_domains (conn, lab, error);
+  g_autoptr (GPtrArray) networks = NULL;
+  g_autoptr (GHashTable) labs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                       (GDestroyNotify) nl_lab_status_free);
+  g_autoptr (GHashTable) leases = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GPtrArray) result = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_lab_status_free);
+  gboolean test_driver = nl_virt_is_test_driver (conn);
+  GHashTableIter iter;
+  gpointer value;
+
+  if (domains == NULL)
+    return NULL;
+  networks = nl_virt_list_owned_networks (conn, lab, error);
+  if (networks == NULL)
+    return NULL;
+
+  for (guint i = 0; i < networks->len; i++)
+    {
+      NlOwnedNetwork *on = networks->pdata[i];
+      NlLabStatus *s = lab_for (labs, on->own->lab);
+      gboolean active = virNetworkIsActive (on->net) == 1;
+      virNetworkDHCPLeasePtr *l = NULL;
+      int n = active ? virNetworkGetDHCPLeases (on->net, NULL, &l, 0) : 0;
+
+      virResetLastError ();
+      g_ptr_array_add (s->networks, g_strdup (on->name));
+      g_ptr_array_add (s->network_states, g_strdup (active ? "active" : "inactive"));
+      for (int k = 0; k < n; k++)
+        {
+          if (l[k]->mac && l[k]->ipaddr)
+            g_hash_table_insert (leases, g_ascii_strdown (l[k]->mac, -1), g_strdup (l[k]->ipaddr));
+          virNetworkDHCPLeaseFree (l[k]);
+        }
+      free (l);
+    }
+
+  for (guint i = 0; i < domains->len; i++)
+    {
+      NlOwnedDomain *od = domains->pdata[i];
+      NlLabStatus *s = lab_for (labs, od->own->lab);
+      NlMachineStatus *m = g_new0 (NlMachineStatus, 1);
+      g_autoptr (GPtrArray) macs = domain_macs (od->dom);
+
+      m->name = g_strdup (od->own->machine ? od->own->machine : od->name);
+      m->domain = g_strdup (od->name);
+      m->role = g_strdup (od->own->role ? od->own->role : "generic");
+      m->state = g_strdup (nl_virt_domain_state_name (od->dom));
+      m->nested = od->own->nested;
+      m->wave = od->own->wave;
+      m->addresses = g_ptr_array_new_with_free_func (g_free);
+      m->checkpoints = g_ptr_array_new_with_free_func (g_free);
+      for (guint k = 0; k < macs->len; k++)
+        {
+          const char *ip = g_hash_table_lookup (leases, macs->pdata[k]);
+          if (ip)
+            g_ptr_array_add (m->addresses, g_strdup (ip));
+        }
+      if (m->addresses->len == 0 && !test_driver && nl_virt_domain_is_active (od->dom))
+        agent_addresses (od->dom, m->addresses);
+      for (guint k = 0; k < od->own->checkpoints->len; k++)
+        g_ptr_array_add (m->checkpoints, g_strdup (((NlCheckpointRecord *) od->own->checkpoints->pdata[k])->name));
+      for (guint k = 0; k < od->own->volumes->len; k++)
+        {
+          NlOwnedVolume *v = od->own->volumes->pdata[k];
+          g_autofree char *key = g_strdup_printf ("%s/%s", v->pool, v->name);
+          gboolean dup = FALSE;
+          for (guint j = 0; j < s->volumes->len && !dup; j++)
+            dup = strcmp (s->volumes->pdata[j], key) == 0;
+          if (!dup)
+            g_ptr_array_add (s->volumes, g_steal_pointer (&key));
+        }
+      g_ptr_array_add (s->machines, m);
+    }
+
+  g_hash_table_iter_init (&iter, labs);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      NlLabStatus *s = value;
+      g_ptr_array_sort (s->machines, machine_order);
+      g_hash_table_iter_steal (&iter);
+      g_ptr_array_add (result, s);
+    }
+  g_ptr_array_sort (result, lab_order);
+  return g_steal_pointer (&result);
+}
+
+/* ---- JSON, written by hand: the output is small and flat, and a JSON
+ * library is not among the project's dependencies. ---- */
+
+static void
+json_string (GString *out, const char *s)
+{
+  g_string_append_c (out, '"');
+  for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++)
+    {
+      switch (*p)
+        {
+        case '"': g_string_append (out, "\\\""); break;
+        case '\\': g_string_append (out, "\\\\"); break;
+        case '\n': g_string_append (out, "\\n"); break;
+        case '\r': g_string_append (out, "\\r"); break;
+        case '\t': g_string_append (out, "\\t"); break;
+        default:
+          if (*p < 0x20)
+            g_string_append_printf (out, "\\u%04x", *p);
+          else
+            g_string_append_c (out, (char) *p); /* UTF-8 passes through */
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+json_strings (GString *out, GPtrArray *strings)
+{
+  g_string_append_c (out, '[');
+  for (guint i = 0; i < strings->len; i++)
+    {
+      if (i)
+        g_string_append (out, ", ");
+      json_string (out, strings->pdata[i]);
+    }
+  g_string_append_c (out, ']');
+}
+
+char *
+nl_lab_status_to_json (GPtrArray *statuses)
+{
+  GString *out = g_string_new ("[");
+  for (guint i = 0; i < statuses->len; i++)
+    {
+      NlLabStatus *s = statuses->pdata[i];
+      g_string_append (out, i ? ",\n  {" : "\n  {");
+      g_string_append (out, "\"name\": ");
+      json_string (out, s->name);
+      g_string_append (out, ",\n   \"networks\": [");
+      for (guint n = 0; n < s->networks->len; n++)
+        {
+          g_string_append (out, n ? ", {\"name\": " : "{\"name\": ");
+          json_string (out, s->networks->pdata[n]);
+          g_string_append (out, ", \"state\": ");
+          json_string (out, s->network_states->pdata[n]);
+          g_string_append_c (out, '}');
+        }
+      g_string_append (out, "],\n   \"volumes\": ");
+      json_strings (out, s->volumes);
+      g_string_append (out, ",\n   \"machines\": [");
+      for (guint m = 0; m < s->machines->len; m++)
+        {
+          NlMachineStatus *ms = s->machines->pdata[m];
+          g_string_append (out, m ? ",\n     {" : "\n     {");
+          g_string_append (out, "\"name\": ");
+          json_string (out, ms->name);
+          g_string_append (out, ", \"domain\": ");
+          json_string (out, ms->domain);
+          g_string_append (out, ", \"role\": ");
+          json_string (out, ms->role);
+          g_string_append (out, ", \"state\": ");
+          json_string (out, ms->state);
+          g_string_append_printf (out, ", \"nested\": %s, \"wave\": %u, \"addresses\": ",
+                                  ms->nested ? "true" : "false", ms->wave);
+          json_strings (out, ms->addresses);
+          g_string_append (out, ", \"checkpoints\": ");
+          json_strings (out, ms->checkpoints);
+          g_string_append_c (out, '}');
+        }
+      g_string_append (out, s->machines->len ? "\n   ]}" : "]}");
+    }
+  g_string_append (out, statuses->len ? "\n]\n" : "]\n");
+  return g_string_free (out, FALSE);
+}
