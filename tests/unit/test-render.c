@@ -13,6 +13,7 @@
 #include <nestlab/render.h>
 #include <nestlab/template.h>
 
+#include "nl-config.h"
 #include "nl-test.h"
 
 typedef struct {
@@ -60,6 +61,36 @@ load_lab (const char *template)
   NlLab *lab = nl_template_load (path, NULL, &error);
 
   ck_assert_msg (lab != NULL, "%s: %s", path, error ? error->message : "");
+  return lab;
+}
+
+/* Labs loaded once, before Check forks each test (an unchecked fixture), so
+ * that the OS database behind Windows templates is read once, not per test.
+ * Borrowed; tests that change a lab load their own with load_lab(). */
+static GHashTable *shared_labs;
+
+static void
+setup_labs (void)
+{
+  shared_labs = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                       (GDestroyNotify) nl_lab_free);
+  for (guint i = 0; i < G_N_ELEMENTS (render_cases); i++)
+    if (!g_hash_table_contains (shared_labs, render_cases[i].template))
+      g_hash_table_insert (shared_labs, (char *) render_cases[i].template,
+                           load_lab (render_cases[i].template));
+}
+
+static void
+teardown_labs (void)
+{
+  g_clear_pointer (&shared_labs, g_hash_table_unref);
+}
+
+static const NlLab *
+shared_lab (const char *template)
+{
+  NlLab *lab = g_hash_table_lookup (shared_labs, template);
+  ck_assert_msg (lab != NULL, "template %s not loaded", template);
   return lab;
 }
 
@@ -161,7 +192,7 @@ START_TEST (render_matches_golden_files)
 {
   const RenderCase *c = &render_cases[_i];
   NlRenderOptions options = options_of (c);
-  g_autoptr (NlLab) lab = load_lab (c->template);
+  const NlLab *lab = shared_lab (c->template);
   g_autoptr (GPtrArray) out = render_all (lab, &options);
   g_autofree char *dir_rel = g_build_filename ("render", c->name, NULL);
   g_autofree char *dir = nl_test_data_path (dir_rel);
@@ -194,7 +225,7 @@ START_TEST (render_passes_libvirt_schema)
 {
   const RenderCase *c = &render_cases[_i];
   NlRenderOptions options = options_of (c);
-  g_autoptr (NlLab) lab = load_lab (c->template);
+  const NlLab *lab = shared_lab (c->template);
   g_autoptr (GPtrArray) out = render_all (lab, &options);
 
   for (guint i = 0; i < out->len; i++)
@@ -217,7 +248,7 @@ START_TEST (render_is_accepted_by_libvirt_test_driver)
 {
   const RenderCase *c = &render_cases[_i];
   NlRenderOptions options = options_of (c);
-  g_autoptr (NlLab) lab = load_lab (c->template);
+  const NlLab *lab = shared_lab (c->template);
   g_autoptr (GPtrArray) out = render_all (lab, &options);
 
   for (guint i = 0; i < out->len; i++)
@@ -249,7 +280,7 @@ START_TEST (render_is_deterministic)
 {
   const RenderCase *c = &render_cases[_i];
   NlRenderOptions options = options_of (c);
-  g_autoptr (NlLab) lab = load_lab (c->template);
+  const NlLab *lab = shared_lab (c->template);
   g_autoptr (NlLab) again = load_lab (c->template);
   g_autoptr (GPtrArray) first = render_all (lab, &options);
   g_autoptr (GPtrArray) second = render_all (lab, &options);
@@ -285,7 +316,7 @@ xpath_string (xmlDocPtr doc, const char *expr)
 
 START_TEST (salt_changes_uuid_and_mac_but_reservations_follow)
 {
-  g_autoptr (NlLab) lab = load_lab ("windows-dc.xml");
+  const NlLab *lab = shared_lab ("windows-dc.xml");
   NlMachine *dc = nl_lab_find_machine (lab, "dc01");
   NlNetwork *mgmt = nl_lab_find_network (lab, "mgmt");
   NlRenderOptions plain = { .vendor = NL_CPU_VENDOR_INTEL };
@@ -322,7 +353,7 @@ END_TEST
 
 START_TEST (to_string_has_no_declaration_and_ends_with_newline)
 {
-  g_autoptr (NlLab) lab = load_lab ("networks.xml");
+  const NlLab *lab = shared_lab ("networks.xml");
   NlRenderOptions options = { .vendor = NL_CPU_VENDOR_INTEL };
   xmlDocPtr doc = nl_render_network (lab, g_ptr_array_index (lab->networks, 0), &options, NULL);
   g_autofree char *text = nl_render_to_string (doc);
@@ -336,7 +367,7 @@ END_TEST
 
 START_TEST (volume_specs_resolve_backing_images)
 {
-  g_autoptr (NlLab) lab = load_lab ("shared-disks.xml");
+  const NlLab *lab = shared_lab ("shared-disks.xml");
   g_autoptr (GHashTable) paths = g_hash_table_new (g_str_hash, g_str_equal);
   NlRenderOptions plain = { .vendor = NL_CPU_VENDOR_INTEL };
   NlRenderOptions mapped = { .vendor = NL_CPU_VENDOR_INTEL, .image_paths = paths };
@@ -429,6 +460,48 @@ START_TEST (model_built_in_code_renders)
 }
 END_TEST
 
+/* The templates nestlab ships render to XML that libvirt's schema accepts. */
+static const struct {
+  const char *file;
+  const char *overrides[3];
+} shipped_templates[] = {
+  { "scvmm-demo.xml", { NULL } },
+  { "failover-cluster.xml", { NULL } },
+  { "patch-ring.xml", { NULL } },
+  { "tiny-lab.xml", { "guest_dir=/srv/nestlab/guest", NULL } },
+};
+
+START_TEST (shipped_templates_render_valid_xml)
+{
+  g_autofree char *path = g_build_filename (NL_SOURCE_ROOT, "templates",
+                                            shipped_templates[_i].file, NULL);
+  g_autoptr (GHashTable) overrides = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                                            g_free, g_free);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlLab) lab = NULL;
+  g_autoptr (GPtrArray) out = NULL;
+  NlRenderOptions options = { .vendor = NL_CPU_VENDOR_INTEL };
+
+  for (guint i = 0; shipped_templates[_i].overrides[i] != NULL; i++)
+    ck_assert (nl_template_parse_override (overrides, shipped_templates[_i].overrides[i], NULL));
+  lab = nl_template_load (path, overrides, &error);
+  ck_assert_msg (lab != NULL, "%s: %s", path, error ? error->message : "");
+  out = render_all (lab, &options);
+  ck_assert_uint_gt (out->len, 0);
+  for (guint i = 0; i < out->len; i++)
+    {
+      Rendered *r = g_ptr_array_index (out, i);
+      g_autofree char *tmp = write_tmp (r->text);
+      g_autofree char *output = NULL;
+      const char *argv[] = { "virt-xml-validate", tmp, r->schema, NULL };
+      gboolean valid = run (argv, &output);
+      g_unlink (tmp);
+      ck_assert_msg (valid, "%s: %s fails virt-xml-validate:\n%s", shipped_templates[_i].file,
+                     r->file, output);
+    }
+}
+END_TEST
+
 static Suite *
 render_suite (void)
 {
@@ -436,6 +509,7 @@ render_suite (void)
   TCase *tc = tcase_create ("golden");
   int n = G_N_ELEMENTS (render_cases);
 
+  tcase_add_unchecked_fixture (tc, setup_labs, teardown_labs);
   tcase_add_loop_test (tc, render_matches_golden_files, 0, n);
   tcase_add_loop_test (tc, render_passes_libvirt_schema, 0, n);
   tcase_add_loop_test (tc, render_is_accepted_by_libvirt_test_driver, 0, n);
@@ -443,12 +517,18 @@ render_suite (void)
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("behaviour");
+  tcase_add_unchecked_fixture (tc, setup_labs, teardown_labs);
   tcase_add_test (tc, salt_changes_uuid_and_mac_but_reservations_follow);
   tcase_add_test (tc, to_string_has_no_declaration_and_ends_with_newline);
   tcase_add_test (tc, volume_specs_resolve_backing_images);
   tcase_add_test (tc, volume_without_size_or_backing_is_refused);
   tcase_add_test (tc, unknown_network_is_an_error);
   tcase_add_test (tc, model_built_in_code_renders);
+  suite_add_tcase (s, tc);
+
+  tc = tcase_create ("shipped");
+  tcase_add_loop_test (tc, shipped_templates_render_valid_xml, 0,
+                       G_N_ELEMENTS (shipped_templates));
   suite_add_tcase (s, tc);
   return s;
 }
