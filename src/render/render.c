@@ -505,8 +505,12 @@ static char *
 reservation_mac (const NlLab *lab, const NlNetwork *network, const NlReservation *reservation,
                  const char *salt)
 {
-  NlMachine *machine = nl_lab_find_machine (lab, reservation->name);
+  NlMachine *machine;
 
+  if (reservation->machine != NULL && reservation->nic_index < reservation->machine->nics->len)
+    return nic_mac (lab, reservation->machine, reservation->nic_index, salt);
+  /* A model built without the loader: find the NIC by name and address. */
+  machine = nl_lab_find_machine (lab, reservation->name);
   for (guint i = 0; machine != NULL && i < machine->nics->len; i++)
     {
       NlNic *nic = g_ptr_array_index (machine->nics, i);

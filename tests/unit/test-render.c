@@ -351,6 +351,63 @@ START_TEST (salt_changes_uuid_and_mac_but_reservations_follow)
 }
 END_TEST
 
+/* Every DHCP reservation made for a machine names a MAC that machine's
+ * rendered domain really has, with and without a salt. */
+START_TEST (reservations_match_domain_macs)
+{
+  const RenderCase *c = &render_cases[_i];
+  NlRenderOptions options = options_of (c);
+  const NlLab *lab = shared_lab (c->template);
+  g_autoptr (GHashTable) macs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  guint checked = 0;
+
+  for (guint m = 0; m < lab->machines->len; m++)
+    {
+      NlMachine *machine = g_ptr_array_index (lab->machines, m);
+      xmlDocPtr doc = nl_render_domain (lab, machine, &options, NULL);
+      xmlXPathContextPtr ctx = xmlXPathNewContext (doc);
+      xmlXPathObjectPtr set = xmlXPathEvalExpression (
+        (const xmlChar *) "/domain/devices/interface/mac/@address", ctx);
+      for (int i = 0; set->nodesetval && i < set->nodesetval->nodeNr; i++)
+        {
+          xmlChar *mac = xmlNodeGetContent (set->nodesetval->nodeTab[i]);
+          g_hash_table_add (macs, g_strdup_printf ("%s %s", machine->name, (char *) mac));
+          xmlFree (mac);
+        }
+      xmlXPathFreeObject (set);
+      xmlXPathFreeContext (ctx);
+      xmlFreeDoc (doc);
+    }
+  for (guint n = 0; n < lab->networks->len; n++)
+    {
+      xmlDocPtr doc = nl_render_network (lab, g_ptr_array_index (lab->networks, n), &options, NULL);
+      for (xmlNodePtr host = xmlDocGetRootElement (doc)->children; host; host = host->next)
+        {
+          /* Walk network/ip/dhcp/host. */
+          if (host->type != XML_ELEMENT_NODE || !xmlStrEqual (host->name, (const xmlChar *) "ip"))
+            continue;
+          for (xmlNodePtr dhcp = host->children; dhcp; dhcp = dhcp->next)
+            for (xmlNodePtr h = dhcp->children; h; h = h->next)
+              {
+                g_autofree char *name = (char *) xmlGetProp (h, (const xmlChar *) "name");
+                g_autofree char *mac = (char *) xmlGetProp (h, (const xmlChar *) "mac");
+                g_autofree char *key = NULL;
+                if (!xmlStrEqual (h->name, (const xmlChar *) "host")
+                    || nl_lab_find_machine (lab, name) == NULL)
+                  continue;
+                key = g_strdup_printf ("%s %s", name, mac);
+                ck_assert_msg (g_hash_table_contains (macs, key),
+                               "%s: reservation %s has no NIC in the domain", c->name, key);
+                checked++;
+              }
+        }
+      xmlFreeDoc (doc);
+    }
+  if (g_str_equal (c->name, "networks") || g_str_equal (c->name, "shared-disks"))
+    ck_assert_uint_gt (checked, 0);
+}
+END_TEST
+
 START_TEST (to_string_has_no_declaration_and_ends_with_newline)
 {
   const NlLab *lab = shared_lab ("networks.xml");
@@ -514,6 +571,7 @@ render_suite (void)
   tcase_add_loop_test (tc, render_passes_libvirt_schema, 0, n);
   tcase_add_loop_test (tc, render_is_accepted_by_libvirt_test_driver, 0, n);
   tcase_add_loop_test (tc, render_is_deterministic, 0, n);
+  tcase_add_loop_test (tc, reservations_match_domain_macs, 0, n);
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("behaviour");
