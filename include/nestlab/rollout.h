@@ -1,0 +1,415 @@
+/* Staged patch rollouts: the plan (patches, targets, health checks, replica,
+ * rings, maintenance windows), the pure engine pieces (window, batch and
+ * failure-budget arithmetic, the per-target state machine, the resume rule),
+ * the crash-safe journal and locks, the executor that runs a plan through a
+ * driver (libvirt's, or a test's), and the report. */
+#pragma once
+
+#include <glib.h>
+#include <nestlab/enum.h>
+#include <nestlab/model.h>
+
+G_BEGIN_DECLS
+
+/* Largest plan file accepted, in bytes. */
+#define NL_ROLLOUT_MAX_SIZE (1024 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* The plan                                                             */
+
+typedef enum {
+  NL_SEVERITY_CRITICAL,
+  NL_SEVERITY_IMPORTANT,
+  NL_SEVERITY_MODERATE,
+  NL_SEVERITY_LOW,
+  NL_SEVERITY_LAST
+} NlSeverity;
+NL_ENUM_DECL (nl_severity);
+
+/* A command run inside a guest through the agent: an argv list, never a
+ * shell string; OS says which guests it is for. */
+typedef struct {
+  NlOsFamily os;
+  char **argv;          /* NULL-terminated, argv[0] an absolute path */
+} NlGuestCommand;
+
+typedef struct {
+  char *id;             /* "KB5034439" */
+  char *title;
+  NlSeverity severity;
+  gboolean reboot;      /* the guest reboots after installing it */
+  guint timeout;        /* seconds the install may take */
+  GPtrArray *install;   /* of NlGuestCommand*, one per OS */
+  GPtrArray *check;     /* of NlGuestCommand*: exit 0 = already present; may be empty */
+  NlSource src;
+} NlPatch;
+
+typedef enum {
+  NL_TARGET_LAB,        /* machines of a nestlab lab (by ownership mark) */
+  NL_TARGET_DOMAIN,     /* a libvirt domain by name */
+  NL_TARGET_LAST
+} NlTargetKind;
+NL_ENUM_DECL (nl_target_kind);
+
+typedef struct {
+  NlTargetKind kind;
+  char *lab;            /* NL_TARGET_LAB */
+  char *role;           /* NL_TARGET_LAB: only machines of this role; may be NULL */
+  char *machines;       /* NL_TARGET_LAB: glob on machine names (a group); may be NULL */
+  char *domain;         /* NL_TARGET_DOMAIN */
+  NlSource src;
+} NlTargetSelector;
+
+typedef enum {
+  NL_HEALTH_AGENT,      /* the guest agent answers */
+  NL_HEALTH_COMMAND,    /* a command exits 0 within the timeout */
+  NL_HEALTH_LAST
+} NlHealthKind;
+NL_ENUM_DECL (nl_health_kind);
+
+typedef struct {
+  char *name;
+  NlHealthKind kind;
+  GPtrArray *commands;  /* of NlGuestCommand*, NL_HEALTH_COMMAND */
+  guint timeout;        /* seconds per attempt */
+  guint times;          /* consecutive passes required (>= 1) */
+  guint interval;       /* seconds between attempts */
+  NlSource src;
+} NlHealthCheck;
+
+/* A batch size: a count, or a percentage of the ring's targets. */
+typedef struct {
+  gboolean percent;
+  guint value;
+} NlAmount;
+
+typedef struct {
+  char *name;
+  char **select;        /* globs on target names (domain, or machine for labs) */
+  NlAmount *batches;    /* "1 then 25%": the last step repeats */
+  guint n_batches;
+  guint max_parallel;
+  NlAmount budget;      /* failures allowed; exceeding it halts */
+  guint soak;           /* seconds to wait after the ring before the next */
+  NlSource src;
+} NlRing;
+
+/* A recurring maintenance window: the WEEK-th WEEKDAY of every month (WEEK
+ * -1: the last one), plus OFFSET_DAYS, at START local time in TIMEZONE, for
+ * DURATION seconds. */
+typedef struct {
+  int week;             /* 1..5, or -1 for the last */
+  GDateWeekday weekday;
+  int offset_days;      /* may be negative */
+  int hour, minute;
+  guint duration;
+  char *timezone;       /* IANA name; NULL: UTC */
+  NlSource src;
+} NlWindow;
+
+typedef struct {
+  gboolean enabled;
+  gboolean keep;        /* keep the replica after the rollout */
+  guint boot_timeout;   /* seconds for a replica's agent to answer */
+} NlReplicaSpec;
+
+typedef struct {
+  char *id;             /* the plan's name; run ids start with it */
+  char *description;
+  char *file;
+  GPtrArray *patches;   /* of NlPatch*, in install order */
+  GPtrArray *targets;   /* of NlTargetSelector* */
+  GPtrArray *health;    /* of NlHealthCheck* */
+  NlReplicaSpec replica;
+  GPtrArray *rings;     /* of NlRing*, in order */
+  GPtrArray *windows;   /* of NlWindow*; empty: no window, everything goes now */
+  guint agent_timeout;  /* seconds to wait for an agent after boot/reboot/revert */
+} NlRolloutPlan;
+
+void nl_rollout_plan_free (NlRolloutPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlRolloutPlan, nl_rollout_plan_free)
+
+/* Loads and validates FILE (screened for hostile input, parsed without
+ * network or entities, checked against the RelaxNG schema and then for
+ * meaning). NULL with ERROR (NL_ERROR_INVALID for bad input) holding one
+ * or more lines "FILE:LINE: message". Caller owns the result. */
+NlRolloutPlan *nl_rollout_plan_load (const char *file, GError **error);
+
+/* The RelaxNG schema built into the library (templates/schema/rollout.rng). */
+const char *nl_rollout_schema (void);
+
+/* The command of COMMANDS (NlGuestCommand*) for OS: an exact match, else
+ * the only one when there is just one, else NULL. Borrowed. */
+const NlGuestCommand *nl_rollout_command_for (const GPtrArray *commands, NlOsFamily os);
+
+/* ------------------------------------------------------------------ */
+/* Pure arithmetic                                                      */
+
+/* The window of WINDOW that contains NOW, or else the next one: its START
+ * and END (newly allocated, in the window's time zone). FALSE with ERROR
+ * when the time zone is unknown. */
+gboolean nl_rollout_window_next (const NlWindow *window, GDateTime *now,
+                                 GDateTime **start, GDateTime **end, GError **error);
+/* The earliest window of WINDOWS (NlWindow*) as above. */
+gboolean nl_rollout_windows_next (const GPtrArray *windows, GDateTime *now,
+                                  GDateTime **start, GDateTime **end, GError **error);
+
+/* Batch sizes for N targets following STEPS (the last repeats; a
+ * percentage rounds up, at least 1). A new GArray of guint summing to N. */
+GArray *nl_rollout_batches (const NlAmount *steps, guint n_steps, guint n);
+
+/* TRUE when FAILURES out of N exceed BUDGET (a count, or a percentage of N:
+ * failures * 100 > percent * N). */
+gboolean nl_rollout_budget_exceeded (const NlAmount *budget, guint n, guint failures);
+
+/* "1", "25%" -> NlAmount. */
+gboolean nl_rollout_parse_amount (const char *text, NlAmount *amount, GError **error);
+
+/* ------------------------------------------------------------------ */
+/* The per-target state machine                                         */
+
+typedef enum {
+  NL_TARGET_PENDING,
+  NL_TARGET_PRECHECKED,     /* the agent answered */
+  NL_TARGET_CHECKPOINTED,   /* the restore point exists */
+  NL_TARGET_INSTALLING,     /* recorded before each install command starts */
+  NL_TARGET_REBOOTING,      /* recorded before the reboot */
+  NL_TARGET_VERIFYING,      /* recorded before check and health checks */
+  NL_TARGET_DONE,
+  NL_TARGET_FAILED,         /* recorded before the rollback starts */
+  NL_TARGET_ROLLING_BACK,
+  NL_TARGET_ROLLED_BACK,
+  NL_TARGET_NOT_APPLICABLE, /* every patch was already present */
+  NL_TARGET_SKIPPED,        /* never started: halt, abort, or a ring that did not run */
+  NL_TARGET_STATE_LAST
+} NlTargetState;
+NL_ENUM_DECL (nl_target_state);
+
+/* Whether a target may go from FROM to TO. */
+gboolean nl_rollout_transition_valid (NlTargetState from, NlTargetState to);
+gboolean nl_rollout_state_is_final (NlTargetState state);
+
+/* What resume does with a target the journal left in a given state. */
+typedef enum {
+  NL_RESUME_NOTHING,        /* final: leave it */
+  NL_RESUME_RESTART,        /* nothing changed on the machine: start over */
+  NL_RESUME_INSTALL,        /* continue with the recorded patch */
+  NL_RESUME_WAIT_PID,       /* the install process is known: wait for its result */
+  NL_RESUME_CHECK,          /* ask the patch's check command */
+  NL_RESUME_REVERT_REDO,    /* revert to the checkpoint and install again */
+  NL_RESUME_WAIT_AGENT,     /* the reboot was under way: wait for the agent */
+  NL_RESUME_VERIFY,         /* run the verification again */
+  NL_RESUME_ROLLBACK,       /* finish the rollback */
+  NL_RESUME_LAST
+} NlResumeAction;
+NL_ENUM_DECL (nl_resume_action);
+
+/* The resume rule (docs/rollouts.md, "Crash safety"): STATE is the last
+ * state journalled, HAVE_PID whether the install's guest process id was
+ * journalled, AGENT_KNOWS_PID whether the agent still reports that process,
+ * HAS_CHECK whether the patch has a check command. */
+NlResumeAction nl_rollout_resume_action (NlTargetState state, gboolean have_pid,
+                                         gboolean agent_knows_pid, gboolean has_check);
+
+/* What the report says about a target. */
+typedef enum {
+  NL_OUTCOME_INSTALLED,
+  NL_OUTCOME_PENDING_REBOOT,
+  NL_OUTCOME_FAILED,
+  NL_OUTCOME_ROLLED_BACK,
+  NL_OUTCOME_NOT_APPLICABLE,
+  NL_OUTCOME_SKIPPED,
+  NL_OUTCOME_IN_PROGRESS,
+  NL_OUTCOME_LAST
+} NlOutcome;
+NL_ENUM_DECL (nl_outcome);
+
+/* ------------------------------------------------------------------ */
+/* The journal: one run's state, rewritten atomically on every change   */
+
+typedef enum {
+  NL_RUN_RUNNING,
+  NL_RUN_WAITING,           /* waiting for a maintenance window */
+  NL_RUN_DONE,
+  NL_RUN_HALTED,            /* a ring exceeded its budget, or the replica failed */
+  NL_RUN_ABORTED,
+  NL_RUN_INTERRUPTED,       /* the process died; resume continues */
+  NL_RUN_STATE_LAST
+} NlRunState;
+NL_ENUM_DECL (nl_run_state);
+
+typedef struct {
+  char *key;                /* "pass/ring/name" */
+  char *pass;               /* "replica", "now" (critical), "window" */
+  char *ring;
+  char *name;               /* domain name */
+  char *production;         /* for replica targets: the production domain */
+  NlTargetState state;
+  guint patch;              /* index into the pass's patches while installing */
+  gint64 pid;               /* guest process of the current install; 0 none */
+  char *checkpoint;         /* restore point name */
+  char **installed;         /* patch ids installed (this run) */
+  char **todo;              /* patch ids to install (absent at pre-check); NULL: not yet known */
+  gboolean pending_reboot;
+  gboolean rolled_back;     /* the failure was rolled back */
+  char *message;            /* last error or note */
+  gint64 started, finished; /* unix seconds; 0 not yet */
+} NlTargetRecord;
+
+typedef struct {
+  char *pass;
+  char *name;
+  gboolean started;
+  gint64 started_at, finished_at;
+  gboolean halted;
+} NlRingRecord;
+
+typedef struct {
+  char *id;
+  char *dir;                /* the run's state folder */
+  NlRunState state;
+  char *reason;             /* why halted or aborted */
+  gint64 created, updated;
+  guint pid;                /* the process running it */
+  char **passed;            /* patch ids that passed on the replica; NULL: not yet */
+  gint64 wait_until;        /* NL_RUN_WAITING: window start (unix seconds) */
+  GPtrArray *rings;         /* of NlRingRecord* */
+  GPtrArray *targets;       /* of NlTargetRecord*, in execution order */
+  GMutex lock;              /* writers from worker threads */
+} NlJournal;
+
+void nl_journal_free (NlJournal *journal);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlJournal, nl_journal_free)
+
+/* The folder holding all runs: $NESTLAB_STATE_DIR, else
+ * /var/lib/nestlab/rollouts. Newly allocated. */
+char *nl_rollout_state_root (void);
+
+/* A new journal for run ID in ROOT/ID (created; it must not exist). */
+NlJournal *nl_journal_create (const char *root, const char *id, GError **error);
+/* Reads ROOT/ID/journal. NL_ERROR_NOT_FOUND when there is no such run. */
+NlJournal *nl_journal_load (const char *root, const char *id, GError **error);
+/* Writes the journal: to a temporary file, fsync, rename over
+ * ROOT/ID/journal, fsync the folder. Takes JOURNAL->lock. */
+gboolean nl_journal_save (NlJournal *journal, GError **error);
+/* Runs in ROOT, newest first: a new array of ids. */
+GPtrArray *nl_journal_list (const char *root, GError **error);
+
+NlTargetRecord *nl_journal_find_target (NlJournal *journal, const char *key);
+NlRingRecord *nl_journal_find_ring (NlJournal *journal, const char *pass, const char *ring);
+/* Moves RECORD to STATE (checked with nl_rollout_transition_valid), sets
+ * MESSAGE (may be NULL) and saves the journal before returning: callers
+ * act only after it returned TRUE. */
+gboolean nl_journal_transition (NlJournal *journal, NlTargetRecord *record,
+                                NlTargetState state, const char *message, GError **error);
+
+NlOutcome nl_target_record_outcome (const NlTargetRecord *record);
+
+/* ------------------------------------------------------------------ */
+/* Locks                                                                */
+
+typedef struct NlRolloutLock NlRolloutLock;
+void nl_rollout_lock_release (NlRolloutLock *lock);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlRolloutLock, nl_rollout_lock_release)
+
+/* Takes, without waiting, an exclusive flock on ROOT/locks/<name>.lock for
+ * every name in NAMES (sorted first, so runs never deadlock) and on
+ * ROOT/ID/run.lock. NL_ERROR_CONFLICT naming the machine another run holds.
+ * ID may be NULL (names only). */
+NlRolloutLock *nl_rollout_lock_acquire (const char *root, const char *id,
+                                        const char *const *names, GError **error);
+/* TRUE when some process holds ROOT/ID/run.lock. */
+gboolean nl_rollout_run_is_active (const char *root, const char *id);
+
+/* ------------------------------------------------------------------ */
+/* The executor and its driver                                          */
+
+/* What the executor needs from the machines. The libvirt driver
+ * (nl_rollout_virt_driver_new) is the real one; tests and the benchmark
+ * supply their own. Per-target calls run in worker threads with a HANDLE
+ * from open(), so a driver gives each its own connection. */
+typedef struct {
+  gpointer (*open) (gpointer data, const char *domain, GError **error);
+  void (*close) (gpointer handle);
+  gboolean (*ping) (gpointer handle, guint timeout, GError **error);
+  gboolean (*os_family) (gpointer handle, NlOsFamily *os, GError **error);
+  /* Takes restore point NAME, replacing one of the same name. */
+  gboolean (*checkpoint) (gpointer handle, const char *name, GError **error);
+  gboolean (*revert) (gpointer handle, const char *name, GError **error);
+  gboolean (*drop_checkpoint) (gpointer handle, const char *name, GError **error);
+  gboolean (*exec_start) (gpointer handle, const char *const *argv, gint64 *pid, GError **error);
+  /* Waits up to TIMEOUT seconds for PID: its exit status and output (newly
+   * allocated). NL_ERROR_NOT_FOUND when the agent does not know PID. */
+  gboolean (*exec_wait) (gpointer handle, gint64 pid, guint timeout, int *status,
+                         char **output, GError **error);
+  gboolean (*reboot) (gpointer handle, guint timeout, GError **error);
+  /* Appends the patches to the machine's patch history. */
+  gboolean (*record_patches) (gpointer handle, const char *run_id, const char *const *ids,
+                              GError **error);
+  /* Expands the plan's selectors into domain names (new array of char*),
+   * each with its machine name in MACHINES (same order) for ring globs. */
+  gboolean (*resolve) (gpointer data, const GPtrArray *selectors, GPtrArray **domains,
+                       GPtrArray **machines, GError **error);
+  /* Builds the isolated replica of DOMAINS for run RUN_ID; REPLICAS gets the
+   * replica domain names, started, in the same order. */
+  gboolean (*replica_create) (gpointer data, const char *run_id, const GPtrArray *domains,
+                              guint boot_timeout, GPtrArray **replicas, GError **error);
+  gboolean (*replica_discard) (gpointer data, const char *run_id, GError **error);
+} NlRolloutDriverOps;
+
+typedef struct {
+  const NlRolloutDriverOps *ops;
+  gpointer data;
+  GDestroyNotify free_data;
+} NlRolloutDriver;
+
+void nl_rollout_driver_free (NlRolloutDriver *driver);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlRolloutDriver, nl_rollout_driver_free)
+
+/* The libvirt driver on URI (NULL: the default). */
+NlRolloutDriver *nl_rollout_virt_driver_new (const char *uri, GError **error);
+
+/* Progress lines for the CLI (stderr); called from worker threads under a
+ * lock. May be NULL. */
+typedef void (*NlRolloutProgress) (const char *line, gpointer data);
+
+typedef struct {
+  const char *root;         /* state root; NULL: nl_rollout_state_root() */
+  const char *id;           /* run id; NULL: <plan id>-<UTC timestamp> */
+  gboolean now;             /* ignore maintenance windows */
+  gboolean no_wait;         /* stop (state waiting) instead of sleeping for a window */
+  NlRolloutProgress progress;
+  gpointer progress_data;
+  guint poll_ms;            /* agent/exec polling interval; 0: 500 */
+} NlRolloutOptions;
+
+/* Starts a run of PLAN: copies the plan file into the run's folder, resolves
+ * the targets, takes the locks and executes. Returns the journal (caller
+ * owns it) whether the run finished, halted or was aborted; NULL with
+ * ERROR only when it could not run at all. */
+NlJournal *nl_rollout_run (const NlRolloutPlan *plan, NlRolloutDriver *driver,
+                           const NlRolloutOptions *options, GError **error);
+/* Continues run ID from its journal and its own copy of the plan. */
+NlJournal *nl_rollout_resume (const char *id, NlRolloutDriver *driver,
+                              const NlRolloutOptions *options, GError **error);
+/* Asks run ID to stop: a running process halts before its next step; a
+ * run no process holds is marked aborted at once. */
+gboolean nl_rollout_abort (const char *root, const char *id, GError **error);
+
+/* The steps the run will take, in order, with the window times it will
+ * wait for, one line each (new array of char*). TARGETS (char* domain
+ * names) and MACHINES as from the driver's resolve; NULL: selectors shown
+ * unresolved. */
+GPtrArray *nl_rollout_describe (const NlRolloutPlan *plan, const GPtrArray *targets,
+                                const GPtrArray *machines, GDateTime *now,
+                                gboolean ignore_windows, GError **error);
+
+/* ------------------------------------------------------------------ */
+/* Reports                                                              */
+
+char *nl_rollout_report_table (const NlJournal *journal);
+char *nl_rollout_report_json (const NlJournal *journal);
+/* One self-contained HTML page (inline style, everything escaped). */
+char *nl_rollout_report_html (const NlJournal *journal);
+
+G_END_DECLS

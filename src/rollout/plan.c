@@ -1,0 +1,742 @@
+/* Rollout plans: screen the file for hostile input, parse it with libxml2
+ * (no network, no DTD, no entities), validate it against the embedded
+ * RelaxNG schema, then check its meaning. Every problem becomes a
+ * "FILE:LINE: message" line; a bad plan never reaches the executor. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+#include <libxml/parser.h>
+#include <libxml/relaxng.h>
+
+#include <nestlab/error.h>
+#include <nestlab/rollout.h>
+
+NL_ENUM_IMPL (nl_severity, NL_SEVERITY_LAST, "critical", "important", "moderate", "low")
+NL_ENUM_IMPL (nl_target_kind, NL_TARGET_LAST, "lab", "domain")
+NL_ENUM_IMPL (nl_health_kind, NL_HEALTH_LAST, "agent", "command")
+
+/* From the compiled resource bundle (templates/schema). */
+GResource *nl_resources_get_resource (void);
+
+#define SCHEMA_PATH "/dev/nestlab/schema/rollout.rng"
+#define MAX_DEPTH 16
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlParserCtxt, xmlFreeParserCtxt)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
+
+/* ------------------------------------------------------------------ */
+/* Freeing                                                              */
+
+static void
+guest_command_free (NlGuestCommand *cmd)
+{
+  if (cmd == NULL)
+    return;
+  g_strfreev (cmd->argv);
+  g_free (cmd);
+}
+
+static void
+patch_free (NlPatch *patch)
+{
+  if (patch == NULL)
+    return;
+  g_free (patch->id);
+  g_free (patch->title);
+  g_clear_pointer (&patch->install, g_ptr_array_unref);
+  g_clear_pointer (&patch->check, g_ptr_array_unref);
+  g_free (patch->src.file);
+  g_free (patch);
+}
+
+static void
+selector_free (NlTargetSelector *sel)
+{
+  if (sel == NULL)
+    return;
+  g_free (sel->lab);
+  g_free (sel->role);
+  g_free (sel->machines);
+  g_free (sel->domain);
+  g_free (sel->src.file);
+  g_free (sel);
+}
+
+static void
+health_free (NlHealthCheck *hc)
+{
+  if (hc == NULL)
+    return;
+  g_free (hc->name);
+  g_clear_pointer (&hc->commands, g_ptr_array_unref);
+  g_free (hc->src.file);
+  g_free (hc);
+}
+
+static void
+ring_free (NlRing *ring)
+{
+  if (ring == NULL)
+    return;
+  g_free (ring->name);
+  g_strfreev (ring->select);
+  g_free (ring->batches);
+  g_free (ring->src.file);
+  g_free (ring);
+}
+
+static void
+window_free (NlWindow *window)
+{
+  if (window == NULL)
+    return;
+  g_free (window->timezone);
+  g_free (window->src.file);
+  g_free (window);
+}
+
+void
+nl_rollout_plan_free (NlRolloutPlan *plan)
+{
+  if (plan == NULL)
+    return;
+  g_free (plan->id);
+  g_free (plan->description);
+  g_free (plan->file);
+  g_clear_pointer (&plan->patches, g_ptr_array_unref);
+  g_clear_pointer (&plan->targets, g_ptr_array_unref);
+  g_clear_pointer (&plan->health, g_ptr_array_unref);
+  g_clear_pointer (&plan->rings, g_ptr_array_unref);
+  g_clear_pointer (&plan->windows, g_ptr_array_unref);
+  g_free (plan);
+}
+
+const NlGuestCommand *
+nl_rollout_command_for (const GPtrArray *commands, NlOsFamily os)
+{
+  if (commands == NULL || commands->len == 0)
+    return NULL;
+  for (guint i = 0; i < commands->len; i++)
+    {
+      const NlGuestCommand *c = commands->pdata[i];
+      if (c->os == os)
+        return c;
+    }
+  return commands->len == 1 ? commands->pdata[0] : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Diagnostics                                                          */
+
+typedef struct {
+  const char *file;
+  GPtrArray *diags;
+  guint schema_errors;
+} Ctx;
+
+static void G_GNUC_PRINTF (3, 4)
+diag (Ctx *ctx, int line, const char *format, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+
+  va_start (ap, format);
+  msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  if (line > 0)
+    g_ptr_array_add (ctx->diags, g_strdup_printf ("%s:%d: %s", ctx->file, line, msg));
+  else
+    g_ptr_array_add (ctx->diags, g_strdup_printf ("%s: %s", ctx->file, msg));
+}
+
+#define DIAG(ctx, node, ...) diag ((ctx), (int) xmlGetLineNo (node), __VA_ARGS__)
+
+static int
+line_of_offset (const char *text, gsize offset)
+{
+  int line = 1;
+  for (gsize i = 0; i < offset; i++)
+    if (text[i] == '\n')
+      line++;
+  return line;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                              */
+
+/* The same screening lab templates get (src/template/load.c): a regular
+ * file of bounded size, no NUL, valid UTF-8, and no DTD, so no entity can
+ * ever be declared, expanded or fetched. */
+static char *
+read_screened (Ctx *ctx, gsize *length)
+{
+  g_autofree char *contents = NULL;
+  struct stat st;
+  const char *bad;
+  gsize len = 0;
+  int fd;
+
+  fd = open (ctx->file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      diag (ctx, 0, "cannot read: %s", g_strerror (errno));
+      return NULL;
+    }
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      diag (ctx, 0, "not a regular file");
+      close (fd);
+      return NULL;
+    }
+  if (st.st_size > NL_ROLLOUT_MAX_SIZE)
+    {
+      diag (ctx, 0, "file is %jd bytes; rollout plans are at most %d bytes",
+            (intmax_t) st.st_size, NL_ROLLOUT_MAX_SIZE);
+      close (fd);
+      return NULL;
+    }
+  contents = g_malloc (st.st_size + 1);
+  while (len < (gsize) st.st_size)
+    {
+      ssize_t n = read (fd, contents + len, st.st_size - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      len += n;
+    }
+  close (fd);
+  contents[len] = '\0';
+
+  if (len == 0 || strspn (contents, " \t\r\n") == len)
+    {
+      diag (ctx, 0, "file is empty");
+      return NULL;
+    }
+  if ((bad = memchr (contents, '\0', len)) != NULL)
+    {
+      diag (ctx, line_of_offset (contents, bad - contents), "binary content (a NUL byte): not a rollout plan");
+      return NULL;
+    }
+  if (!g_utf8_validate (contents, len, &bad))
+    {
+      diag (ctx, line_of_offset (contents, bad - contents), "not valid UTF-8: not a rollout plan");
+      return NULL;
+    }
+  if ((bad = strstr (contents, "<!DOCTYPE")) != NULL || (bad = strstr (contents, "<!ENTITY")) != NULL)
+    {
+      diag (ctx, line_of_offset (contents, bad - contents),
+            "document type declarations (<!DOCTYPE>, <!ENTITY>) are not allowed in rollout plans");
+      return NULL;
+    }
+  *length = len;
+  return g_steal_pointer (&contents);
+}
+
+static gboolean
+check_depth (Ctx *ctx, xmlNodePtr node, int depth)
+{
+  for (xmlNodePtr c = node; c != NULL; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (depth > MAX_DEPTH)
+        {
+          DIAG (ctx, c, "elements nested deeper than %d levels", MAX_DEPTH);
+          return FALSE;
+        }
+      if (!check_depth (ctx, c->children, depth + 1))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static GBytes *
+schema_bytes (void)
+{
+  return g_resource_lookup_data (nl_resources_get_resource (), SCHEMA_PATH,
+                                 G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+}
+
+static xmlRelaxNGPtr
+schema_get (void)
+{
+  static gsize once = 0;
+  static xmlRelaxNGPtr schema;
+
+  if (g_once_init_enter (&once))
+    {
+      g_autoptr (GBytes) bytes = schema_bytes ();
+      gsize size = 0;
+      const char *data = g_bytes_get_data (bytes, &size);
+      g_autoptr (xmlRelaxNGParserCtxt) pctxt = xmlRelaxNGNewMemParserCtxt (data, size);
+      schema = xmlRelaxNGParse (pctxt);
+      g_assert (schema != NULL); /* the schema ships with the binary */
+      g_once_init_leave (&once, 1);
+    }
+  return schema;
+}
+
+const char *
+nl_rollout_schema (void)
+{
+  g_autoptr (GBytes) bytes = schema_bytes ();
+  /* Resource data is static and lives as long as the program. */
+  return g_bytes_get_data (bytes, NULL);
+}
+
+static void
+schema_error (void *data, xmlErrorPtr err)
+{
+  Ctx *ctx = data;
+  g_autofree char *msg = g_strchomp (g_strdup (err->message ? err->message : "invalid"));
+  /* Only the first, most specific error of libxml2's cascade helps. */
+  if (ctx->schema_errors++ > 0)
+    return;
+  diag (ctx, err->node ? (int) xmlGetLineNo (err->node) : err->line, "%s", msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Building the plan                                                    */
+
+static gboolean
+is_element (xmlNodePtr node, const char *name)
+{
+  return node->type == XML_ELEMENT_NODE && xmlStrEqual (node->name, (const xmlChar *) name);
+}
+
+static char *
+attr (xmlNodePtr node, const char *name)
+{
+  xmlChar *value = xmlGetProp (node, (const xmlChar *) name);
+  char *result = value ? g_strdup ((const char *) value) : NULL;
+  xmlFree (value);
+  return result;
+}
+
+static char *
+text_of (xmlNodePtr node)
+{
+  xmlChar *value = xmlNodeGetContent (node);
+  char *result = g_strdup (value ? (const char *) value : "");
+  xmlFree (value);
+  return result;
+}
+
+static void
+source_set (Ctx *ctx, NlSource *src, xmlNodePtr node)
+{
+  src->file = g_strdup (ctx->file);
+  src->line = xmlGetLineNo (node);
+}
+
+static gboolean
+attr_duration (Ctx *ctx, xmlNodePtr node, const char *name, guint fallback, guint *out)
+{
+  g_autofree char *text = attr (node, name);
+  g_autoptr (GError) local = NULL;
+
+  *out = fallback;
+  if (text == NULL)
+    return TRUE;
+  if (!nl_parse_duration (text, out, &local))
+    {
+      DIAG (ctx, node, "%s: %s", name, local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+attr_yes (xmlNodePtr node, const char *name, gboolean fallback)
+{
+  g_autofree char *text = attr (node, name);
+  return text ? g_str_equal (text, "yes") : fallback;
+}
+
+/* "/bin/sh", or for Windows guests "C:\\Windows\\..." and "\\\\server\\share\\...". */
+static gboolean
+program_is_absolute (const char *path)
+{
+  if (path[0] == '/')
+    return TRUE;
+  if (g_ascii_isalpha (path[0]) && path[1] == ':' && (path[2] == '\\' || path[2] == '/'))
+    return TRUE;
+  return path[0] == '\\' && path[1] == '\\';
+}
+
+static NlGuestCommand *
+guest_command_new (Ctx *ctx, xmlNodePtr node, const char *what)
+{
+  g_autoptr (GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *os = attr (node, "os");
+  NlGuestCommand *cmd;
+
+  for (xmlNodePtr c = node->children; c; c = c->next)
+    if (is_element (c, "arg"))
+      g_ptr_array_add (args, text_of (c));
+  if (args->len == 0 || !program_is_absolute (args->pdata[0]))
+    {
+      DIAG (ctx, node, "%s: the first <arg> must be the program's absolute path (commands run "
+            "without a shell search path)", what);
+      return NULL;
+    }
+  g_ptr_array_add (args, NULL);
+  cmd = g_new0 (NlGuestCommand, 1);
+  cmd->os = nl_os_family_from_string (os);
+  cmd->argv = (char **) g_ptr_array_free (g_steal_pointer (&args), FALSE);
+  return cmd;
+}
+
+/* Commands of NODE's children named NAME; a second one for the same OS is
+ * an error. */
+static GPtrArray *
+guest_commands (Ctx *ctx, xmlNodePtr node, const char *name, const char *what)
+{
+  GPtrArray *cmds = g_ptr_array_new_with_free_func ((GDestroyNotify) guest_command_free);
+  for (xmlNodePtr c = node->children; c; c = c->next)
+    {
+      NlGuestCommand *cmd;
+      if (!is_element (c, name))
+        continue;
+      cmd = guest_command_new (ctx, c, what);
+      if (cmd == NULL)
+        continue;
+      for (guint i = 0; i < cmds->len; i++)
+        if (((NlGuestCommand *) cmds->pdata[i])->os == cmd->os)
+          {
+            DIAG (ctx, c, "%s: a second <%s> for os '%s'", what, name, nl_os_family_to_string (cmd->os));
+            break;
+          }
+      g_ptr_array_add (cmds, cmd);
+    }
+  return cmds;
+}
+
+static void
+parse_patch (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
+{
+  NlPatch *patch = g_new0 (NlPatch, 1);
+  g_autofree char *severity = attr (node, "severity");
+  g_autofree char *what = NULL;
+
+  source_set (ctx, &patch->src, node);
+  patch->id = attr (node, "id");
+  patch->title = attr (node, "title");
+  patch->severity = nl_severity_from_string (severity);
+  if ((int) patch->severity < 0)
+    DIAG (ctx, node, "patch '%s': severity '%s' is not one of critical, important, moderate, low",
+          patch->id, severity);
+  patch->reboot = attr_yes (node, "reboot", FALSE);
+  attr_duration (ctx, node, "timeout", 600, &patch->timeout);
+  if (patch->timeout == 0)
+    DIAG (ctx, node, "patch '%s': timeout must be more than 0", patch->id);
+  what = g_strdup_printf ("patch '%s'", patch->id);
+  patch->install = guest_commands (ctx, node, "install", what);
+  patch->check = guest_commands (ctx, node, "check", what);
+  for (guint i = 0; i < plan->patches->len; i++)
+    if (g_str_equal (((NlPatch *) plan->patches->pdata[i])->id, patch->id))
+      DIAG (ctx, node, "patch '%s' is listed twice (first at line %d)", patch->id,
+            ((NlPatch *) plan->patches->pdata[i])->src.line);
+  g_ptr_array_add (plan->patches, patch);
+}
+
+static void
+parse_targets (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
+{
+  for (xmlNodePtr c = node->children; c; c = c->next)
+    {
+      NlTargetSelector *sel;
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      sel = g_new0 (NlTargetSelector, 1);
+      source_set (ctx, &sel->src, c);
+      if (is_element (c, "lab"))
+        {
+          sel->kind = NL_TARGET_LAB;
+          sel->lab = attr (c, "name");
+          sel->role = attr (c, "role");
+          sel->machines = attr (c, "machines");
+        }
+      else
+        {
+          sel->kind = NL_TARGET_DOMAIN;
+          sel->domain = attr (c, "name");
+          for (guint i = 0; i < plan->targets->len; i++)
+            {
+              NlTargetSelector *o = plan->targets->pdata[i];
+              if (o->kind == NL_TARGET_DOMAIN && g_str_equal (o->domain, sel->domain))
+                DIAG (ctx, c, "domain '%s' is listed twice", sel->domain);
+            }
+        }
+      g_ptr_array_add (plan->targets, sel);
+    }
+}
+
+static void
+parse_health (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
+{
+  NlHealthCheck *hc = g_new0 (NlHealthCheck, 1);
+  g_autofree char *times = attr (node, "times");
+  g_autofree char *what = NULL;
+
+  source_set (ctx, &hc->src, node);
+  hc->name = attr (node, "name");
+  attr_duration (ctx, node, "timeout", 60, &hc->timeout);
+  attr_duration (ctx, node, "interval", 5, &hc->interval);
+  hc->times = times ? (guint) MIN (g_ascii_strtoull (times, NULL, 10), 1000) : 1;
+  if (hc->times == 0)
+    hc->times = 1;
+  if (hc->timeout == 0)
+    DIAG (ctx, node, "health check '%s': timeout must be more than 0", hc->name);
+  hc->kind = NL_HEALTH_COMMAND;
+  for (xmlNodePtr c = node->children; c; c = c->next)
+    if (is_element (c, "agent"))
+      hc->kind = NL_HEALTH_AGENT;
+  what = g_strdup_printf ("health check '%s'", hc->name);
+  hc->commands = guest_commands (ctx, node, "command", what);
+  for (guint i = 0; i < plan->health->len; i++)
+    if (g_str_equal (((NlHealthCheck *) plan->health->pdata[i])->name, hc->name))
+      DIAG (ctx, node, "health check '%s' is listed twice", hc->name);
+  g_ptr_array_add (plan->health, hc);
+}
+
+gboolean
+nl_rollout_parse_amount (const char *text, NlAmount *amount, GError **error)
+{
+  const char *p = text;
+  guint64 value = 0;
+
+  if (text == NULL || !g_ascii_isdigit (*p))
+    goto bad;
+  while (g_ascii_isdigit (*p))
+    {
+      value = value * 10 + (*p++ - '0');
+      if (value > 1000000)
+        goto bad;
+    }
+  amount->percent = *p == '%';
+  if (amount->percent)
+    p++;
+  if (*p != '\0' || (amount->percent && value > 100))
+    goto bad;
+  amount->value = value;
+  return TRUE;
+bad:
+  g_set_error (error, NL_ERROR, NL_ERROR_INVALID,
+               "'%s' is not an amount (a count such as 2, or a percentage up to 100%%)",
+               text ? text : "");
+  return FALSE;
+}
+
+static void
+parse_ring (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
+{
+  NlRing *ring = g_new0 (NlRing, 1);
+  g_autofree char *select = attr (node, "select");
+  g_autofree char *batches = attr (node, "batches");
+  g_autofree char *parallel = attr (node, "max-parallel");
+  g_autofree char *budget = attr (node, "failure-budget");
+  g_auto (GStrv) words = NULL;
+  g_autoptr (GArray) steps = g_array_new (FALSE, TRUE, sizeof (NlAmount));
+
+  source_set (ctx, &ring->src, node);
+  ring->name = attr (node, "name");
+  ring->select = g_strsplit_set (select ? select : "*", " \t\n", -1);
+  {
+    /* Drop the empty words of repeated blanks. */
+    guint j = 0;
+    for (guint i = 0; ring->select[i]; i++)
+      if (ring->select[i][0] != '\0')
+        ring->select[j++] = ring->select[i];
+      else
+        g_free (ring->select[i]);
+    ring->select[j] = NULL;
+    if (j == 0)
+      DIAG (ctx, node, "ring '%s': select is empty", ring->name);
+  }
+  words = g_strsplit_set (batches ? batches : "100%", " \t\n", -1);
+  for (guint i = 0; words[i]; i++)
+    {
+      NlAmount a;
+      g_autoptr (GError) local = NULL;
+      if (words[i][0] == '\0' || g_str_equal (words[i], "then"))
+        continue;
+      if (!nl_rollout_parse_amount (words[i], &a, &local) || a.value == 0)
+        {
+          DIAG (ctx, node, "ring '%s': batches: %s", ring->name,
+                local ? local->message : "a batch of 0 machines");
+          continue;
+        }
+      g_array_append_val (steps, a);
+    }
+  ring->n_batches = steps->len;
+  ring->batches = (NlAmount *) g_array_free (g_steal_pointer (&steps), FALSE);
+  ring->max_parallel = parallel ? (guint) MIN (g_ascii_strtoull (parallel, NULL, 10), 256) : 1;
+  if (ring->max_parallel == 0)
+    ring->max_parallel = 1;
+  if (budget != NULL)
+    {
+      g_autoptr (GError) local = NULL;
+      if (!nl_rollout_parse_amount (budget, &ring->budget, &local))
+        DIAG (ctx, node, "ring '%s': failure-budget: %s", ring->name, local->message);
+    }
+  attr_duration (ctx, node, "soak", 0, &ring->soak);
+  for (guint i = 0; i < plan->rings->len; i++)
+    if (g_str_equal (((NlRing *) plan->rings->pdata[i])->name, ring->name))
+      DIAG (ctx, node, "ring '%s' is listed twice", ring->name);
+  if (g_str_equal (ring->name, "replica"))
+    DIAG (ctx, node, "'replica' is reserved for the replica stage; name the ring otherwise");
+  g_ptr_array_add (plan->rings, ring);
+}
+
+static void
+parse_window (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
+{
+  static const char *const days[] = { "monday", "tuesday", "wednesday", "thursday",
+                                      "friday", "saturday", "sunday" };
+  NlWindow *w = g_new0 (NlWindow, 1);
+  g_autofree char *week = attr (node, "week");
+  g_autofree char *weekday = attr (node, "weekday");
+  g_autofree char *offset = attr (node, "offset-days");
+  g_autofree char *start = attr (node, "start");
+
+  source_set (ctx, &w->src, node);
+  w->week = g_str_equal (week, "last") ? -1 : (int) g_ascii_strtoll (week, NULL, 10);
+  for (guint i = 0; i < G_N_ELEMENTS (days); i++)
+    if (g_str_equal (days[i], weekday))
+      w->weekday = G_DATE_MONDAY + i;
+  w->offset_days = offset ? (int) g_ascii_strtoll (offset, NULL, 10) : 0;
+  if (sscanf (start, "%d:%d", &w->hour, &w->minute) != 2)
+    DIAG (ctx, node, "start '%s' is not HH:MM", start);
+  attr_duration (ctx, node, "duration", 0, &w->duration);
+  if (w->duration == 0)
+    DIAG (ctx, node, "window: duration must be more than 0");
+  else if (w->duration > 14 * 24 * 3600)
+    DIAG (ctx, node, "window: duration is longer than 14 days");
+  w->timezone = attr (node, "timezone");
+  if (w->timezone != NULL)
+    {
+      g_autoptr (GTimeZone) tz = g_time_zone_new_identifier (w->timezone);
+      if (tz == NULL)
+        DIAG (ctx, node, "window: unknown time zone '%s' (an IANA name such as Europe/Berlin)",
+              w->timezone);
+    }
+  g_ptr_array_add (plan->windows, w);
+}
+
+static NlRolloutPlan *
+build_plan (Ctx *ctx, xmlNodePtr root)
+{
+  g_autoptr (NlRolloutPlan) plan = g_new0 (NlRolloutPlan, 1);
+
+  plan->file = g_strdup (ctx->file);
+  plan->id = attr (root, "name");
+  plan->patches = g_ptr_array_new_with_free_func ((GDestroyNotify) patch_free);
+  plan->targets = g_ptr_array_new_with_free_func ((GDestroyNotify) selector_free);
+  plan->health = g_ptr_array_new_with_free_func ((GDestroyNotify) health_free);
+  plan->rings = g_ptr_array_new_with_free_func ((GDestroyNotify) ring_free);
+  plan->windows = g_ptr_array_new_with_free_func ((GDestroyNotify) window_free);
+  plan->replica.enabled = TRUE;
+  plan->replica.boot_timeout = 120;
+  attr_duration (ctx, root, "agent-timeout", 120, &plan->agent_timeout);
+
+  for (xmlNodePtr c = root->children; c; c = c->next)
+    {
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (is_element (c, "description"))
+        plan->description = text_of (c);
+      else if (is_element (c, "patch"))
+        parse_patch (ctx, plan, c);
+      else if (is_element (c, "targets"))
+        parse_targets (ctx, plan, c);
+      else if (is_element (c, "health"))
+        parse_health (ctx, plan, c);
+      else if (is_element (c, "replica"))
+        {
+          plan->replica.enabled = attr_yes (c, "enabled", TRUE);
+          plan->replica.keep = attr_yes (c, "keep", FALSE);
+          attr_duration (ctx, c, "boot-timeout", 120, &plan->replica.boot_timeout);
+        }
+      else if (is_element (c, "ring"))
+        parse_ring (ctx, plan, c);
+      else if (is_element (c, "window"))
+        parse_window (ctx, plan, c);
+    }
+  if (plan->patches->len == 0)
+    DIAG (ctx, root, "the plan has no <patch>");
+  if (plan->targets->len == 0)
+    DIAG (ctx, root, "the plan has no <targets>");
+  if (plan->rings->len == 0)
+    DIAG (ctx, root, "the plan has no <ring>: name at least one (select=\"*\" takes every target)");
+  return g_steal_pointer (&plan);
+}
+
+NlRolloutPlan *
+nl_rollout_plan_load (const char *file, GError **error)
+{
+  g_autoptr (GPtrArray) diags = g_ptr_array_new_with_free_func (g_free);
+  Ctx ctx = { .file = file, .diags = diags };
+  g_autofree char *contents = NULL;
+  g_autoptr (xmlParserCtxt) pctxt = NULL;
+  g_autoptr (xmlDoc) doc = NULL;
+  g_autoptr (xmlRelaxNGValidCtxt) vctxt = NULL;
+  g_autoptr (NlRolloutPlan) plan = NULL;
+  xmlNodePtr root;
+  gsize len = 0;
+
+  contents = read_screened (&ctx, &len);
+  if (contents == NULL)
+    goto fail;
+  pctxt = xmlNewParserCtxt ();
+  doc = xmlCtxtReadMemory (pctxt, contents, len, file, "UTF-8",
+                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
+                           | XML_PARSE_BIG_LINES | XML_PARSE_NOCDATA);
+  if (doc == NULL)
+    {
+      const xmlError *err = xmlCtxtGetLastError (pctxt);
+      g_autofree char *msg = g_strchomp (g_strdup (err && err->message ? err->message : "not well-formed"));
+      diag (&ctx, err ? err->line : 0, "not well-formed XML: %s", msg);
+      goto fail;
+    }
+  root = xmlDocGetRootElement (doc);
+  if (root == NULL)
+    {
+      diag (&ctx, 0, "no root element");
+      goto fail;
+    }
+  if (!check_depth (&ctx, root, 1))
+    goto fail;
+  if (!xmlStrEqual (root->name, (const xmlChar *) "rollout") || root->ns != NULL)
+    {
+      DIAG (&ctx, root, "root element is <%s>; expected <rollout>", root->name);
+      goto fail;
+    }
+  vctxt = xmlRelaxNGNewValidCtxt (schema_get ());
+  xmlRelaxNGSetValidStructuredErrors (vctxt, schema_error, &ctx);
+  if (xmlRelaxNGValidateDoc (vctxt, doc) != 0)
+    {
+      if (diags->len == 0)
+        DIAG (&ctx, root, "does not match the rollout plan schema");
+      goto fail;
+    }
+  plan = build_plan (&ctx, root);
+  if (diags->len == 0)
+    return g_steal_pointer (&plan);
+
+fail:
+  g_ptr_array_add (diags, NULL);
+  {
+    g_autofree char *all = g_strjoinv ("\n", (char **) diags->pdata);
+    g_set_error_literal (error, NL_ERROR, NL_ERROR_INVALID, all);
+  }
+  return NULL;
+}
