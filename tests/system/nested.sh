@@ -6,7 +6,13 @@
 # neither vmx nor svm. Removes only the domain and temp dir it created.
 . "$NESTLAB_SOURCE/tests/system/lib.sh"
 nl_require_libvirtd
-guest=$(nl_guest_dir)
+# As nl_guest_dir, but build.sh is a bash script (lib.sh runs it with sh).
+guest=${NESTLAB_GUEST_DIR:-/var/lib/nestlab/guest}
+mkdir -p "$guest"
+(
+    flock 9
+    bash "$NESTLAB_SOURCE/tests/guest/build.sh" "$guest" >&2
+) 9>"$guest.lock" || fail "building the tiny guest failed"
 
 dom=nltest-nested-$$
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nltest-nested.XXXXXX")
@@ -101,7 +107,7 @@ expect "a dry run prints the changes and exits 0" \
     status_is 0 nested enable "$dom" --emulate --memory 512MiB --dry-run
 expect "the dry run lists the CPU change" out_has "CPU: mode custom -> maximum"
 expect "the dry run labels emulation as slow and for testing only" out_has "slow, for testing only"
-expect "the dry run changed nothing" xml_is "string(/domain/cpu/@mode)" ""
+expect "the dry run changed nothing" xml_is "string(/domain/cpu/@mode)" "custom"
 
 expect "without a terminal and without --yes, enable refuses with exit 2" \
     status_is 2 nested enable "$dom" --emulate --memory 512MiB
@@ -144,6 +150,8 @@ expect "nested disable --force shuts it down and hides the extension" \
     status_is 0 nested disable "$dom" --yes --force --timeout 60
 expect "it was shut down" out_has "shutting down '$dom'"
 expect "svm is disabled" xml_is "string(/domain/cpu/feature[@name='svm']/@policy)" "disable"
+expect "the emulated CPU goes back to qemu64 (QEMU's maximum CPU does not boot with svm off)" \
+    xml_is "string(/domain/cpu/model)" "qemu64"
 expect "memory is left as it was" xml_is "string(/domain/memory)" "524288"
 expect "status says no again, naming the hidden extension" \
     status_is 1 nested status "$dom" --memory 512MiB
