@@ -10,15 +10,6 @@
 #include <nestlab/virt-nested.h>
 #include "cli.h"
 
-static const NlCommand *
-command_named (const char *name)
-{
-  for (const NlCommand *c = nl_commands; c->name; c++)
-    if (strcmp (c->name, name) == 0)
-      return c;
-  return &nl_commands[0];
-}
-
 static const char *
 label (NlHostStatus status)
 {
@@ -98,7 +89,7 @@ nl_cmd_host_check (NlCli *cli, int argc, char **argv, GError **error)
   g_autoptr (GPtrArray) checks = NULL;
   NlHostCheckOptions options = { 0 };
 
-  if (!nl_cli_parse_options (command_named ("host check"), entries, &argc, &argv, error))
+  if (!nl_cli_parse_options (nl_cli_command ("host check"), entries, &argc, &argv, error))
     return -1;
   root_owned = root;
   if (argc > 1)

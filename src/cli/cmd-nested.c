@@ -16,15 +16,6 @@
 
 #define NL_NESTED_SHUTDOWN_TIMEOUT 60
 
-static const NlCommand *
-command_named (const char *name)
-{
-  for (const NlCommand *c = nl_commands; c->name; c++)
-    if (strcmp (c->name, name) == 0)
-      return c;
-  return &nl_commands[0];
-}
-
 static void
 print_progress (const char *line, gpointer data)
 {
@@ -195,7 +186,7 @@ nl_cmd_nested_enable (NlCli *cli, int argc, char **argv, GError **error)
   g_autofree char *memory_owned = NULL;
   NlNestedOptions options = { 0 };
 
-  if (!nl_cli_parse_options (command_named ("nested enable"), entries, &argc, &argv, error))
+  if (!nl_cli_parse_options (nl_cli_command ("nested enable"), entries, &argc, &argv, error))
     return -1;
   memory_owned = memory;
   if (argc != 2)
@@ -234,7 +225,7 @@ nl_cmd_nested_disable (NlCli *cli, int argc, char **argv, GError **error)
   };
   NlNestedOptions options = { 0 };
 
-  if (!nl_cli_parse_options (command_named ("nested disable"), entries, &argc, &argv, error))
+  if (!nl_cli_parse_options (nl_cli_command ("nested disable"), entries, &argc, &argv, error))
     return -1;
   if (argc != 2)
     {
@@ -313,7 +304,7 @@ nl_cmd_nested_status (NlCli *cli, int argc, char **argv, GError **error)
   g_autoptr (GPtrArray) list = NULL;
   NlNestedOptions options = { 0 };
 
-  if (!nl_cli_parse_options (command_named ("nested status"), entries, &argc, &argv, error))
+  if (!nl_cli_parse_options (nl_cli_command ("nested status"), entries, &argc, &argv, error))
     return -1;
   memory_owned = memory;
   if ((all && argc != 1) || (!all && argc != 2))
