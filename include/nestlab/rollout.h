@@ -91,6 +91,7 @@ typedef struct {
   guint max_parallel;
   NlAmount budget;      /* failures allowed; exceeding it halts */
   guint soak;           /* seconds to wait after the ring before the next */
+  gboolean defer_reboot;/* reboot="defer": install, leave the reboot to the owner */
   NlSource src;
 } NlRing;
 
@@ -273,6 +274,8 @@ typedef struct {
   guint pid;                /* the process running it */
   char **passed;            /* patch ids that passed on the replica; NULL: not yet */
   gint64 wait_until;        /* NL_RUN_WAITING: window start (unix seconds) */
+  gboolean ignore_windows;  /* started with --now: one pass, no waiting */
+  char *plan_id;
   GPtrArray *rings;         /* of NlRingRecord* */
   GPtrArray *targets;       /* of NlTargetRecord*, in execution order */
   GMutex lock;              /* writers from worker threads */

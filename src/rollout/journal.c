@@ -66,6 +66,7 @@ nl_journal_free (NlJournal *journal)
   g_free (journal->id);
   g_free (journal->dir);
   g_free (journal->reason);
+  g_free (journal->plan_id);
   g_strfreev (journal->passed);
   g_clear_pointer (&journal->rings, g_ptr_array_unref);
   g_clear_pointer (&journal->targets, g_ptr_array_unref);
@@ -150,6 +151,8 @@ journal_to_data (NlJournal *j, gsize *length)
   g_key_file_set_int64 (kf, "rollout", "updated", j->updated);
   g_key_file_set_uint64 (kf, "rollout", "pid", j->pid);
   g_key_file_set_int64 (kf, "rollout", "wait-until", j->wait_until);
+  g_key_file_set_boolean (kf, "rollout", "ignore-windows", j->ignore_windows);
+  set_str (kf, "rollout", "plan", j->plan_id);
   if (j->passed != NULL)
     {
       /* An empty list must still read back as "decided". */
@@ -301,6 +304,8 @@ nl_journal_load (const char *root, const char *id, GError **error)
   j->updated = g_key_file_get_int64 (kf, "rollout", "updated", NULL);
   j->pid = g_key_file_get_uint64 (kf, "rollout", "pid", NULL);
   j->wait_until = g_key_file_get_int64 (kf, "rollout", "wait-until", NULL);
+  j->ignore_windows = g_key_file_get_boolean (kf, "rollout", "ignore-windows", NULL);
+  j->plan_id = g_key_file_get_string (kf, "rollout", "plan", NULL);
   if (g_key_file_get_boolean (kf, "rollout", "replica-decided", NULL))
     j->passed = get_strv (kf, "rollout", "passed");
 

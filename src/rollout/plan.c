@@ -589,6 +589,10 @@ parse_ring (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
         DIAG (ctx, node, "ring '%s': failure-budget: %s", ring->name, local->message);
     }
   attr_duration (ctx, node, "soak", 0, &ring->soak);
+  {
+    g_autofree char *reboot = attr (node, "reboot");
+    ring->defer_reboot = g_strcmp0 (reboot, "defer") == 0;
+  }
   for (guint i = 0; i < plan->rings->len; i++)
     if (g_str_equal (((NlRing *) plan->rings->pdata[i])->name, ring->name))
       DIAG (ctx, node, "ring '%s' is listed twice", ring->name);

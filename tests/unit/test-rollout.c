@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -551,7 +552,701 @@ START_TEST (lock_keeps_two_runs_off_the_same_machine)
 }
 END_TEST
 
-/* @EXECUTOR_TESTS@ */
+/* ------------------------------------------------------------------ */
+/* The executor, driven by a scripted driver                           */
+
+/* A fake machine is a folder ROOT/guests/NAME holding "data" (one line per
+ * change a command made), restore points as data.<name>, and pids/<pid>
+ * (the exit status of a finished process). Commands are argv lists:
+ *   /fake append LINE [fail-on NAME]   appends LINE; exit 1 on machine NAME
+ *   /fake has LINE                     exit 0 when LINE is present
+ *   /fake healthy                      exit 0 unless a line BROKEN is present
+ * CRASH_AT (env NL_FAKE_CRASH) "start:N" kills the process right after the
+ * N-th install command took effect, before its pid is known; "wait:N" after
+ * the pid was journalled. */
+typedef struct {
+  char *dir;
+  gint starts;
+  gint waits;
+} Fake;
+
+typedef struct {
+  Fake *fake;
+  char *name;
+  char *dir;
+} FakeHandle;
+
+static gint fake_pid_counter = 100;
+
+static char *
+fake_read (const char *dir)
+{
+  g_autofree char *path = g_build_filename (dir, "data", NULL);
+  char *text = NULL;
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    text = g_strdup ("");
+  return text;
+}
+
+static void
+fake_write (const char *dir, const char *text)
+{
+  g_autofree char *path = g_build_filename (dir, "data", NULL);
+  ck_assert (g_file_set_contents (path, text, -1, NULL));
+}
+
+static void
+fake_guest_new (Fake *fake, const char *name, const char *data)
+{
+  g_autofree char *dir = g_build_filename (fake->dir, "guests", name, "pids", NULL);
+  g_autofree char *gdir = g_build_filename (fake->dir, "guests", name, NULL);
+  ck_assert (g_mkdir_with_parents (dir, 0700) == 0);
+  fake_write (gdir, data);
+}
+
+static char *
+fake_data_of (Fake *fake, const char *name)
+{
+  g_autofree char *gdir = g_build_filename (fake->dir, "guests", name, NULL);
+  return fake_read (gdir);
+}
+
+static guint
+count_lines (const char *text, const char *line)
+{
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  guint n = 0;
+  for (guint i = 0; lines[i]; i++)
+    if (g_str_equal (lines[i], line))
+      n++;
+  return n;
+}
+
+static gpointer
+fake_open (gpointer data, const char *domain, GError **error)
+{
+  Fake *fake = data;
+  FakeHandle *h;
+  g_autofree char *dir = g_build_filename (fake->dir, "guests", domain, NULL);
+  if (!g_file_test (dir, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_NOT_FOUND, "no machine '%s'", domain);
+      return NULL;
+    }
+  h = g_new0 (FakeHandle, 1);
+  h->fake = fake;
+  h->name = g_strdup (domain);
+  h->dir = g_steal_pointer (&dir);
+  return h;
+}
+
+static void
+fake_close (gpointer handle)
+{
+  FakeHandle *h = handle;
+  g_free (h->name);
+  g_free (h->dir);
+  g_free (h);
+}
+
+static gboolean
+fake_ping (gpointer handle, guint timeout, GError **error)
+{
+  return TRUE;
+}
+
+static gboolean
+fake_os (gpointer handle, NlOsFamily *os, GError **error)
+{
+  *os = NL_OS_FAMILY_LINUX;
+  return TRUE;
+}
+
+static gboolean
+fake_checkpoint (gpointer handle, const char *name, GError **error)
+{
+  FakeHandle *h = handle;
+  g_autofree char *text = fake_read (h->dir);
+  g_autofree char *path = g_strdup_printf ("%s/data.%s", h->dir, name);
+  return g_file_set_contents (path, text, -1, error);
+}
+
+static gboolean
+fake_revert (gpointer handle, const char *name, GError **error)
+{
+  FakeHandle *h = handle;
+  g_autofree char *path = g_strdup_printf ("%s/data.%s", h->dir, name);
+  g_autofree char *text = NULL;
+  g_autofree char *pids = g_build_filename (h->dir, "pids", NULL);
+  g_autoptr (GDir) d = NULL;
+  const char *e;
+  if (!g_file_get_contents (path, &text, NULL, error))
+    return FALSE;
+  fake_write (h->dir, text);
+  /* Memory is reverted too: no process of later survives. */
+  d = g_dir_open (pids, 0, NULL);
+  while (d && (e = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *p = g_build_filename (pids, e, NULL);
+      g_unlink (p);
+    }
+  return TRUE;
+}
+
+static gboolean
+fake_drop (gpointer handle, const char *name, GError **error)
+{
+  FakeHandle *h = handle;
+  g_autofree char *path = g_strdup_printf ("%s/data.%s", h->dir, name);
+  g_unlink (path);
+  return TRUE;
+}
+
+static int
+fake_crash_point (const char *kind)
+{
+  const char *spec = g_getenv ("NL_FAKE_CRASH");
+  if (spec && g_str_has_prefix (spec, kind) && spec[strlen (kind)] == ':')
+    return atoi (spec + strlen (kind) + 1);
+  return 0;
+}
+
+static gboolean
+fake_exec_start (gpointer handle, const char *const *argv, gint64 *pid, GError **error)
+{
+  FakeHandle *h = handle;
+  g_autofree char *text = fake_read (h->dir);
+  g_autofree char *pidfile = NULL;
+  int status = 0;
+
+  ck_assert_str_eq (argv[0], "/fake");
+  if (g_str_equal (argv[1], "append"))
+    {
+      g_autofree char *next = g_strdup_printf ("%s%s\n", text, argv[2]);
+      fake_write (h->dir, next);
+      if (argv[3] && g_str_equal (argv[3], "fail-on") && g_str_equal (argv[4], h->name))
+        status = 1;
+      if (fake_crash_point ("start") == g_atomic_int_add (&h->fake->starts, 1) + 1)
+        _exit (9);
+    }
+  else if (g_str_equal (argv[1], "has"))
+    status = count_lines (text, argv[2]) > 0 ? 0 : 1;
+  else if (g_str_equal (argv[1], "healthy"))
+    status = count_lines (text, "BROKEN") > 0 ? 1 : 0;
+  else
+    status = 127;
+  *pid = g_atomic_int_add (&fake_pid_counter, 1);
+  pidfile = g_strdup_printf ("%s/pids/%" G_GINT64_FORMAT, h->dir, *pid);
+  {
+    g_autofree char *st = g_strdup_printf ("%d", status);
+    ck_assert (g_file_set_contents (pidfile, st, -1, NULL));
+  }
+  return TRUE;
+}
+
+static gboolean
+fake_exec_wait (gpointer handle, gint64 pid, guint timeout, int *status, char **output, GError **error)
+{
+  FakeHandle *h = handle;
+  g_autofree char *pidfile = g_strdup_printf ("%s/pids/%" G_GINT64_FORMAT, h->dir, pid);
+  g_autofree char *st = NULL;
+  if (!g_file_get_contents (pidfile, &st, NULL, NULL))
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_NOT_FOUND, "no process %" G_GINT64_FORMAT, pid);
+      return FALSE;
+    }
+  if (fake_crash_point ("wait") == g_atomic_int_add (&h->fake->waits, 1) + 1)
+    _exit (9);
+  *status = atoi (st);
+  if (output)
+    *output = g_strdup ("");
+  return TRUE;
+}
+
+static gboolean
+fake_reboot (gpointer handle, guint timeout, GError **error)
+{
+  FakeHandle *h = handle;
+  g_autofree char *text = fake_read (h->dir);
+  g_autofree char *next = g_strdup_printf ("%sREBOOT\n", text);
+  fake_write (h->dir, next);
+  return TRUE;
+}
+
+static gboolean
+fake_record (gpointer handle, const char *run_id, const char *const *ids, GError **error)
+{
+  FakeHandle *h = handle;
+  g_autofree char *path = g_build_filename (h->dir, "history", NULL);
+  g_autofree char *old = NULL;
+  g_autofree char *joined = g_strjoinv (" ", (char **) ids);
+  g_autofree char *next = NULL;
+  if (!g_file_get_contents (path, &old, NULL, NULL))
+    old = g_strdup ("");
+  next = g_strdup_printf ("%s%s\n", old, joined);
+  return g_file_set_contents (path, next, -1, error);
+}
+
+static gboolean
+fake_resolve (gpointer data, const GPtrArray *selectors, GPtrArray **domains, GPtrArray **machines,
+              GError **error)
+{
+  *domains = g_ptr_array_new_with_free_func (g_free);
+  *machines = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < selectors->len; i++)
+    {
+      const NlTargetSelector *sel = selectors->pdata[i];
+      g_ptr_array_add (*domains, g_strdup (sel->domain));
+      g_ptr_array_add (*machines, g_strdup (sel->domain));
+    }
+  return TRUE;
+}
+
+static gboolean
+fake_replica_create (gpointer data, const char *run_id, const GPtrArray *domains, guint boot_timeout,
+                     GPtrArray **replicas, GError **error)
+{
+  Fake *fake = data;
+  *replicas = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < domains->len; i++)
+    {
+      g_autofree char *text = fake_data_of (fake, domains->pdata[i]);
+      char *name = g_strdup_printf ("replica-%s", (char *) domains->pdata[i]);
+      fake_guest_new (fake, name, text);
+      g_ptr_array_add (*replicas, name);
+    }
+  return TRUE;
+}
+
+static gboolean
+fake_replica_discard (gpointer data, const char *run_id, GError **error)
+{
+  Fake *fake = data;
+  g_autofree char *guests = g_build_filename (fake->dir, "guests", NULL);
+  g_autoptr (GDir) d = g_dir_open (guests, 0, NULL);
+  const char *e;
+  while (d && (e = g_dir_read_name (d)) != NULL)
+    if (g_str_has_prefix (e, "replica-"))
+      {
+        g_autofree char *cmd = g_strdup_printf ("rm -rf '%s/%s'", guests, e);
+        ck_assert (system (cmd) == 0);
+      }
+  return TRUE;
+}
+
+static const NlRolloutDriverOps fake_ops = {
+  .open = fake_open, .close = fake_close, .ping = fake_ping, .os_family = fake_os,
+  .checkpoint = fake_checkpoint, .revert = fake_revert, .drop_checkpoint = fake_drop,
+  .exec_start = fake_exec_start, .exec_wait = fake_exec_wait, .reboot = fake_reboot,
+  .record_patches = fake_record, .resolve = fake_resolve,
+  .replica_create = fake_replica_create, .replica_discard = fake_replica_discard,
+};
+
+static Fake *
+fake_new (const char *root)
+{
+  Fake *fake = g_new0 (Fake, 1);
+  fake->dir = g_strdup (root);
+  return fake;
+}
+
+static void
+fake_free (gpointer data)
+{
+  Fake *fake = data;
+  g_free (fake->dir);
+  g_free (fake);
+}
+
+static NlRolloutDriver *
+fake_driver (Fake *fake)
+{
+  NlRolloutDriver *d = g_new0 (NlRolloutDriver, 1);
+  d->ops = &fake_ops;
+  d->data = fake;
+  return d;
+}
+
+/* A plan file in ROOT: PATCHES (XML of <patch> elements), targets web01
+ * web02 web03 db01, canary ring web01, broad ring the rest. */
+static NlRolloutPlan *
+fake_plan (const char *root, const char *patches, const char *extra)
+{
+  g_autofree char *path = g_build_filename (root, "plan.xml", NULL);
+  g_autofree char *xml = g_strdup_printf (
+    "<rollout name='fake'>\n%s\n"
+    "  <targets><domain name='web01'/><domain name='web02'/><domain name='web03'/><domain name='db01'/></targets>\n"
+    "  <health name='agent'><agent/></health>\n"
+    "  <health name='healthy' times='2' interval='0'><command os='linux'><arg>/fake</arg><arg>healthy</arg></command></health>\n"
+    "%s\n"
+    "  <ring name='canary' select='web01' batches='1' failure-budget='0'/>\n"
+    "  <ring name='broad' select='*' batches='1 then 50%%' max-parallel='2' failure-budget='0'/>\n"
+    "</rollout>\n", patches, extra ? extra : "");
+  g_autoptr (GError) error = NULL;
+  NlRolloutPlan *plan;
+  ck_assert (g_file_set_contents (path, xml, -1, NULL));
+  plan = nl_rollout_plan_load (path, &error);
+  ck_assert_msg (plan != NULL, "%s", error ? error->message : "");
+  return plan;
+}
+
+static const char *const fake_targets[] = { "web01", "web02", "web03", "db01" };
+
+static Fake *
+fake_estate (const char *root)
+{
+  Fake *fake = fake_new (root);
+  for (guint i = 0; i < G_N_ELEMENTS (fake_targets); i++)
+    fake_guest_new (fake, fake_targets[i], "base\n");
+  return fake;
+}
+
+#define KB1_GOOD \
+  "<patch id='KB1' severity='important'>" \
+  "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>KB1</arg></install>" \
+  "<check os='linux'><arg>/fake</arg><arg>has</arg><arg>KB1</arg></check></patch>"
+
+static NlRolloutOptions
+fake_options (const char *root, const char *id)
+{
+  NlRolloutOptions o = { 0 };
+  o.root = root;
+  o.id = id;
+  o.poll_ms = 1;
+  return o;
+}
+
+static NlTargetRecord *
+rec_of (NlJournal *j, const char *key)
+{
+  NlTargetRecord *r = nl_journal_find_target (j, key);
+  ck_assert_msg (r != NULL, "no journal entry %s", key);
+  return r;
+}
+
+START_TEST (exec_good_patch_goes_replica_canary_broad)
+{
+  g_autofree char *root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = fake_plan (root, KB1_GOOD, NULL);
+  Fake *fake = fake_estate (root);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "good");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlJournal) j = nl_rollout_run (plan, driver, &o, &error);
+
+  ck_assert_msg (j != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (j->state, NL_RUN_DONE);
+  ck_assert_str_eq (j->passed[0], "KB1");
+  ck_assert_int_eq (rec_of (j, "replica/replica/replica-web01")->state, NL_TARGET_DONE);
+  ck_assert_int_eq (rec_of (j, "now/canary/web01")->state, NL_TARGET_DONE);
+  for (guint i = 0; i < G_N_ELEMENTS (fake_targets); i++)
+    {
+      g_autofree char *data = fake_data_of (fake, fake_targets[i]);
+      ck_assert_uint_eq (count_lines (data, "KB1"), 1);
+    }
+  /* Replicas are discarded; the history went into each machine. */
+  {
+    g_autofree char *replica = g_build_filename (root, "guests", "replica-web01", NULL);
+    g_autofree char *hist = g_build_filename (root, "guests", "db01", "history", NULL);
+    g_autofree char *text = NULL;
+    ck_assert (!g_file_test (replica, G_FILE_TEST_EXISTS));
+    ck_assert (g_file_get_contents (hist, &text, NULL, NULL));
+    ck_assert_str_eq (text, "KB1\n");
+  }
+  /* The canary went before anything of the broad ring. */
+  ck_assert_int_le (rec_of (j, "now/canary/web01")->finished, rec_of (j, "now/broad/web02")->started);
+  fake_free (fake);
+}
+END_TEST
+
+START_TEST (exec_replica_failure_never_touches_production)
+{
+  g_autofree char *root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = fake_plan (root,
+    "<patch id='KB2' severity='critical'>"
+    "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>BROKEN</arg></install></patch>", NULL);
+  Fake *fake = fake_estate (root);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "bad-health");
+  g_autoptr (NlJournal) j = nl_rollout_run (plan, driver, &o, NULL);
+
+  ck_assert_ptr_nonnull (j);
+  ck_assert_int_eq (j->state, NL_RUN_HALTED);
+  ck_assert_ptr_null (j->passed);
+  ck_assert (strstr (j->reason, "replica failed") != NULL);
+  ck_assert_int_eq (rec_of (j, "replica/replica/replica-web01")->state, NL_TARGET_FAILED);
+  for (guint i = 0; i < G_N_ELEMENTS (fake_targets); i++)
+    {
+      g_autofree char *data = fake_data_of (fake, fake_targets[i]);
+      g_autofree char *key = g_strdup_printf ("now/%s/%s", i == 0 ? "canary" : "broad", fake_targets[i]);
+      ck_assert_str_eq (data, "base\n");
+      ck_assert_int_eq (rec_of (j, key)->state, NL_TARGET_SKIPPED);
+    }
+  fake_free (fake);
+}
+END_TEST
+
+START_TEST (exec_canary_failure_rolls_back_and_halts)
+{
+  g_autofree char *root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = fake_plan (root,
+    "<patch id='KB3' severity='critical'>"
+    "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>KB3</arg><arg>fail-on</arg><arg>web01</arg></install></patch>",
+    NULL);
+  Fake *fake = fake_estate (root);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "canary-fails");
+  g_autoptr (NlJournal) j = nl_rollout_run (plan, driver, &o, NULL);
+  g_autofree char *web01 = fake_data_of (fake, "web01");
+  g_autofree char *web02 = fake_data_of (fake, "web02");
+  NlTargetRecord *r;
+
+  ck_assert_int_eq (j->state, NL_RUN_HALTED);
+  /* It passed on the replica (another machine name)... */
+  ck_assert_str_eq (j->passed[0], "KB3");
+  r = rec_of (j, "now/canary/web01");
+  ck_assert_int_eq (r->state, NL_TARGET_ROLLED_BACK);
+  ck_assert_int_eq (nl_target_record_outcome (r), NL_OUTCOME_ROLLED_BACK);
+  ck_assert (strstr (r->message, "installing KB3 failed (exit 1)") != NULL);
+  /* ...failed on the canary, whose change is gone, and nothing else ran. */
+  ck_assert_str_eq (web01, "base\n");
+  ck_assert_str_eq (web02, "base\n");
+  ck_assert_int_eq (rec_of (j, "now/broad/web02")->state, NL_TARGET_SKIPPED);
+  ck_assert (strstr (j->reason, "ring 'canary' exceeded its failure budget") != NULL);
+  fake_free (fake);
+}
+END_TEST
+
+/* Runs the plan in a child that dies at CRASH, then resumes in this
+ * process; every machine must end with exactly one KB1. */
+static void
+crash_and_resume (const char *patch_xml, const char *crash, NlResumeAction expect_seen)
+{
+  g_autofree char *root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = fake_plan (root, patch_xml, "<replica enabled='no'/>");
+  Fake *fake = fake_estate (root);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "crashy");
+  g_autoptr (NlJournal) before = NULL;
+  g_autoptr (NlJournal) j = NULL;
+  g_autoptr (GError) error = NULL;
+  gboolean was_installing = FALSE;
+  int status;
+  pid_t pid = fork ();
+
+  if (pid == 0)
+    {
+      g_setenv ("NL_FAKE_CRASH", crash, TRUE);
+      nl_rollout_run (plan, driver, &o, NULL);
+      _exit (0);
+    }
+  ck_assert (waitpid (pid, &status, 0) == pid);
+  ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 9, "the run did not crash at %s", crash);
+
+  before = nl_journal_load (root, "crashy", &error);
+  ck_assert_msg (before != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (before->state, NL_RUN_RUNNING);
+  for (guint i = 0; i < before->targets->len; i++)
+    if (((NlTargetRecord *) before->targets->pdata[i])->state == NL_TARGET_INSTALLING)
+      {
+        NlTargetRecord *r = before->targets->pdata[i];
+        gboolean has_check = strstr (patch_xml, "<check") != NULL;
+        /* The pid is known to the fake agent until a revert. */
+        ck_assert_int_eq (nl_rollout_resume_action (r->state, r->pid != 0, r->pid != 0, has_check),
+                          expect_seen);
+        was_installing = TRUE;
+      }
+  ck_assert_msg (was_installing, "no target was installing when the run died");
+
+  j = nl_rollout_resume ("crashy", driver, &o, &error);
+  ck_assert_msg (j != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (j->state, NL_RUN_DONE);
+  for (guint i = 0; i < G_N_ELEMENTS (fake_targets); i++)
+    {
+      g_autofree char *data = fake_data_of (fake, fake_targets[i]);
+      ck_assert_msg (count_lines (data, "KB1") == 1, "%s has KB1 %u times:\n%s", fake_targets[i],
+                     count_lines (data, "KB1"), data);
+    }
+  /* A finished run cannot be resumed again. */
+  ck_assert_ptr_null (nl_rollout_resume ("crashy", driver, &o, NULL));
+  fake_free (fake);
+}
+
+START_TEST (exec_resume_after_crash_before_pid_uses_check)
+{
+  /* 3rd install (web02... the second batch) dies before its pid is
+   * journalled: the check command finds the patch in, no reinstall. */
+  crash_and_resume (KB1_GOOD, "start:3", NL_RESUME_CHECK);
+}
+END_TEST
+
+START_TEST (exec_resume_without_check_reverts_and_redoes)
+{
+  crash_and_resume ("<patch id='KB1' severity='important'>"
+                    "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>KB1</arg></install></patch>",
+                    "start:2", NL_RESUME_REVERT_REDO);
+}
+END_TEST
+
+START_TEST (exec_resume_with_known_pid_takes_its_result)
+{
+  /* Waits: 2 pre-check checks... count only install waits is fragile, so
+   * crash at a wait late enough to be an install's. The check waits of
+   * pre-check come first for each machine: web01 pre-check (1), install
+   * (2). */
+  crash_and_resume (KB1_GOOD, "wait:2", NL_RESUME_WAIT_PID);
+}
+END_TEST
+
+START_TEST (exec_present_patches_are_not_applicable)
+{
+  g_autofree char *root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = fake_plan (root, KB1_GOOD, "<replica enabled='no'/>");
+  Fake *fake = fake_estate (root);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "na");
+  g_autoptr (NlJournal) j = NULL;
+
+  fake_write (g_build_filename (root, "guests", "web03", NULL), "base\nKB1\n");
+  j = nl_rollout_run (plan, driver, &o, NULL);
+  ck_assert_int_eq (j->state, NL_RUN_DONE);
+  ck_assert_int_eq (rec_of (j, "now/broad/web03")->state, NL_TARGET_NOT_APPLICABLE);
+  ck_assert_int_eq (rec_of (j, "now/broad/web02")->state, NL_TARGET_DONE);
+  {
+    g_autofree char *data = fake_data_of (fake, "web03");
+    ck_assert_uint_eq (count_lines (data, "KB1"), 1);
+  }
+  fake_free (fake);
+}
+END_TEST
+
+START_TEST (exec_windows_split_critical_from_the_rest)
+{
+  g_autofree char *root = temp_root ();
+  /* A window in the far future: the critical patch goes now, the other
+   * waits (no_wait: the run stops in state "waiting"). */
+  g_autoptr (NlRolloutPlan) plan = fake_plan (root,
+    KB1_GOOD "<patch id='KB9' severity='low'>"
+    "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>KB9</arg></install></patch>",
+    "<replica enabled='no'/><window week='2' weekday='tuesday' start='03:00' duration='1m'/>");
+  Fake *fake = fake_estate (root);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "windowed");
+  g_autoptr (NlJournal) j = NULL;
+  NlPatch *kb1 = plan->patches->pdata[0];
+
+  kb1->severity = NL_SEVERITY_CRITICAL;
+  o.no_wait = TRUE;
+  j = nl_rollout_run (plan, driver, &o, NULL);
+  ck_assert_int_eq (j->state, NL_RUN_WAITING);
+  ck_assert_int_gt (j->wait_until, g_get_real_time () / G_USEC_PER_SEC - 120);
+  ck_assert_int_eq (rec_of (j, "now/canary/web01")->state, NL_TARGET_DONE);
+  ck_assert_int_eq (rec_of (j, "window/canary/web01")->state, NL_TARGET_PENDING);
+  {
+    g_autofree char *data = fake_data_of (fake, "web01");
+    ck_assert_str_eq (data, "base\nKB1\n");
+  }
+  fake_free (fake);
+}
+END_TEST
+
+START_TEST (exec_percent_budget_tolerates_what_it_allows)
+{
+  g_autofree char *root = temp_root ();
+  g_autofree char *path = g_build_filename (root, "plan.xml", NULL);
+  g_autoptr (NlRolloutPlan) plan = NULL;
+  Fake *fake = fake_estate (root);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "budget");
+  g_autoptr (NlJournal) j = NULL;
+
+  /* One ring of 4 at 4 in parallel, budget 25%: one failure (web03) is
+   * within it; everything else is installed. */
+  ck_assert (g_file_set_contents (path,
+    "<rollout name='b'><patch id='KB4' severity='critical'>"
+    "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>KB4</arg><arg>fail-on</arg><arg>web03</arg></install></patch>"
+    "<targets><domain name='web01'/><domain name='web02'/><domain name='web03'/><domain name='db01'/></targets>"
+    "<replica enabled='no'/><ring name='all' max-parallel='4' failure-budget='25%'/></rollout>", -1, NULL));
+  plan = nl_rollout_plan_load (path, NULL);
+  j = nl_rollout_run (plan, driver, &o, NULL);
+  ck_assert_int_eq (j->state, NL_RUN_DONE);
+  ck_assert_int_eq (rec_of (j, "now/all/web03")->state, NL_TARGET_ROLLED_BACK);
+  ck_assert_int_eq (rec_of (j, "now/all/db01")->state, NL_TARGET_DONE);
+  fake_free (fake);
+}
+END_TEST
+
+START_TEST (exec_abort_skips_what_did_not_start)
+{
+  g_autofree char *root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = fake_plan (root, KB1_GOOD, "<replica enabled='no'/>");
+  Fake *fake = fake_estate (root);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "aborted");
+  g_autoptr (NlJournal) j = NULL;
+  g_autoptr (GError) error = NULL;
+  int status;
+  pid_t pid = fork ();
+
+  if (pid == 0)
+    {
+      g_setenv ("NL_FAKE_CRASH", "start:2", TRUE);
+      nl_rollout_run (plan, driver, &o, NULL);
+      _exit (0);
+    }
+  ck_assert (waitpid (pid, &status, 0) == pid);
+  /* The run is dead: abort marks it at once. */
+  ck_assert_msg (nl_rollout_abort (root, "aborted", &error), "%s", error ? error->message : "");
+  j = nl_journal_load (root, "aborted", NULL);
+  ck_assert_int_eq (j->state, NL_RUN_ABORTED);
+  ck_assert_int_eq (rec_of (j, "now/broad/db01")->state, NL_TARGET_SKIPPED);
+  ck_assert_ptr_null (nl_rollout_resume ("aborted", driver, &o, NULL));
+  fake_free (fake);
+}
+END_TEST
+
+START_TEST (exec_report_formats_escape_and_count)
+{
+  g_autofree char *root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = fake_plan (root,
+    "<patch id='KB3' severity='critical'>"
+    "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>&lt;script&gt;&amp;\"</arg><arg>fail-on</arg><arg>web01</arg></install></patch>",
+    "<replica enabled='no'/>");
+  Fake *fake = fake_estate (root);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "report");
+  g_autoptr (NlJournal) j = nl_rollout_run (plan, driver, &o, NULL);
+  g_autofree char *table = nl_rollout_report_table (j);
+  g_autofree char *json = nl_rollout_report_json (j);
+  g_autofree char *html = nl_rollout_report_html (j);
+
+  ck_assert (strstr (table, "web01") && strstr (table, "rolled-back") && strstr (table, "skipped"));
+  ck_assert (strstr (json, "\"outcome\":\"rolled-back\"") != NULL);
+  ck_assert (strstr (json, "\"state\":\"halted\"") != NULL);
+  ck_assert (g_str_has_prefix (html, "<!DOCTYPE html>"));
+  ck_assert (strstr (html, "<script") == NULL);
+  ck_assert (strstr (html, "rolled-back") != NULL);
+  fake_free (fake);
+}
+END_TEST
+
+static void
+nl_rollout_exec_tcases (Suite *s)
+{
+  TCase *tc = tcase_create ("executor");
+  tcase_add_test (tc, exec_good_patch_goes_replica_canary_broad);
+  tcase_add_test (tc, exec_replica_failure_never_touches_production);
+  tcase_add_test (tc, exec_canary_failure_rolls_back_and_halts);
+  tcase_add_test (tc, exec_resume_after_crash_before_pid_uses_check);
+  tcase_add_test (tc, exec_resume_without_check_reverts_and_redoes);
+  tcase_add_test (tc, exec_resume_with_known_pid_takes_its_result);
+  tcase_add_test (tc, exec_present_patches_are_not_applicable);
+  tcase_add_test (tc, exec_windows_split_critical_from_the_rest);
+  tcase_add_test (tc, exec_percent_budget_tolerates_what_it_allows);
+  tcase_add_test (tc, exec_abort_skips_what_did_not_start);
+  tcase_add_test (tc, exec_report_formats_escape_and_count);
+  suite_add_tcase (s, tc);
+}
 
 static Suite *
 rollout_suite (void)
@@ -590,6 +1285,7 @@ rollout_suite (void)
   tcase_add_test (tc, lock_keeps_two_runs_off_the_same_machine);
   suite_add_tcase (s, tc);
 
+  nl_rollout_exec_tcases (s);
   return s;
 }
 

@@ -1,0 +1,1243 @@
+/* The rollout executor: runs a plan through a driver (libvirt's, or a
+ * test's) — the replica first, then production pass by pass (critical
+ * patches now, the rest in the maintenance window), ring by ring, batch by
+ * batch, up to max-parallel machines at once — journalling every target's
+ * transition before its action, so a resumed run continues where the dead
+ * one stopped without patching any machine twice. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include <nestlab/error.h>
+#include <nestlab/rollout.h>
+
+#define PLAN_COPY "plan.xml"
+#define ABORT_FILE "abort"
+#define PASS_REPLICA "replica"
+#define PASS_NOW "now"
+#define PASS_WINDOW "window"
+
+typedef struct {
+  const NlRolloutPlan *plan;
+  NlJournal *journal;
+  NlRolloutDriver *driver;
+  NlRolloutOptions opts;
+  char *root;
+  GMutex progress_lock;
+  gint halt;      /* atomic: start no more targets */
+} Run;
+
+void
+nl_rollout_driver_free (NlRolloutDriver *driver)
+{
+  if (driver == NULL)
+    return;
+  if (driver->free_data)
+    driver->free_data (driver->data);
+  g_free (driver);
+}
+
+static void G_GNUC_PRINTF (2, 3)
+progress (Run *run, const char *format, ...)
+{
+  g_autofree char *line = NULL;
+  va_list ap;
+
+  va_start (ap, format);
+  line = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_debug ("%s", line);
+  if (run->opts.progress)
+    {
+      g_mutex_lock (&run->progress_lock);
+      run->opts.progress (line, run->opts.progress_data);
+      g_mutex_unlock (&run->progress_lock);
+    }
+}
+
+static gboolean
+abort_requested (Run *run)
+{
+  g_autofree char *path = g_build_filename (run->journal->dir, ABORT_FILE, NULL);
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+static gboolean
+stopping (Run *run)
+{
+  if (g_atomic_int_get (&run->halt))
+    return TRUE;
+  if (abort_requested (run))
+    {
+      g_atomic_int_set (&run->halt, 1);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Patches per pass                                                     */
+
+static const NlPatch *
+find_patch (const NlRolloutPlan *plan, const char *id)
+{
+  for (guint i = 0; i < plan->patches->len; i++)
+    {
+      const NlPatch *p = plan->patches->pdata[i];
+      if (g_str_equal (p->id, id))
+        return p;
+    }
+  return NULL;
+}
+
+static gboolean
+windowed (const NlRolloutPlan *plan, const NlJournal *journal)
+{
+  return plan->windows->len > 0 && !journal->ignore_windows;
+}
+
+/* Patches of PASS, in plan order (borrowed). Production passes get only
+ * patches that passed on the replica. */
+static GPtrArray *
+pass_patches (const NlRolloutPlan *plan, const NlJournal *journal, const char *pass)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  for (guint i = 0; i < plan->patches->len; i++)
+    {
+      NlPatch *p = plan->patches->pdata[i];
+      gboolean critical = p->severity == NL_SEVERITY_CRITICAL;
+      if (!g_str_equal (pass, PASS_REPLICA)
+          && (journal->passed == NULL || !g_strv_contains ((const char *const *) journal->passed, p->id)))
+        continue;
+      if (g_str_equal (pass, PASS_REPLICA)
+          || (g_str_equal (pass, PASS_NOW) && (!windowed (plan, journal) || critical))
+          || (g_str_equal (pass, PASS_WINDOW) && windowed (plan, journal) && !critical))
+        g_ptr_array_add (out, p);
+    }
+  return out;
+}
+
+/* Production passes that have patches, in order ("now", "window"). */
+static GPtrArray *
+production_passes (const NlRolloutPlan *plan, gboolean ignore_windows)
+{
+  GPtrArray *passes = g_ptr_array_new ();
+  gboolean any_critical = FALSE, any_other = FALSE;
+  for (guint i = 0; i < plan->patches->len; i++)
+    {
+      if (((NlPatch *) plan->patches->pdata[i])->severity == NL_SEVERITY_CRITICAL)
+        any_critical = TRUE;
+      else
+        any_other = TRUE;
+    }
+  if (plan->windows->len == 0 || ignore_windows)
+    g_ptr_array_add (passes, (gpointer) PASS_NOW);
+  else
+    {
+      if (any_critical)
+        g_ptr_array_add (passes, (gpointer) PASS_NOW);
+      if (any_other)
+        g_ptr_array_add (passes, (gpointer) PASS_WINDOW);
+    }
+  return passes;
+}
+
+/* ------------------------------------------------------------------ */
+/* One target                                                           */
+
+typedef struct {
+  Run *run;
+  NlTargetRecord *rec;
+  gpointer h;
+  const GPtrArray *patches;   /* of the pass */
+  gboolean replica;
+  gboolean defer_reboot;
+  NlOsFamily os;
+} Target;
+
+#define OPS(t) ((t)->run->driver->ops)
+
+static gboolean
+journal (Target *t, NlTargetState state, const char *message, GError **error)
+{
+  return nl_journal_transition (t->run->journal, t->rec, state, message, error);
+}
+
+static gboolean
+save (Target *t, GError **error)
+{
+  return nl_journal_save (t->run->journal, error);
+}
+
+/* Runs COMMAND in the guest; TRUE with *STATUS when it ran to its end. */
+static gboolean
+run_command (Target *t, const NlGuestCommand *cmd, guint timeout, int *status, char **output,
+             GError **error)
+{
+  gint64 pid = 0;
+  if (!OPS (t)->exec_start (t->h, (const char *const *) cmd->argv, &pid, error))
+    return FALSE;
+  return OPS (t)->exec_wait (t->h, pid, timeout, status, output, error);
+}
+
+/* Whether PATCH is present according to its check command; FALSE with
+ * *HAS_CHECK FALSE when it has none for this guest's OS. */
+static gboolean
+patch_present (Target *t, const NlPatch *patch, gboolean *has_check, GError **error)
+{
+  const NlGuestCommand *cmd = nl_rollout_command_for (patch->check, t->os);
+  int status = -1;
+  *has_check = cmd != NULL;
+  if (cmd == NULL)
+    return FALSE;
+  if (!run_command (t, cmd, patch->timeout, &status, NULL, error))
+    return FALSE;
+  return status == 0;
+}
+
+static gboolean
+health_checks (Target *t, GError **error)
+{
+  const NlRolloutPlan *plan = t->run->plan;
+  for (guint i = 0; i < plan->health->len; i++)
+    {
+      const NlHealthCheck *hc = plan->health->pdata[i];
+      for (guint n = 0; n < hc->times; n++)
+        {
+          if (n > 0 && hc->interval > 0)
+            g_usleep ((gulong) hc->interval * G_USEC_PER_SEC);
+          if (hc->kind == NL_HEALTH_AGENT)
+            {
+              if (!OPS (t)->ping (t->h, hc->timeout, error))
+                {
+                  g_prefix_error (error, "health check '%s': ", hc->name);
+                  return FALSE;
+                }
+            }
+          else
+            {
+              const NlGuestCommand *cmd = nl_rollout_command_for (hc->commands, t->os);
+              g_autofree char *output = NULL;
+              int status = -1;
+              if (cmd == NULL)
+                continue;  /* not for this OS */
+              if (!run_command (t, cmd, hc->timeout, &status, &output, error))
+                {
+                  g_prefix_error (error, "health check '%s': ", hc->name);
+                  return FALSE;
+                }
+              if (status != 0)
+                {
+                  g_set_error (error, NL_ERROR, NL_ERROR_FAILED,
+                               "health check '%s' failed (exit %d, pass %u of %u)%s%s", hc->name,
+                               status, n + 1, hc->times, output && *output ? ": " : "",
+                               output ? g_strchomp (output) : "");
+                  return FALSE;
+                }
+            }
+        }
+    }
+  return TRUE;
+}
+
+static void
+add_installed (NlTargetRecord *rec, const char *id)
+{
+  guint n = rec->installed ? g_strv_length (rec->installed) : 0;
+  if (rec->installed && g_strv_contains ((const char *const *) rec->installed, id))
+    return;
+  rec->installed = g_renew (char *, rec->installed, n + 2);
+  rec->installed[n] = g_strdup (id);
+  rec->installed[n + 1] = NULL;
+}
+
+static gboolean
+todo_needs_reboot (Target *t)
+{
+  for (guint i = 0; t->rec->todo && t->rec->todo[i]; i++)
+    {
+      const NlPatch *p = find_patch (t->run->plan, t->rec->todo[i]);
+      if (p && p->reboot)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static guint
+agent_timeout (Target *t)
+{
+  return t->replica ? t->run->plan->replica.boot_timeout : t->run->plan->agent_timeout;
+}
+
+/* Failure: production targets go back to their checkpoint (counted as a
+ * failure); replicas and targets without one stop as failed. */
+static void
+fail_target (Target *t, const char *why)
+{
+  g_autoptr (GError) error = NULL;
+  NlTargetRecord *rec = t->rec;
+  gboolean can_revert = !t->replica && rec->checkpoint != NULL
+                        && (rec->state == NL_TARGET_CHECKPOINTED || rec->state == NL_TARGET_INSTALLING
+                            || rec->state == NL_TARGET_REBOOTING || rec->state == NL_TARGET_VERIFYING
+                            || rec->state == NL_TARGET_ROLLING_BACK);
+
+  progress (t->run, "%s: failed: %s", rec->name, why);
+  if (!can_revert)
+    {
+      if (!journal (t, NL_TARGET_FAILED, why, &error))
+        g_warning ("%s: %s", rec->name, error->message);
+      return;
+    }
+  if (rec->state != NL_TARGET_ROLLING_BACK && !journal (t, NL_TARGET_ROLLING_BACK, why, &error))
+    {
+      g_warning ("%s: %s", rec->name, error->message);
+      return;
+    }
+  progress (t->run, "%s: rolling back to %s", rec->name, rec->checkpoint);
+  if (!OPS (t)->revert (t->h, rec->checkpoint, &error)
+      || !OPS (t)->ping (t->h, agent_timeout (t), &error))
+    {
+      g_autofree char *msg = g_strdup_printf ("%s; rollback failed: %s", why, error->message);
+      g_clear_error (&error);
+      journal (t, NL_TARGET_FAILED, msg, NULL);
+      return;
+    }
+  /* The revert undid every install of this run. */
+  g_clear_pointer (&rec->installed, g_strfreev);
+  rec->installed = g_new0 (char *, 1);
+  journal (t, NL_TARGET_ROLLED_BACK, why, NULL);
+  progress (t->run, "%s: rolled back", rec->name);
+}
+
+static gboolean
+revert_for_redo (Target *t, GError **error)
+{
+  progress (t->run, "%s: state of the interrupted install unknown: reverting to %s to install again",
+            t->rec->name, t->rec->checkpoint);
+  if (t->rec->checkpoint == NULL || t->replica)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "no restore point to return to");
+      return FALSE;
+    }
+  if (!OPS (t)->revert (t->h, t->rec->checkpoint, error) || !OPS (t)->ping (t->h, agent_timeout (t), error))
+    return FALSE;
+  g_clear_pointer (&t->rec->installed, g_strfreev);
+  t->rec->installed = g_new0 (char *, 1);
+  t->rec->patch = 0;
+  t->rec->pid = 0;
+  return journal (t, NL_TARGET_CHECKPOINTED, "reverted after an interrupted install", error);
+}
+
+/* Installs todo[rec->patch ...]; on resume first settles the patch the
+ * dead run was installing. */
+static gboolean
+install_all (Target *t, gboolean resuming, GError **error)
+{
+  NlTargetRecord *rec = t->rec;
+
+  if (resuming && rec->state == NL_TARGET_INSTALLING)
+    {
+      const NlPatch *patch = find_patch (t->run->plan, rec->todo[rec->patch]);
+      gboolean knows = FALSE, has_check;
+      int status = -1;
+      g_autofree char *output = NULL;
+      g_autoptr (GError) local = NULL;
+      NlResumeAction action;
+
+      if (rec->pid != 0)
+        {
+          if (OPS (t)->exec_wait (t->h, rec->pid, patch->timeout, &status, &output, &local))
+            knows = TRUE;
+          else if (!g_error_matches (local, NL_ERROR, NL_ERROR_NOT_FOUND))
+            {
+              g_propagate_error (error, g_steal_pointer (&local));
+              return FALSE;
+            }
+        }
+      has_check = nl_rollout_command_for (patch->check, t->os) != NULL;
+      action = nl_rollout_resume_action (rec->state, rec->pid != 0, knows, has_check);
+      progress (t->run, "%s: resuming %s: %s", rec->name, patch->id, nl_resume_action_to_string (action));
+      switch (action)
+        {
+        case NL_RESUME_WAIT_PID:
+          if (status != 0)
+            {
+              g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "installing %s failed (exit %d)%s%s",
+                           patch->id, status, output && *output ? ": " : "",
+                           output ? g_strchomp (output) : "");
+              return FALSE;
+            }
+          add_installed (rec, patch->id);
+          rec->patch++;
+          break;
+        case NL_RESUME_CHECK:
+          {
+            gboolean present = patch_present (t, patch, &has_check, error);
+            if (error && *error)
+              return FALSE;
+            if (present)
+              {
+                add_installed (rec, patch->id);
+                rec->patch++;
+              }
+            else if (!revert_for_redo (t, error))
+              return FALSE;
+            break;
+          }
+        default:
+          if (!revert_for_redo (t, error))
+            return FALSE;
+          break;
+        }
+    }
+
+  for (; rec->todo[rec->patch] != NULL; rec->patch++)
+    {
+      const NlPatch *patch = find_patch (t->run->plan, rec->todo[rec->patch]);
+      const NlGuestCommand *cmd = nl_rollout_command_for (patch->install, t->os);
+      g_autofree char *msg = g_strdup_printf ("installing %s", patch->id);
+      g_autofree char *output = NULL;
+      gint64 pid = 0;
+      int status = -1;
+
+      if (cmd == NULL)
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "%s has no install command for %s guests",
+                       patch->id, nl_os_family_to_string (t->os));
+          return FALSE;
+        }
+      /* Journalled before the command starts; the pid right after. */
+      rec->pid = 0;
+      if (!journal (t, NL_TARGET_INSTALLING, msg, error))
+        return FALSE;
+      progress (t->run, "%s: %s", rec->name, msg);
+      if (!OPS (t)->exec_start (t->h, (const char *const *) cmd->argv, &pid, error))
+        return FALSE;
+      rec->pid = pid;
+      if (!save (t, error))
+        return FALSE;
+      if (!OPS (t)->exec_wait (t->h, pid, patch->timeout, &status, &output, error))
+        return FALSE;
+      if (status != 0)
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "installing %s failed (exit %d)%s%s",
+                       patch->id, status, output && *output ? ": " : "",
+                       output ? g_strchomp (output) : "");
+          return FALSE;
+        }
+      add_installed (rec, patch->id);
+    }
+  return TRUE;
+}
+
+static gboolean
+verify (Target *t, GError **error)
+{
+  NlTargetRecord *rec = t->rec;
+  if (!OPS (t)->ping (t->h, agent_timeout (t), error))
+    return FALSE;
+  for (guint i = 0; rec->todo[i]; i++)
+    {
+      const NlPatch *patch = find_patch (t->run->plan, rec->todo[i]);
+      gboolean has_check;
+      gboolean present = patch_present (t, patch, &has_check, error);
+      if (error && *error)
+        return FALSE;
+      if (has_check && !present)
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_FAILED,
+                       "%s installed, but its check command says it is not present", patch->id);
+          return FALSE;
+        }
+    }
+  return health_checks (t, error);
+}
+
+/* Steps a target from its journalled state to a final one. */
+static void
+process_target (Target *t)
+{
+  NlTargetRecord *rec = t->rec;
+  g_autoptr (GError) error = NULL;
+  gboolean resuming = rec->state != NL_TARGET_PENDING;
+
+  t->h = OPS (t)->open (t->run->driver->data, rec->name, &error);
+  if (t->h == NULL)
+    {
+      if (rec->state == NL_TARGET_PENDING || rec->state == NL_TARGET_PRECHECKED)
+        journal (t, NL_TARGET_FAILED, error->message, NULL);
+      else
+        fail_target (t, error->message);
+      return;
+    }
+  if (rec->state == NL_TARGET_ROLLING_BACK)
+    {
+      fail_target (t, rec->message ? rec->message : "interrupted rollback");
+      goto out;
+    }
+
+  /* Pre-check: the agent answers (even when resuming: the guest may have
+   * been restarted meanwhile). */
+  if (!OPS (t)->ping (t->h, agent_timeout (t), &error) || !OPS (t)->os_family (t->h, &t->os, &error))
+    {
+      g_autofree char *msg = g_strdup_printf ("pre-check: %s", error->message);
+      if (rec->state == NL_TARGET_PENDING || rec->state == NL_TARGET_PRECHECKED)
+        journal (t, NL_TARGET_FAILED, msg, NULL);
+      else
+        fail_target (t, msg);
+      goto out;
+    }
+
+  if (rec->state == NL_TARGET_PENDING || rec->state == NL_TARGET_PRECHECKED)
+    {
+      g_autoptr (GPtrArray) todo = g_ptr_array_new ();
+      for (guint i = 0; i < t->patches->len; i++)
+        {
+          const NlPatch *patch = t->patches->pdata[i];
+          gboolean has_check;
+          gboolean present = patch_present (t, patch, &has_check, &error);
+          if (error != NULL)
+            {
+              g_autofree char *msg = g_strdup_printf ("pre-check of %s: %s", patch->id, error->message);
+              journal (t, NL_TARGET_FAILED, msg, NULL);
+              goto out;
+            }
+          if (!present)
+            g_ptr_array_add (todo, (gpointer) patch->id);
+        }
+      g_ptr_array_add (todo, NULL);
+      g_strfreev (rec->todo);
+      rec->todo = g_strdupv ((char **) todo->pdata);
+      if (!t->replica && rec->checkpoint == NULL)
+        rec->checkpoint = g_strdup_printf ("nl-%s", t->run->journal->id);
+      if (!journal (t, NL_TARGET_PRECHECKED, NULL, &error))
+        goto journal_failed;
+      if (rec->todo[0] == NULL)
+        {
+          journal (t, NL_TARGET_NOT_APPLICABLE, "every patch is already present", NULL);
+          progress (t->run, "%s: not applicable (every patch already present)", rec->name);
+          goto out;
+        }
+      if (!t->replica)
+        {
+          progress (t->run, "%s: checkpoint %s", rec->name, rec->checkpoint);
+          if (!OPS (t)->checkpoint (t->h, rec->checkpoint, &error))
+            {
+              g_autofree char *msg = g_strdup_printf ("checkpoint: %s", error->message);
+              journal (t, NL_TARGET_FAILED, msg, NULL);
+              goto out;
+            }
+        }
+      rec->patch = 0;
+      rec->pid = 0;
+      if (!journal (t, NL_TARGET_CHECKPOINTED, NULL, &error))
+        goto journal_failed;
+      resuming = FALSE;
+    }
+
+  if (rec->state == NL_TARGET_CHECKPOINTED || rec->state == NL_TARGET_INSTALLING)
+    {
+      if (!install_all (t, resuming, &error))
+        {
+          fail_target (t, error->message);
+          goto out;
+        }
+      if (todo_needs_reboot (t) && (t->replica || !t->defer_reboot))
+        {
+          if (!journal (t, NL_TARGET_REBOOTING, "rebooting", &error))
+            goto journal_failed;
+          progress (t->run, "%s: rebooting", rec->name);
+          if (!OPS (t)->reboot (t->h, agent_timeout (t), &error))
+            {
+              fail_target (t, error->message);
+              goto out;
+            }
+        }
+      else if (todo_needs_reboot (t))
+        rec->pending_reboot = TRUE;
+    }
+  else if (rec->state == NL_TARGET_REBOOTING)
+    {
+      /* Resume: the reboot was asked for; wait for the agent. */
+      if (!OPS (t)->ping (t->h, agent_timeout (t), &error))
+        {
+          fail_target (t, error->message);
+          goto out;
+        }
+    }
+
+  if (!journal (t, NL_TARGET_VERIFYING, "verifying", &error))
+    goto journal_failed;
+  progress (t->run, "%s: verifying", rec->name);
+  if (!verify (t, &error))
+    {
+      fail_target (t, error->message);
+      goto out;
+    }
+  if (!t->replica && OPS (t)->record_patches != NULL
+      && !OPS (t)->record_patches (t->h, t->run->journal->id, (const char *const *) rec->todo, &error))
+    {
+      /* The patches are in and healthy; only the history is missing. */
+      g_warning ("%s: %s", rec->name, error->message);
+      g_clear_error (&error);
+    }
+  journal (t, NL_TARGET_DONE, rec->pending_reboot ? "installed; reboot pending" : "installed", NULL);
+  progress (t->run, "%s: done", rec->name);
+  goto out;
+
+journal_failed:
+  /* Without a durable journal nothing may go on: stop the whole run. */
+  progress (t->run, "%s: cannot write the journal: %s", rec->name, error->message);
+  g_atomic_int_set (&t->run->halt, 1);
+out:
+  if (t->h)
+    OPS (t)->close (t->h);
+}
+
+/* ------------------------------------------------------------------ */
+/* Rings and batches                                                    */
+
+static gboolean
+is_failure (const NlTargetRecord *r)
+{
+  return r->state == NL_TARGET_FAILED || r->state == NL_TARGET_ROLLED_BACK;
+}
+
+typedef struct {
+  Run *run;
+  GPtrArray *records;       /* of the batch */
+  guint next;
+  GMutex lock;
+  const GPtrArray *patches;
+  gboolean replica;
+  gboolean defer_reboot;
+  const NlAmount *budget;
+  guint ring_size;
+  guint *failures;
+} Batch;
+
+static gpointer
+batch_worker (gpointer data)
+{
+  Batch *b = data;
+  for (;;)
+    {
+      NlTargetRecord *rec;
+      Target t = { 0 };
+
+      g_mutex_lock (&b->lock);
+      if (b->next >= b->records->len || stopping (b->run))
+        {
+          g_mutex_unlock (&b->lock);
+          break;
+        }
+      rec = b->records->pdata[b->next++];
+      g_mutex_unlock (&b->lock);
+
+      t.run = b->run;
+      t.rec = rec;
+      t.patches = b->patches;
+      t.replica = b->replica;
+      t.defer_reboot = b->defer_reboot;
+      process_target (&t);
+
+      g_mutex_lock (&b->lock);
+      if (is_failure (rec))
+        {
+          (*b->failures)++;
+          if (b->budget && nl_rollout_budget_exceeded (b->budget, b->ring_size, *b->failures))
+            g_atomic_int_set (&b->run->halt, 1);
+        }
+      g_mutex_unlock (&b->lock);
+    }
+  return NULL;
+}
+
+static void
+run_batch (Batch *b, guint parallel)
+{
+  guint n = MIN (parallel, b->records->len);
+  g_autoptr (GPtrArray) threads = g_ptr_array_new ();
+
+  g_mutex_init (&b->lock);
+  if (n <= 1)
+    batch_worker (b);
+  else
+    {
+      for (guint i = 0; i < n; i++)
+        g_ptr_array_add (threads, g_thread_new ("nl-rollout", batch_worker, b));
+      for (guint i = 0; i < threads->len; i++)
+        g_thread_join (threads->pdata[i]);
+    }
+  g_mutex_clear (&b->lock);
+}
+
+static GPtrArray *
+ring_targets (NlJournal *journal, const char *pass, const char *ring)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  for (guint i = 0; i < journal->targets->len; i++)
+    {
+      NlTargetRecord *r = journal->targets->pdata[i];
+      if (g_str_equal (r->pass, pass) && g_str_equal (r->ring, ring))
+        g_ptr_array_add (out, r);
+    }
+  return out;
+}
+
+static void
+sleep_unless_stopping (Run *run, gint64 seconds)
+{
+  gint64 end = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < end && !stopping (run))
+    g_usleep (MIN (end - g_get_monotonic_time (), G_USEC_PER_SEC / 2));
+}
+
+/* In a window pass: TRUE when inside a maintenance window (after waiting
+ * for one, unless no_wait). */
+static gboolean
+ensure_window (Run *run, GError **error)
+{
+  for (;;)
+    {
+      g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+      g_autoptr (GDateTime) start = NULL;
+      g_autoptr (GDateTime) end = NULL;
+      g_autofree char *s = NULL;
+      g_autofree char *e = NULL;
+
+      if (!nl_rollout_windows_next (run->plan->windows, now, &start, &end, error))
+        return FALSE;
+      if (g_date_time_compare (start, now) <= 0)
+        {
+          if (run->journal->state == NL_RUN_WAITING)
+            {
+              run->journal->state = NL_RUN_RUNNING;
+              run->journal->wait_until = 0;
+              if (!nl_journal_save (run->journal, error))
+                return FALSE;
+            }
+          return TRUE;
+        }
+      s = g_date_time_format (start, "%Y-%m-%d %H:%M %Z");
+      e = g_date_time_format (end, "%H:%M %Z");
+      run->journal->state = NL_RUN_WAITING;
+      run->journal->wait_until = g_date_time_to_unix (start);
+      if (!nl_journal_save (run->journal, error))
+        return FALSE;
+      progress (run, "waiting for the maintenance window %s - %s", s, e);
+      if (run->opts.no_wait)
+        return FALSE;
+      sleep_unless_stopping (run, MIN (g_date_time_difference (start, now) / G_USEC_PER_SEC + 1, 60));
+      if (stopping (run))
+        return FALSE;
+    }
+}
+
+/* Runs one ring of one pass. FALSE when the run must stop (halt, abort,
+ * waiting for a window, or a journal error in ERROR). */
+static gboolean
+run_ring (Run *run, const char *pass, const NlRing *ring, const GPtrArray *patches,
+          gboolean replica, GError **error)
+{
+  g_autoptr (GPtrArray) targets = ring_targets (run->journal, pass, ring ? ring->name : PASS_REPLICA);
+  NlRingRecord *rr = nl_journal_find_ring (run->journal, pass, ring ? ring->name : PASS_REPLICA);
+  g_autoptr (GArray) sizes = NULL;
+  NlAmount zero = { FALSE, 0 };
+  guint failures = 0, offset = 0;
+  gboolean all_final = TRUE;
+
+  for (guint i = 0; i < targets->len; i++)
+    {
+      NlTargetRecord *r = targets->pdata[i];
+      if (is_failure (r))
+        failures++;
+      if (!nl_rollout_state_is_final (r->state))
+        all_final = FALSE;
+    }
+  if (all_final)
+    return !rr->halted;
+  if (!rr->started)
+    {
+      rr->started = TRUE;
+      rr->started_at = g_get_real_time () / G_USEC_PER_SEC;
+      if (!nl_journal_save (run->journal, error))
+        return FALSE;
+    }
+  progress (run, "%s ring '%s': %u machines", pass, rr->name, targets->len);
+  sizes = ring ? nl_rollout_batches (ring->batches, ring->n_batches, targets->len)
+               : nl_rollout_batches (NULL, 0, targets->len);
+  for (guint b = 0; b < sizes->len; offset += g_array_index (sizes, guint, b), b++)
+    {
+      guint size = g_array_index (sizes, guint, b);
+      g_autoptr (GPtrArray) batch = g_ptr_array_new ();
+      Batch job = { 0 };
+
+      for (guint i = offset; i < offset + size; i++)
+        if (!nl_rollout_state_is_final (((NlTargetRecord *) targets->pdata[i])->state))
+          g_ptr_array_add (batch, targets->pdata[i]);
+      if (batch->len == 0)
+        continue;
+      if (stopping (run))
+        return FALSE;
+      if (g_str_equal (pass, PASS_WINDOW) && !ensure_window (run, error))
+        return FALSE;
+      progress (run, "%s ring '%s': batch %u of %u (%u machines)", pass, rr->name, b + 1, sizes->len,
+                batch->len);
+      job.run = run;
+      job.records = batch;
+      job.patches = patches;
+      job.replica = replica;
+      job.defer_reboot = ring ? ring->defer_reboot : FALSE;
+      job.budget = replica ? &zero : &ring->budget;
+      job.ring_size = targets->len;
+      job.failures = &failures;
+      run_batch (&job, replica ? MAX (batch->len, 1) : ring->max_parallel);
+      if ((replica && failures > 0) || nl_rollout_budget_exceeded (job.budget, targets->len, failures))
+        {
+          rr->halted = TRUE;
+          rr->finished_at = g_get_real_time () / G_USEC_PER_SEC;
+          g_free (run->journal->reason);
+          run->journal->reason = replica
+            ? g_strdup_printf ("the replica failed (%u of %u machines); production was not touched",
+                               failures, targets->len)
+            : g_strdup_printf ("ring '%s' exceeded its failure budget (%u of %u machines failed)",
+                               rr->name, failures, targets->len);
+          progress (run, "halted: %s", run->journal->reason);
+          g_atomic_int_set (&run->halt, 1);
+          nl_journal_save (run->journal, NULL);
+          return FALSE;
+        }
+      if (stopping (run))
+        return FALSE;
+    }
+  rr->finished_at = g_get_real_time () / G_USEC_PER_SEC;
+  if (!nl_journal_save (run->journal, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* The replica stage                                                    */
+
+static void
+drop_replica_records (NlJournal *j)
+{
+  for (guint i = j->targets->len; i > 0; i--)
+    if (g_str_equal (((NlTargetRecord *) j->targets->pdata[i - 1])->pass, PASS_REPLICA))
+      g_ptr_array_remove_index (j->targets, i - 1);
+}
+
+static NlTargetRecord *
+record_new (const char *pass, const char *ring, const char *name)
+{
+  NlTargetRecord *r = g_new0 (NlTargetRecord, 1);
+  r->pass = g_strdup (pass);
+  r->ring = g_strdup (ring);
+  r->name = g_strdup (name);
+  r->key = g_strdup_printf ("%s/%s/%s", pass, ring, name);
+  r->installed = g_new0 (char *, 1);
+  return r;
+}
+
+static GPtrArray *
+production_names (NlJournal *j)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < j->targets->len; i++)
+    {
+      NlTargetRecord *r = j->targets->pdata[i];
+      gboolean seen = FALSE;
+      if (g_str_equal (r->pass, PASS_REPLICA))
+        continue;
+      for (guint k = 0; k < names->len && !seen; k++)
+        seen = g_str_equal (names->pdata[k], r->name);
+      if (!seen)
+        g_ptr_array_add (names, g_strdup (r->name));
+    }
+  return names;
+}
+
+static gboolean
+run_replica (Run *run, GError **error)
+{
+  NlJournal *j = run->journal;
+  const NlRolloutDriverOps *ops = run->driver->ops;
+  g_autoptr (GPtrArray) prod = production_names (j);
+  g_autoptr (GPtrArray) replicas = NULL;
+  g_autoptr (GPtrArray) patches = pass_patches (run->plan, j, PASS_REPLICA);
+  g_autoptr (GError) local = NULL;
+  NlRingRecord *rr = nl_journal_find_ring (j, PASS_REPLICA, PASS_REPLICA);
+  gboolean ok;
+
+  /* A replica stage that did not finish starts over: it never touched
+   * production, and a fresh replica is the honest rehearsal. */
+  drop_replica_records (j);
+  rr->started = TRUE;
+  rr->halted = FALSE;
+  rr->started_at = g_get_real_time () / G_USEC_PER_SEC;
+  rr->finished_at = 0;
+  if (!nl_journal_save (j, error))
+    return FALSE;
+  if (!ops->replica_discard (run->driver->data, j->id, error))
+    return FALSE;
+  progress (run, "replica: backing up and cloning %u machines", prod->len);
+  if (!ops->replica_create (run->driver->data, j->id, prod, run->plan->replica.boot_timeout,
+                            &replicas, &local))
+    {
+      rr->halted = TRUE;
+      rr->finished_at = g_get_real_time () / G_USEC_PER_SEC;
+      j->reason = g_strdup_printf ("building the replica failed: %s", local->message);
+      progress (run, "halted: %s", j->reason);
+      ops->replica_discard (run->driver->data, j->id, NULL);
+      nl_journal_save (j, NULL);
+      return FALSE;
+    }
+  for (guint i = 0; i < replicas->len; i++)
+    {
+      NlTargetRecord *r = record_new (PASS_REPLICA, PASS_REPLICA, replicas->pdata[i]);
+      r->production = g_strdup (prod->pdata[i]);
+      /* Replica records go first: the report reads in execution order. */
+      g_ptr_array_insert (j->targets, i, r);
+    }
+  if (!nl_journal_save (j, error))
+    return FALSE;
+  ok = run_ring (run, PASS_REPLICA, NULL, patches, TRUE, error);
+  if (ok)
+    {
+      g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+      for (guint i = 0; i < patches->len; i++)
+        g_ptr_array_add (ids, ((NlPatch *) patches->pdata[i])->id);
+      g_ptr_array_add (ids, NULL);
+      j->passed = g_strdupv ((char **) ids->pdata);
+      progress (run, "replica passed: production gets exactly the patches that passed");
+      if (!nl_journal_save (j, error))
+        return FALSE;
+    }
+  if (!run->plan->replica.keep)
+    {
+      progress (run, "replica: discarding");
+      if (!ops->replica_discard (run->driver->data, j->id, &local))
+        progress (run, "replica: discarding failed: %s", local->message);
+    }
+  return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* The run                                                              */
+
+static void
+skip_pending (NlJournal *j)
+{
+  for (guint i = 0; i < j->targets->len; i++)
+    {
+      NlTargetRecord *r = j->targets->pdata[i];
+      if (r->state == NL_TARGET_PENDING)
+        {
+          r->state = NL_TARGET_SKIPPED;
+          g_free (r->message);
+          r->message = g_strdup (j->state == NL_RUN_ABORTED ? "aborted" : "the rollout halted");
+        }
+    }
+}
+
+static void
+drop_checkpoints (Run *run)
+{
+  for (guint i = 0; i < run->journal->targets->len; i++)
+    {
+      NlTargetRecord *r = run->journal->targets->pdata[i];
+      gpointer h;
+      if (r->state != NL_TARGET_DONE || r->checkpoint == NULL || g_str_equal (r->pass, PASS_REPLICA))
+        continue;
+      h = run->driver->ops->open (run->driver->data, r->name, NULL);
+      if (h == NULL)
+        continue;
+      run->driver->ops->drop_checkpoint (h, r->checkpoint, NULL);
+      run->driver->ops->close (h);
+    }
+}
+
+static void
+execute (Run *run)
+{
+  NlJournal *j = run->journal;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) passes = production_passes (run->plan, j->ignore_windows);
+  gboolean ok = TRUE;
+
+  j->state = NL_RUN_RUNNING;
+  j->pid = getpid ();
+  g_clear_pointer (&j->reason, g_free);
+  if (!nl_journal_save (j, &error))
+    goto out;
+
+  if (j->passed == NULL)
+    {
+      if (run->plan->replica.enabled)
+        ok = run_replica (run, &error);
+      else
+        {
+          g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+          for (guint i = 0; i < run->plan->patches->len; i++)
+            g_ptr_array_add (ids, ((NlPatch *) run->plan->patches->pdata[i])->id);
+          g_ptr_array_add (ids, NULL);
+          j->passed = g_strdupv ((char **) ids->pdata);
+          ok = nl_journal_save (j, &error);
+        }
+    }
+  for (guint p = 0; ok && p < passes->len; p++)
+    {
+      const char *pass = passes->pdata[p];
+      g_autoptr (GPtrArray) patches = pass_patches (run->plan, j, pass);
+      for (guint r = 0; ok && r < run->plan->rings->len; r++)
+        ok = run_ring (run, pass, run->plan->rings->pdata[r], patches, FALSE, &error);
+    }
+
+out:
+  if (error != NULL)
+    {
+      g_free (j->reason);
+      j->reason = g_strdup (error->message);
+      j->state = NL_RUN_HALTED;
+    }
+  else if (abort_requested (run))
+    {
+      j->state = NL_RUN_ABORTED;
+      g_free (j->reason);
+      j->reason = g_strdup ("aborted by request");
+    }
+  else if (j->state == NL_RUN_WAITING)
+    ; /* resume continues in the window */
+  else if (!ok || g_atomic_int_get (&run->halt))
+    j->state = NL_RUN_HALTED;
+  else
+    j->state = NL_RUN_DONE;
+  if (j->state != NL_RUN_WAITING)
+    {
+      skip_pending (j);
+      drop_checkpoints (run);
+    }
+  j->pid = 0;
+  if (!nl_journal_save (j, &error) && error)
+    g_warning ("%s", error->message);
+  progress (run, "rollout %s: %s%s%s", j->id, nl_run_state_to_string (j->state),
+            j->reason ? ": " : "", j->reason ? j->reason : "");
+}
+
+static void
+run_init (Run *run, const NlRolloutPlan *plan, NlRolloutDriver *driver, const NlRolloutOptions *options)
+{
+  memset (run, 0, sizeof *run);
+  run->plan = plan;
+  run->driver = driver;
+  if (options)
+    run->opts = *options;
+  run->root = run->opts.root ? g_strdup (run->opts.root) : nl_rollout_state_root ();
+  if (run->opts.poll_ms == 0)
+    run->opts.poll_ms = 500;
+  g_mutex_init (&run->progress_lock);
+}
+
+static void
+run_clear (Run *run)
+{
+  g_free (run->root);
+  g_mutex_clear (&run->progress_lock);
+}
+
+/* The first ring whose select matches the domain or machine name. */
+static const NlRing *
+ring_for (const NlRolloutPlan *plan, const char *domain, const char *machine)
+{
+  for (guint i = 0; i < plan->rings->len; i++)
+    {
+      const NlRing *ring = plan->rings->pdata[i];
+      for (guint k = 0; ring->select[k]; k++)
+        if (g_pattern_match_simple (ring->select[k], domain)
+            || (machine && g_pattern_match_simple (ring->select[k], machine)))
+          return ring;
+    }
+  return NULL;
+}
+
+NlJournal *
+nl_rollout_run (const NlRolloutPlan *plan, NlRolloutDriver *driver,
+                const NlRolloutOptions *options, GError **error)
+{
+  Run run;
+  g_autoptr (GPtrArray) domains = NULL;
+  g_autoptr (GPtrArray) machines = NULL;
+  g_autoptr (GPtrArray) passes = NULL;
+  g_autoptr (NlJournal) j = NULL;
+  g_autoptr (NlRolloutLock) lock = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *copy = NULL;
+  gsize len = 0;
+
+  run_init (&run, plan, driver, options);
+  if (!driver->ops->resolve (driver->data, plan->targets, &domains, &machines, error))
+    goto fail;
+  if (domains->len == 0)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_NOT_FOUND, "the plan's targets match no machine");
+      goto fail;
+    }
+  /* Every target must have its ring before anything is touched. */
+  for (guint i = 0; i < domains->len; i++)
+    if (ring_for (plan, domains->pdata[i], machines->pdata[i]) == NULL)
+      {
+        g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "%s: target '%s' matches no ring's select",
+                     plan->file, (const char *) domains->pdata[i]);
+        goto fail;
+      }
+  if (!g_file_get_contents (plan->file, &contents, &len, NULL))
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "cannot read %s again", plan->file);
+      goto fail;
+    }
+
+  if (run.opts.id)
+    id = g_strdup (run.opts.id);
+  else
+    {
+      g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+      g_autofree char *stamp = g_date_time_format (now, "%Y%m%dT%H%M%SZ");
+      id = g_strdup_printf ("%s-%s", plan->id, stamp);
+    }
+  j = nl_journal_create (run.root, id, error);
+  if (j == NULL)
+    goto fail;
+  {
+    const char **names = g_new0 (const char *, domains->len + 1);
+    for (guint i = 0; i < domains->len; i++)
+      names[i] = domains->pdata[i];
+    lock = nl_rollout_lock_acquire (run.root, id, names, error);
+    g_free (names);
+  }
+  if (lock == NULL)
+    {
+      /* Leave no trace of a run that never started. */
+      g_autofree char *runlock = g_build_filename (j->dir, "run.lock", NULL);
+      g_unlink (runlock);
+      g_rmdir (j->dir);
+      goto fail;
+    }
+  copy = g_build_filename (j->dir, PLAN_COPY, NULL);
+  if (!g_file_set_contents (copy, contents, len, error))
+    goto fail;
+
+  j->ignore_windows = run.opts.now;
+  j->plan_id = g_strdup (plan->id);
+  passes = production_passes (plan, j->ignore_windows);
+  if (plan->replica.enabled)
+    {
+      NlRingRecord *rr = g_new0 (NlRingRecord, 1);
+      rr->pass = g_strdup (PASS_REPLICA);
+      rr->name = g_strdup (PASS_REPLICA);
+      g_ptr_array_add (j->rings, rr);
+    }
+  for (guint p = 0; p < passes->len; p++)
+    for (guint r = 0; r < plan->rings->len; r++)
+      {
+        const NlRing *ring = plan->rings->pdata[r];
+        NlRingRecord *rr = g_new0 (NlRingRecord, 1);
+        rr->pass = g_strdup (passes->pdata[p]);
+        rr->name = g_strdup (ring->name);
+        g_ptr_array_add (j->rings, rr);
+        for (guint i = 0; i < domains->len; i++)
+          if (ring_for (plan, domains->pdata[i], machines->pdata[i]) == ring)
+            g_ptr_array_add (j->targets, record_new (passes->pdata[p], ring->name, domains->pdata[i]));
+      }
+  if (!nl_journal_save (j, error))
+    goto fail;
+  progress (&run, "rollout %s: %u machines, %u patches", id, domains->len, plan->patches->len);
+  run.journal = j;
+  execute (&run);
+  run_clear (&run);
+  return g_steal_pointer (&j);
+
+fail:
+  run_clear (&run);
+  return NULL;
+}
+
+NlJournal *
+nl_rollout_resume (const char *id, NlRolloutDriver *driver, const NlRolloutOptions *options,
+                   GError **error)
+{
+  Run run;
+  g_autoptr (NlJournal) j = NULL;
+  g_autoptr (NlRolloutPlan) plan = NULL;
+  g_autoptr (NlRolloutLock) lock = NULL;
+  g_autoptr (GPtrArray) names = NULL;
+  g_autofree char *copy = NULL;
+
+  run_init (&run, NULL, driver, options);
+  j = nl_journal_load (run.root, id, error);
+  if (j == NULL)
+    goto fail;
+  if (j->state == NL_RUN_DONE || j->state == NL_RUN_HALTED || j->state == NL_RUN_ABORTED)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT, "rollout '%s' has ended (%s); nothing to resume",
+                   id, nl_run_state_to_string (j->state));
+      goto fail;
+    }
+  copy = g_build_filename (j->dir, PLAN_COPY, NULL);
+  plan = nl_rollout_plan_load (copy, error);
+  if (plan == NULL)
+    {
+      g_prefix_error (error, "the run's copy of its plan: ");
+      goto fail;
+    }
+  names = production_names (j);
+  g_ptr_array_add (names, NULL);
+  lock = nl_rollout_lock_acquire (run.root, id, (const char *const *) names->pdata, error);
+  if (lock == NULL)
+    goto fail;
+  run.plan = plan;
+  run.journal = j;
+  progress (&run, "rollout %s: resuming", id);
+  execute (&run);
+  run_clear (&run);
+  return g_steal_pointer (&j);
+
+fail:
+  run_clear (&run);
+  return NULL;
+}
+
+gboolean
+nl_rollout_abort (const char *root, const char *id, GError **error)
+{
+  g_autoptr (NlJournal) j = nl_journal_load (root, id, error);
+  g_autofree char *flag = NULL;
+  g_autoptr (NlRolloutLock) lock = NULL;
+
+  if (j == NULL)
+    return FALSE;
+  if (j->state == NL_RUN_DONE || j->state == NL_RUN_HALTED || j->state == NL_RUN_ABORTED)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT, "rollout '%s' has ended (%s)", id,
+                   nl_run_state_to_string (j->state));
+      return FALSE;
+    }
+  flag = g_build_filename (j->dir, ABORT_FILE, NULL);
+  if (!g_file_set_contents (flag, "abort\n", -1, error))
+    return FALSE;
+  /* A live run sees the flag before its next step; a dead one (or one
+   * waiting for its window in no process) is marked here. */
+  lock = nl_rollout_lock_acquire (root, id, NULL, NULL);
+  if (lock != NULL)
+    {
+      j->state = NL_RUN_ABORTED;
+      g_free (j->reason);
+      j->reason = g_strdup ("aborted by request");
+      skip_pending (j);
+      return nl_journal_save (j, error);
+    }
+  return TRUE;
+}

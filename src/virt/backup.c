@@ -1,0 +1,733 @@
+/* Restore points, backups and replicas for rollouts, and the patch history
+ * kept in each machine's metadata. A replica is a linked clone of a fresh
+ * backup of each production machine, renamed, with a new UUID and MACs, on
+ * an isolated network of its own, and marked as its own lab so teardown
+ * finds exactly its objects. */
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include <nestlab/agent.h>
+#include <nestlab/error.h>
+#include <nestlab/virt.h>
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
+
+#define BACKUP_TIMEOUT_S 1800
+
+/* ------------------------------------------------------------------ */
+/* Restore points                                                       */
+
+gboolean
+nl_virt_restore_point_drop (virDomainPtr dom, const char *name, GError **error)
+{
+  g_autoptr (virDomainSnapshot) snap = virDomainSnapshotLookupByName (dom, name, 0);
+  if (snap == NULL)
+    {
+      if (nl_virt_last_error_is_not_found ())
+        {
+          virResetLastError ();
+          return TRUE;
+        }
+      nl_virt_set_error (error, "looking up restore point '%s' of '%s'", name, virDomainGetName (dom));
+      return FALSE;
+    }
+  if (virDomainSnapshotDelete (snap, 0) < 0)
+    {
+      nl_virt_set_error (error, "deleting restore point '%s' of '%s'", name, virDomainGetName (dom));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+nl_virt_restore_point_take (virDomainPtr dom, const char *name, GError **error)
+{
+  g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
+  xmlNodePtr root = xmlNewNode (NULL, (const xmlChar *) "domainsnapshot");
+  xmlBufferPtr buf;
+  g_autofree char *xml = NULL;
+  g_autoptr (virDomainSnapshot) snap = NULL;
+
+  if (!nl_virt_restore_point_drop (dom, name, error))
+    return FALSE;
+  xmlDocSetRootElement (doc, root);
+  xmlNewTextChild (root, NULL, (const xmlChar *) "name", (const xmlChar *) name);
+  xmlNewTextChild (root, NULL, (const xmlChar *) "description",
+                   (const xmlChar *) "nestlab rollout restore point");
+  buf = xmlBufferCreate ();
+  xmlNodeDump (buf, doc, root, 0, 0);
+  xml = g_strdup ((const char *) xmlBufferContent (buf));
+  xmlBufferFree (buf);
+  /* Internal snapshot: disks and, for a running guest, its memory, so a
+   * revert returns to the very moment before the first patch. */
+  snap = virDomainSnapshotCreateXML (dom, xml, 0);
+  if (snap == NULL)
+    {
+      nl_virt_set_error (error, "taking restore point '%s' of '%s'", name, virDomainGetName (dom));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+nl_virt_restore_point_revert (virDomainPtr dom, const char *name, GError **error)
+{
+  g_autoptr (virDomainSnapshot) snap = virDomainSnapshotLookupByName (dom, name, 0);
+  if (snap == NULL)
+    {
+      nl_virt_set_error (error, "looking up restore point '%s' of '%s'", name, virDomainGetName (dom));
+      return FALSE;
+    }
+  if (virDomainRevertToSnapshot (snap, VIR_DOMAIN_SNAPSHOT_REVERT_FORCE) < 0)
+    {
+      nl_virt_set_error (error, "reverting '%s' to restore point '%s'", virDomainGetName (dom), name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                              */
+
+static char *
+short_hash (const char *text)
+{
+  g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+  return g_strndup (sum, 8);
+}
+
+char *
+nl_virt_replica_lab (const char *run_id)
+{
+  g_autofree char *h = short_hash (run_id);
+  return g_strdup_printf ("replica-%s", h);
+}
+
+static char *
+doc_to_string (xmlDocPtr doc)
+{
+  xmlBufferPtr buf = xmlBufferCreate ();
+  char *s;
+  xmlNodeDump (buf, doc, xmlDocGetRootElement (doc), 0, 1);
+  s = g_strdup ((const char *) xmlBufferContent (buf));
+  xmlBufferFree (buf);
+  return s;
+}
+
+static xmlDocPtr
+parse (const char *xml, GError **error)
+{
+  xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "libvirt.xml", NULL,
+                                 XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+  if (doc == NULL)
+    g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "libvirt returned XML that does not parse");
+  return doc;
+}
+
+static xmlNodePtr
+child (xmlNodePtr node, const char *name)
+{
+  for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, name) == 0)
+      return c;
+  return NULL;
+}
+
+static char *
+prop (xmlNodePtr node, const char *name)
+{
+  xmlChar *v = node ? xmlGetProp (node, (const xmlChar *) name) : NULL;
+  char *r = v ? g_strdup ((const char *) v) : NULL;
+  xmlFree (v);
+  return r;
+}
+
+static void
+remove_children (xmlNodePtr node, const char *name)
+{
+  xmlNodePtr c = node ? node->children : NULL;
+  while (c)
+    {
+      xmlNodePtr next = c->next;
+      if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, name) == 0)
+        {
+          xmlUnlinkNode (c);
+          xmlFreeNode (c);
+        }
+      c = next;
+    }
+}
+
+typedef struct {
+  char *dev;      /* vda */
+  char *source;   /* production disk file */
+  char *backup;   /* path of the backup (restore point) */
+  char *overlay;  /* path of the replica's linked clone */
+  char *backup_vol, *overlay_vol;
+} DiskCopy;
+
+static void
+disk_copy_free (DiskCopy *d)
+{
+  g_free (d->dev);
+  g_free (d->source);
+  g_free (d->backup);
+  g_free (d->overlay);
+  g_free (d->backup_vol);
+  g_free (d->overlay_vol);
+  g_free (d);
+}
+
+/* The writable file-backed disks of DOC: what a replica copies. */
+static GPtrArray *
+disks_to_copy (xmlDocPtr doc)
+{
+  GPtrArray *disks = g_ptr_array_new_with_free_func ((GDestroyNotify) disk_copy_free);
+  xmlNodePtr devices = child (xmlDocGetRootElement (doc), "devices");
+
+  for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next)
+    {
+      g_autofree char *device = NULL;
+      g_autofree char *type = NULL;
+      xmlNodePtr source, target;
+      DiskCopy *d;
+
+      if (c->type != XML_ELEMENT_NODE || strcmp ((const char *) c->name, "disk") != 0)
+        continue;
+      device = prop (c, "device");
+      type = prop (c, "type");
+      source = child (c, "source");
+      target = child (c, "target");
+      if (g_strcmp0 (device, "disk") != 0 || g_strcmp0 (type, "file") != 0 || source == NULL
+          || target == NULL || child (c, "readonly") || child (c, "shareable"))
+        continue;
+      d = g_new0 (DiskCopy, 1);
+      d->dev = prop (target, "dev");
+      d->source = prop (source, "file");
+      if (d->dev == NULL || d->source == NULL)
+        {
+          disk_copy_free (d);
+          continue;
+        }
+      g_ptr_array_add (disks, d);
+    }
+  return disks;
+}
+
+/* Waits for DOM's backup job to end; FALSE when it failed. */
+static gboolean
+wait_backup (virDomainPtr dom, GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) BACKUP_TIMEOUT_S * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      virDomainJobInfo info;
+      if (virDomainGetJobInfo (dom, &info) < 0)
+        {
+          nl_virt_set_error (error, "watching the backup of '%s'", virDomainGetName (dom));
+          return FALSE;
+        }
+      if (info.type == VIR_DOMAIN_JOB_NONE)
+        {
+          int type = 0;
+          virTypedParameterPtr params = NULL;
+          int n = 0;
+          if (virDomainGetJobStats (dom, &type, &params, &n, VIR_DOMAIN_JOB_STATS_COMPLETED) < 0)
+            {
+              /* No record of the finished job: trust that it ended. */
+              virResetLastError ();
+              return TRUE;
+            }
+          virTypedParamsFree (params, n);
+          if (type == VIR_DOMAIN_JOB_FAILED || type == VIR_DOMAIN_JOB_CANCELLED)
+            {
+              g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "the backup of '%s' failed",
+                           virDomainGetName (dom));
+              return FALSE;
+            }
+          return TRUE;
+        }
+      g_usleep (200 * 1000);
+    }
+  virDomainAbortJob (dom);
+  g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "the backup of '%s' took longer than %ds",
+               virDomainGetName (dom), BACKUP_TIMEOUT_S);
+  return FALSE;
+}
+
+/* Push-mode backup of DISKS of running DOM into their ->backup files. */
+static gboolean
+backup_running (virDomainPtr dom, xmlDocPtr domdoc, GPtrArray *disks, GError **error)
+{
+  g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
+  xmlNodePtr root = xmlNewNode (NULL, (const xmlChar *) "domainbackup");
+  xmlNodePtr list;
+  xmlNodePtr devices = child (xmlDocGetRootElement (domdoc), "devices");
+  g_autofree char *xml = NULL;
+
+  xmlDocSetRootElement (doc, root);
+  xmlNewProp (root, (const xmlChar *) "mode", (const xmlChar *) "push");
+  list = xmlNewChild (root, NULL, (const xmlChar *) "disks", NULL);
+  /* Every disk must be named: the copied ones, and the rest left out. */
+  for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next)
+    {
+      g_autofree char *device = NULL;
+      g_autofree char *dev = NULL;
+      DiskCopy *copy = NULL;
+      xmlNodePtr d;
+
+      if (c->type != XML_ELEMENT_NODE || strcmp ((const char *) c->name, "disk") != 0)
+        continue;
+      device = prop (c, "device");
+      dev = prop (child (c, "target"), "dev");
+      if (dev == NULL || g_strcmp0 (device, "disk") != 0)
+        continue;
+      for (guint i = 0; i < disks->len; i++)
+        if (g_str_equal (((DiskCopy *) disks->pdata[i])->dev, dev))
+          copy = disks->pdata[i];
+      d = xmlNewChild (list, NULL, (const xmlChar *) "disk", NULL);
+      xmlNewProp (d, (const xmlChar *) "name", (const xmlChar *) dev);
+      xmlNewProp (d, (const xmlChar *) "backup", (const xmlChar *) (copy ? "yes" : "no"));
+      if (copy)
+        {
+          xmlNodePtr t;
+          xmlNewProp (d, (const xmlChar *) "type", (const xmlChar *) "file");
+          t = xmlNewChild (d, NULL, (const xmlChar *) "target", NULL);
+          xmlNewProp (t, (const xmlChar *) "file", (const xmlChar *) copy->backup);
+          t = xmlNewChild (d, NULL, (const xmlChar *) "driver", NULL);
+          xmlNewProp (t, (const xmlChar *) "type", (const xmlChar *) "qcow2");
+        }
+    }
+  xml = doc_to_string (doc);
+  g_debug ("backup of %s: %s", virDomainGetName (dom), xml);
+  if (virDomainBackupBegin (dom, xml, NULL, 0) < 0)
+    {
+      nl_virt_set_error (error, "starting the backup of '%s'", virDomainGetName (dom));
+      return FALSE;
+    }
+  return wait_backup (dom, error);
+}
+
+static char *
+volume_xml (const char *name, const char *backing, guint64 capacity)
+{
+  g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
+  xmlNodePtr root = xmlNewNode (NULL, (const xmlChar *) "volume");
+  xmlNodePtr n;
+  g_autofree char *cap = g_strdup_printf ("%" G_GUINT64_FORMAT, capacity);
+
+  xmlDocSetRootElement (doc, root);
+  xmlNewTextChild (root, NULL, (const xmlChar *) "name", (const xmlChar *) name);
+  xmlNewTextChild (root, NULL, (const xmlChar *) "capacity", (const xmlChar *) cap);
+  n = xmlNewChild (root, NULL, (const xmlChar *) "target", NULL);
+  n = xmlNewChild (n, NULL, (const xmlChar *) "format", NULL);
+  xmlNewProp (n, (const xmlChar *) "type", (const xmlChar *) "qcow2");
+  if (backing)
+    {
+      n = xmlNewChild (root, NULL, (const xmlChar *) "backingStore", NULL);
+      xmlNewTextChild (n, NULL, (const xmlChar *) "path", (const xmlChar *) backing);
+      n = xmlNewChild (n, NULL, (const xmlChar *) "format", NULL);
+      xmlNewProp (n, (const xmlChar *) "type", (const xmlChar *) "qcow2");
+    }
+  return doc_to_string (doc);
+}
+
+/* Copies the disks of shut-off DOM into their ->backup volumes. */
+static gboolean
+backup_stopped (virConnectPtr conn, virStoragePoolPtr pool, GPtrArray *disks, GError **error)
+{
+  for (guint i = 0; i < disks->len; i++)
+    {
+      DiskCopy *d = disks->pdata[i];
+      g_autoptr (virStorageVol) src = virStorageVolLookupByPath (conn, d->source);
+      g_autoptr (virStorageVol) copy = NULL;
+      g_autofree char *xml = NULL;
+      virStorageVolInfo info;
+
+      if (src == NULL || virStorageVolGetInfo (src, &info) < 0)
+        {
+          nl_virt_set_error (error, "disk '%s' is not a storage volume libvirt knows", d->source);
+          return FALSE;
+        }
+      xml = volume_xml (d->backup_vol, NULL, info.capacity);
+      copy = virStorageVolCreateXMLFrom (pool, xml, src, 0);
+      if (copy == NULL)
+        {
+          nl_virt_set_error (error, "copying '%s'", d->source);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* The ownership mark of a replica domain or network, as a child of
+ * METADATA (new element in nestlab's namespace). */
+static void
+add_mark (xmlNodePtr metadata, const char *lab, const char *machine, const char *role,
+          const char *pool, GPtrArray *disks)
+{
+  xmlNodePtr mark = xmlNewChild (metadata, NULL, (const xmlChar *) "lab", NULL);
+  xmlNsPtr ns = xmlNewNs (mark, (const xmlChar *) NL_VIRT_METADATA_NS,
+                          (const xmlChar *) NL_VIRT_METADATA_PREFIX);
+  xmlSetNs (mark, ns);
+  xmlNewProp (mark, (const xmlChar *) "name", (const xmlChar *) lab);
+  if (machine)
+    xmlNewProp (mark, (const xmlChar *) "machine", (const xmlChar *) machine);
+  if (role)
+    xmlNewProp (mark, (const xmlChar *) "role", (const xmlChar *) role);
+  for (guint i = 0; disks && i < disks->len; i++)
+    {
+      DiskCopy *d = disks->pdata[i];
+      const char *names[] = { d->overlay_vol, d->backup_vol };
+      for (guint k = 0; k < G_N_ELEMENTS (names); k++)
+        {
+          xmlNodePtr v = xmlNewChild (mark, ns, (const xmlChar *) "volume", NULL);
+          xmlNewProp (v, (const xmlChar *) "pool", (const xmlChar *) pool);
+          xmlNewProp (v, (const xmlChar *) "name", (const xmlChar *) names[k]);
+        }
+    }
+}
+
+static gboolean
+define_network (virConnectPtr conn, const char *lab, const char *name, const char *bridge,
+                GError **error)
+{
+  g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
+  xmlNodePtr root = xmlNewNode (NULL, (const xmlChar *) "network");
+  xmlNodePtr n;
+  g_autofree char *xml = NULL;
+  g_autoptr (virNetwork) net = NULL;
+
+  xmlDocSetRootElement (doc, root);
+  xmlNewTextChild (root, NULL, (const xmlChar *) "name", (const xmlChar *) name);
+  add_mark (xmlNewChild (root, NULL, (const xmlChar *) "metadata", NULL), lab, NULL, "replica", NULL, NULL);
+  n = xmlNewChild (root, NULL, (const xmlChar *) "bridge", NULL);
+  xmlNewProp (n, (const xmlChar *) "name", (const xmlChar *) bridge);
+  /* No <forward> and no <ip>: the host has no address on it and routes
+   * nothing, so replicas reach only each other. */
+  xml = doc_to_string (doc);
+  net = nl_virt_network_lookup (conn, name, NULL);
+  if (net == NULL)
+    net = nl_virt_network_define (conn, xml, error);
+  if (net == NULL)
+    return FALSE;
+  if (virNetworkIsActive (net) != 1 && virNetworkCreate (net) < 0)
+    {
+      nl_virt_set_error (error, "starting network '%s'", name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The replica's definition: DOC (production's inactive XML) renamed, its
+ * UUID and MACs left to libvirt, its NICs on NETWORK, its disks on the
+ * overlays, and the replica lab's mark instead of production's. */
+static char *
+replica_xml (xmlDocPtr doc, const char *name, const char *network, const char *lab,
+             const char *pool, GPtrArray *disks)
+{
+  xmlNodePtr root = xmlDocGetRootElement (doc);
+  xmlNodePtr devices = child (root, "devices");
+  xmlNodePtr metadata, os, n;
+  g_autofree char *machine = NULL;
+  g_autofree char *role = NULL;
+
+  n = child (root, "name");
+  xmlNodeSetContent (n, (const xmlChar *) name);
+  remove_children (root, "uuid");
+  /* Keep the production machine's name and role for ring selection. */
+  metadata = child (root, "metadata");
+  if (metadata == NULL)
+    metadata = xmlNewChild (root, NULL, (const xmlChar *) "metadata", NULL);
+  for (xmlNodePtr c = metadata->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && c->ns && c->ns->href
+        && strcmp ((const char *) c->ns->href, NL_VIRT_METADATA_NS) == 0)
+      {
+        machine = prop (c, "machine");
+        role = prop (c, "role");
+      }
+  /* Other tools' metadata and production's patch history stay out. */
+  while (metadata->children)
+    {
+      xmlNodePtr c = metadata->children;
+      xmlUnlinkNode (c);
+      xmlFreeNode (c);
+    }
+  add_mark (metadata, lab, machine ? machine : name, role, pool, disks);
+  /* UEFI variables are per machine: libvirt makes a fresh copy. */
+  os = child (root, "os");
+  remove_children (os, "nvram");
+
+  for (xmlNodePtr c = devices ? devices->children : NULL, next; c; c = next)
+    {
+      next = c->next;
+      if (c->type != XML_ELEMENT_NODE)
+        continue;
+      if (strcmp ((const char *) c->name, "interface") == 0)
+        {
+          xmlNodePtr src;
+          xmlSetProp (c, (const xmlChar *) "type", (const xmlChar *) "network");
+          remove_children (c, "mac");
+          remove_children (c, "source");
+          remove_children (c, "target");
+          remove_children (c, "filterref");
+          src = xmlNewChild (c, NULL, (const xmlChar *) "source", NULL);
+          xmlNewProp (src, (const xmlChar *) "network", (const xmlChar *) network);
+        }
+      else if (strcmp ((const char *) c->name, "disk") == 0)
+        {
+          g_autofree char *dev = prop (child (c, "target"), "dev");
+          g_autofree char *device = prop (c, "device");
+          DiskCopy *copy = NULL;
+          for (guint i = 0; dev && i < disks->len; i++)
+            if (g_str_equal (((DiskCopy *) disks->pdata[i])->dev, dev))
+              copy = disks->pdata[i];
+          if (copy != NULL)
+            {
+              xmlNodePtr drv = child (c, "driver");
+              xmlSetProp (child (c, "source"), (const xmlChar *) "file", (const xmlChar *) copy->overlay);
+              if (drv)
+                xmlSetProp (drv, (const xmlChar *) "type", (const xmlChar *) "qcow2");
+              remove_children (c, "backingStore");
+            }
+          else if (g_strcmp0 (device, "cdrom") != 0 && !child (c, "readonly"))
+            {
+              /* A writable disk we did not copy (shared, block, network):
+               * the replica must never write to production's. */
+              xmlUnlinkNode (c);
+              xmlFreeNode (c);
+            }
+        }
+      else if (strcmp ((const char *) c->name, "graphics") == 0)
+        xmlUnsetProp (c, (const xmlChar *) "port");
+    }
+  return doc_to_string (doc);
+}
+
+static gboolean
+replica_one (virConnectPtr conn, virStoragePoolPtr pool, const char *pool_name, const char *pool_dir,
+             const char *lab, const char *network, const char *source, const char *name,
+             GError **error)
+{
+  g_autoptr (virDomain) dom = NULL;
+  g_autoptr (virDomain) copy = NULL;
+  g_autofree char *live = NULL;
+  g_autofree char *inactive = NULL;
+  g_autofree char *xml = NULL;
+  g_autoptr (xmlDoc) livedoc = NULL;
+  g_autoptr (xmlDoc) doc = NULL;
+  g_autoptr (GPtrArray) disks = NULL;
+  gboolean running;
+
+  dom = nl_virt_domain_lookup (conn, source, error);
+  if (dom == NULL)
+    return FALSE;
+  running = nl_virt_domain_is_active (dom);
+  live = nl_virt_domain_xml (dom, FALSE, error);
+  inactive = live ? nl_virt_domain_xml (dom, TRUE, error) : NULL;
+  if (inactive == NULL || (livedoc = parse (live, error)) == NULL || (doc = parse (inactive, error)) == NULL)
+    return FALSE;
+  disks = disks_to_copy (livedoc);
+  for (guint i = 0; i < disks->len; i++)
+    {
+      DiskCopy *d = disks->pdata[i];
+      d->backup_vol = g_strdup_printf ("%s-%s.backup.qcow2", name, d->dev);
+      d->overlay_vol = g_strdup_printf ("%s-%s.qcow2", name, d->dev);
+      d->backup = g_build_filename (pool_dir, d->backup_vol, NULL);
+      d->overlay = g_build_filename (pool_dir, d->overlay_vol, NULL);
+    }
+  g_debug ("replica %s of %s: %u disks, %s", name, source, disks->len, running ? "backup" : "copy");
+  if (running ? !backup_running (dom, livedoc, disks, error) : !backup_stopped (conn, pool, disks, error))
+    {
+      g_prefix_error (error, "backing up '%s': ", source);
+      return FALSE;
+    }
+  if (virStoragePoolRefresh (pool, 0) < 0)
+    {
+      nl_virt_set_error (error, "refreshing pool '%s'", pool_name);
+      return FALSE;
+    }
+  for (guint i = 0; i < disks->len; i++)
+    {
+      DiskCopy *d = disks->pdata[i];
+      g_autoptr (virStorageVol) bvol = virStorageVolLookupByPath (conn, d->backup);
+      g_autoptr (virStorageVol) ovl = NULL;
+      g_autofree char *vxml = NULL;
+      virStorageVolInfo info;
+      if (bvol == NULL || virStorageVolGetInfo (bvol, &info) < 0)
+        {
+          nl_virt_set_error (error, "backup '%s'", d->backup);
+          return FALSE;
+        }
+      vxml = volume_xml (d->overlay_vol, d->backup, info.capacity);
+      ovl = virStorageVolCreateXML (pool, vxml, 0);
+      if (ovl == NULL)
+        {
+          nl_virt_set_error (error, "creating the linked clone '%s'", d->overlay_vol);
+          return FALSE;
+        }
+    }
+  xml = replica_xml (doc, name, network, lab, pool_name, disks);
+  copy = nl_virt_domain_define (conn, xml, error);
+  if (copy == NULL)
+    return FALSE;
+  return nl_virt_domain_start (copy, error);
+}
+
+gboolean
+nl_virt_replica_create (virConnectPtr conn, const char *run_id, const char *pool_name,
+                        const GPtrArray *domains, GPtrArray **replicas, GError **error)
+{
+  g_autofree char *lab = nl_virt_replica_lab (run_id);
+  g_autofree char *h = short_hash (run_id);
+  g_autofree char *bridge = g_strdup_printf ("nlr%s", h);
+  g_autoptr (virStoragePool) pool = NULL;
+  g_autofree char *pool_dir = NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  *replicas = NULL;
+  pool = nl_virt_pool_lookup (conn, pool_name, error);
+  if (pool == NULL || (pool_dir = nl_virt_pool_target (pool, error)) == NULL)
+    return FALSE;
+  if (!define_network (conn, lab, lab, bridge, error))
+    return FALSE;
+  for (guint i = 0; i < domains->len; i++)
+    {
+      const char *source = domains->pdata[i];
+      g_autofree char *name = g_strdup_printf ("%s-%s", lab, source);
+      if (!replica_one (conn, pool, pool_name, pool_dir, lab, lab, source, name, error))
+        {
+          g_prefix_error (error, "replica of '%s': ", source);
+          return FALSE;
+        }
+      g_ptr_array_add (names, g_steal_pointer (&name));
+    }
+  *replicas = g_steal_pointer (&names);
+  return TRUE;
+}
+
+gboolean
+nl_virt_replica_discard (virConnectPtr conn, const char *run_id, GError **error)
+{
+  g_autofree char *lab = nl_virt_replica_lab (run_id);
+  g_autoptr (GPtrArray) doms = nl_virt_list_owned_domains (conn, lab, error);
+  g_autoptr (GPtrArray) nets = NULL;
+
+  if (doms == NULL)
+    return FALSE;
+  for (guint i = 0; i < doms->len; i++)
+    {
+      NlOwnedDomain *od = doms->pdata[i];
+      if (!nl_virt_domain_remove (od->dom, error))
+        return FALSE;
+      /* Overlays first: they sit on the backups. */
+      for (guint k = 0; k < od->own->volumes->len; k++)
+        {
+          NlOwnedVolume *v = od->own->volumes->pdata[k];
+          g_autoptr (virStoragePool) pool = nl_virt_pool_lookup (conn, v->pool, NULL);
+          g_autoptr (virStorageVol) vol = pool ? nl_virt_volume_lookup (pool, v->name, NULL) : NULL;
+          if (vol != NULL && !nl_virt_volume_delete (vol, error))
+            return FALSE;
+        }
+    }
+  nets = nl_virt_list_owned_networks (conn, lab, error);
+  if (nets == NULL)
+    return FALSE;
+  for (guint i = 0; i < nets->len; i++)
+    if (!nl_virt_network_remove (((NlOwnedNetwork *) nets->pdata[i])->net, error))
+      return FALSE;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Patch history                                                        */
+
+static unsigned int
+metadata_flags (virDomainPtr dom)
+{
+  unsigned int flags = 0;
+  if (virDomainIsPersistent (dom) == 1)
+    flags |= VIR_DOMAIN_AFFECT_CONFIG;
+  if (virDomainIsActive (dom) == 1)
+    flags |= VIR_DOMAIN_AFFECT_LIVE;
+  return flags;
+}
+
+static xmlDocPtr
+patches_doc (virDomainPtr dom, GError **error)
+{
+  g_autofree char *xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, NL_PATCHES_NS,
+                                               virDomainIsPersistent (dom) == 1
+                                                 ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_LIVE);
+  if (xml == NULL)
+    {
+      if (nl_virt_last_error_is_not_found ())
+        {
+          xmlDocPtr doc;
+          virResetLastError ();
+          doc = xmlNewDoc ((const xmlChar *) "1.0");
+          xmlDocSetRootElement (doc, xmlNewNode (NULL, (const xmlChar *) "patches"));
+          return doc;
+        }
+      nl_virt_set_error (error, "reading the patch history of '%s'", virDomainGetName (dom));
+      return NULL;
+    }
+  return parse (xml, error);
+}
+
+gboolean
+nl_virt_patches_record (virDomainPtr dom, const char *run_id, const char *const *ids, GError **error)
+{
+  g_autoptr (xmlDoc) doc = patches_doc (dom, error);
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *stamp = g_date_time_format_iso8601 (now);
+  g_autofree char *xml = NULL;
+  xmlNodePtr root;
+
+  if (doc == NULL)
+    return FALSE;
+  root = xmlDocGetRootElement (doc);
+  /* libvirt hands the element back namespaced; write it without, since
+   * virDomainSetMetadata puts it into NL_PATCHES_NS itself. */
+  xmlSetNs (root, NULL);
+  for (xmlNodePtr c = root->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE)
+      xmlSetNs (c, NULL);
+  for (guint i = 0; ids && ids[i]; i++)
+    {
+      xmlNodePtr p = xmlNewChild (root, NULL, (const xmlChar *) "patch", NULL);
+      xmlNewProp (p, (const xmlChar *) "id", (const xmlChar *) ids[i]);
+      xmlNewProp (p, (const xmlChar *) "run", (const xmlChar *) run_id);
+      xmlNewProp (p, (const xmlChar *) "installed", (const xmlChar *) stamp);
+    }
+  xml = doc_to_string (doc);
+  if (virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, xml, NL_PATCHES_PREFIX, NL_PATCHES_NS,
+                            metadata_flags (dom)) < 0)
+    {
+      nl_virt_set_error (error, "writing the patch history of '%s'", virDomainGetName (dom));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+GPtrArray *
+nl_virt_patches_list (virDomainPtr dom, GError **error)
+{
+  g_autoptr (xmlDoc) doc = patches_doc (dom, error);
+  GPtrArray *ids;
+
+  if (doc == NULL)
+    return NULL;
+  ids = g_ptr_array_new_with_free_func (g_free);
+  for (xmlNodePtr c = xmlDocGetRootElement (doc)->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "patch") == 0)
+      {
+        char *id = prop (c, "id");
+        if (id)
+          g_ptr_array_add (ids, id);
+      }
+  return ids;
+}
