@@ -42,3 +42,8 @@ int nl_cmd_host_check (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_nested_enable (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_nested_disable (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_nested_status (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_rollout_plan (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_rollout_run (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_rollout_status (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_rollout_resume (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_rollout_abort (NlCli *cli, int argc, char **argv, GError **error);

@@ -18,6 +18,11 @@ const NlCommand nl_commands[] = {
   { "nested enable", "DOMAIN", "Make a libvirt domain able to run a hypervisor inside it", nl_cmd_nested_enable },
   { "nested disable", "DOMAIN", "Hide the virtualization extensions from a domain again", nl_cmd_nested_disable },
   { "nested status", "DOMAIN|--all", "Whether domains are nested-ready, and every reason not", nl_cmd_nested_status },
+  { "rollout plan", "FILE", "Show what a rollout plan will do, in order, with its window times", nl_cmd_rollout_plan },
+  { "rollout run", "FILE", "Run a rollout: replica first, then production ring by ring", nl_cmd_rollout_run },
+  { "rollout status", "[ID] [--json]", "List rollouts, or report one per machine and ring", nl_cmd_rollout_status },
+  { "rollout resume", "ID", "Continue an interrupted or waiting rollout", nl_cmd_rollout_resume },
+  { "rollout abort", "ID", "Stop a rollout before its next machine", nl_cmd_rollout_abort },
   { "help", "[COMMAND]", "Show help for nestlab or one command", nl_cmd_help },
   { NULL, NULL, NULL, NULL },
 };

@@ -1,0 +1,225 @@
+/* The rollout driver on libvirt: every operation goes through the virt
+ * layer (connections, guest agent, restore points, replicas, patch
+ * history). Each target handle holds its own connection, so worker
+ * threads never share one. */
+#include <string.h>
+
+#include <nestlab/agent.h>
+#include <nestlab/error.h>
+#include <nestlab/rollout.h>
+#include <nestlab/virt.h>
+
+#define REPLICA_POOL "default"
+
+typedef struct {
+  char *uri;
+  guint poll_ms;
+} VirtDriver;
+
+typedef struct {
+  VirtDriver *drv;
+  virConnectPtr conn;
+  virDomainPtr dom;
+} VirtHandle;
+
+static void
+virt_driver_free (gpointer data)
+{
+  VirtDriver *d = data;
+  g_free (d->uri);
+  g_free (d);
+}
+
+static gpointer
+v_open (gpointer data, const char *domain, GError **error)
+{
+  VirtDriver *drv = data;
+  g_autoptr (virConnect) conn = nl_virt_connect (drv->uri, error);
+  VirtHandle *h;
+  virDomainPtr dom;
+
+  if (conn == NULL)
+    return NULL;
+  dom = nl_virt_domain_lookup (conn, domain, error);
+  if (dom == NULL)
+    return NULL;
+  h = g_new0 (VirtHandle, 1);
+  h->drv = drv;
+  h->conn = g_steal_pointer (&conn);
+  h->dom = dom;
+  return h;
+}
+
+static void
+v_close (gpointer handle)
+{
+  VirtHandle *h = handle;
+  g_clear_pointer (&h->dom, virDomainFree);
+  g_clear_pointer (&h->conn, virConnectClose);
+  g_free (h);
+}
+
+static gboolean
+v_ping (gpointer handle, guint timeout, GError **error)
+{
+  VirtHandle *h = handle;
+  return nl_agent_wait (h->dom, timeout, h->drv->poll_ms, error);
+}
+
+static gboolean
+v_os (gpointer handle, NlOsFamily *os, GError **error)
+{
+  return nl_agent_os_family (((VirtHandle *) handle)->dom, os, error);
+}
+
+static gboolean
+v_checkpoint (gpointer handle, const char *name, GError **error)
+{
+  return nl_virt_restore_point_take (((VirtHandle *) handle)->dom, name, error);
+}
+
+static gboolean
+v_revert (gpointer handle, const char *name, GError **error)
+{
+  return nl_virt_restore_point_revert (((VirtHandle *) handle)->dom, name, error);
+}
+
+static gboolean
+v_drop (gpointer handle, const char *name, GError **error)
+{
+  return nl_virt_restore_point_drop (((VirtHandle *) handle)->dom, name, error);
+}
+
+static gboolean
+v_exec_start (gpointer handle, const char *const *argv, gint64 *pid, GError **error)
+{
+  return nl_agent_exec_start (((VirtHandle *) handle)->dom, argv, pid, error);
+}
+
+static gboolean
+v_exec_wait (gpointer handle, gint64 pid, guint timeout, int *status, char **output, GError **error)
+{
+  VirtHandle *h = handle;
+  return nl_agent_exec_wait (h->dom, pid, timeout, h->drv->poll_ms, status, output, error);
+}
+
+static gboolean
+v_reboot (gpointer handle, guint timeout, GError **error)
+{
+  VirtHandle *h = handle;
+  return nl_agent_reboot (h->dom, timeout, h->drv->poll_ms, error);
+}
+
+static gboolean
+v_record (gpointer handle, const char *run_id, const char *const *ids, GError **error)
+{
+  return nl_virt_patches_record (((VirtHandle *) handle)->dom, run_id, ids, error);
+}
+
+static void
+add_unique (GPtrArray *domains, GPtrArray *machines, const char *domain, const char *machine)
+{
+  for (guint i = 0; i < domains->len; i++)
+    if (g_str_equal (domains->pdata[i], domain))
+      return;
+  g_ptr_array_add (domains, g_strdup (domain));
+  g_ptr_array_add (machines, g_strdup (machine ? machine : domain));
+}
+
+static gboolean
+v_resolve (gpointer data, const GPtrArray *selectors, GPtrArray **domains, GPtrArray **machines,
+           GError **error)
+{
+  VirtDriver *drv = data;
+  g_autoptr (virConnect) conn = nl_virt_connect (drv->uri, error);
+  g_autoptr (GPtrArray) doms = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) machs = g_ptr_array_new_with_free_func (g_free);
+
+  if (conn == NULL)
+    return FALSE;
+  for (guint i = 0; i < selectors->len; i++)
+    {
+      const NlTargetSelector *sel = selectors->pdata[i];
+      if (sel->kind == NL_TARGET_DOMAIN)
+        {
+          g_autoptr (virDomain) dom = nl_virt_domain_lookup (conn, sel->domain, error);
+          if (dom == NULL)
+            {
+              g_prefix_error (error, "%s:%d: target: ", sel->src.file, sel->src.line);
+              return FALSE;
+            }
+          add_unique (doms, machs, sel->domain, NULL);
+        }
+      else
+        {
+          g_autoptr (GPtrArray) owned = nl_virt_list_owned_domains (conn, sel->lab, error);
+          guint before = doms->len;
+          if (owned == NULL)
+            return FALSE;
+          for (guint k = 0; k < owned->len; k++)
+            {
+              NlOwnedDomain *od = owned->pdata[k];
+              if (sel->role && g_strcmp0 (od->own->role, sel->role) != 0)
+                continue;
+              if (sel->machines && !g_pattern_match_simple (sel->machines, od->own->machine ? od->own->machine : od->name))
+                continue;
+              add_unique (doms, machs, od->name, od->own->machine);
+            }
+          if (doms->len == before)
+            {
+              g_set_error (error, NL_ERROR, NL_ERROR_NOT_FOUND,
+                           "%s:%d: target: no machine of lab '%s'%s%s%s%s matches", sel->src.file,
+                           sel->src.line, sel->lab, sel->role ? " with role " : "", sel->role ? sel->role : "",
+                           sel->machines ? " named " : "", sel->machines ? sel->machines : "");
+              return FALSE;
+            }
+        }
+    }
+  *domains = g_steal_pointer (&doms);
+  *machines = g_steal_pointer (&machs);
+  return TRUE;
+}
+
+static gboolean
+v_replica_create (gpointer data, const char *run_id, const GPtrArray *domains, guint boot_timeout,
+                  GPtrArray **replicas, GError **error)
+{
+  VirtDriver *drv = data;
+  g_autoptr (virConnect) conn = nl_virt_connect (drv->uri, error);
+  if (conn == NULL)
+    return FALSE;
+  return nl_virt_replica_create (conn, run_id, REPLICA_POOL, domains, replicas, error);
+}
+
+static gboolean
+v_replica_discard (gpointer data, const char *run_id, GError **error)
+{
+  VirtDriver *drv = data;
+  g_autoptr (virConnect) conn = nl_virt_connect (drv->uri, error);
+  if (conn == NULL)
+    return FALSE;
+  return nl_virt_replica_discard (conn, run_id, error);
+}
+
+static const NlRolloutDriverOps virt_ops = {
+  .open = v_open, .close = v_close, .ping = v_ping, .os_family = v_os,
+  .checkpoint = v_checkpoint, .revert = v_revert, .drop_checkpoint = v_drop,
+  .exec_start = v_exec_start, .exec_wait = v_exec_wait, .reboot = v_reboot,
+  .record_patches = v_record, .resolve = v_resolve,
+  .replica_create = v_replica_create, .replica_discard = v_replica_discard,
+};
+
+NlRolloutDriver *
+nl_rollout_virt_driver_new (const char *uri, GError **error)
+{
+  NlRolloutDriver *driver = g_new0 (NlRolloutDriver, 1);
+  VirtDriver *drv = g_new0 (VirtDriver, 1);
+
+  nl_virt_init ();
+  drv->uri = g_strdup (uri);
+  drv->poll_ms = 250;
+  driver->ops = &virt_ops;
+  driver->data = drv;
+  driver->free_data = virt_driver_free;
+  return driver;
+}
