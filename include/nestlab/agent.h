@@ -60,6 +60,11 @@ char *nl_virt_replica_lab (const char *run_id);
  * points until nl_virt_replica_discard. */
 gboolean nl_virt_replica_create (virConnectPtr conn, const char *run_id, const char *pool,
                                  const GPtrArray *domains, GPtrArray **replicas, GError **error);
+/* Every domain marked as LAB's (any lab's when NULL), read from the full
+ * domain XML: GPtrArray of NlOwnedDomain*. (virDomainGetMetadata hands the
+ * mark back without its namespace on the QEMU driver, so marks are read
+ * from the document, where the namespace is kept.) */
+GPtrArray *nl_virt_marked_domains (virConnectPtr conn, const char *lab, GError **error);
 /* Removes every domain, volume and network of run RUN_ID's replica lab.
  * Idempotent. */
 gboolean nl_virt_replica_discard (virConnectPtr conn, const char *run_id, GError **error);

@@ -152,7 +152,7 @@ v_resolve (gpointer data, const GPtrArray *selectors, GPtrArray **domains, GPtrA
         }
       else
         {
-          g_autoptr (GPtrArray) owned = nl_virt_list_owned_domains (conn, sel->lab, error);
+          g_autoptr (GPtrArray) owned = nl_virt_marked_domains (conn, sel->lab, error);
           guint before = doms->len;
           if (owned == NULL)
             return FALSE;

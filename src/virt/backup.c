@@ -3,6 +3,7 @@
  * backup of each production machine, renamed, with a new UUID and MACs, on
  * an isolated network of its own, and marked as its own lab so teardown
  * finds exactly its objects. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <libxml/parser.h>
@@ -180,9 +181,41 @@ disk_copy_free (DiskCopy *d)
   g_free (d);
 }
 
-/* The writable file-backed disks of DOC: what a replica copies. */
+/* The path of a disk's <source>: file='...', or pool='...' volume='...'. */
+static char *
+source_path (virConnectPtr conn, xmlNodePtr disk, xmlNodePtr source)
+{
+  g_autofree char *type = prop (disk, "type");
+  g_autofree char *pool = NULL;
+  g_autofree char *volume = NULL;
+  g_autoptr (virStoragePool) p = NULL;
+  g_autoptr (virStorageVol) v = NULL;
+  char *path;
+
+  if (g_strcmp0 (type, "file") == 0)
+    return prop (source, "file");
+  if (g_strcmp0 (type, "volume") != 0)
+    return NULL;
+  pool = prop (source, "pool");
+  volume = prop (source, "volume");
+  if (pool == NULL || volume == NULL)
+    return NULL;
+  p = virStoragePoolLookupByName (conn, pool);
+  v = p ? virStorageVolLookupByName (p, volume) : NULL;
+  path = v ? virStorageVolGetPath (v) : NULL;
+  virResetLastError ();
+  if (path == NULL)
+    return NULL;
+  {
+    char *copy = g_strdup (path);
+    free (path);
+    return copy;
+  }
+}
+
+/* The writable file- or volume-backed disks of DOC: what a replica copies. */
 static GPtrArray *
-disks_to_copy (xmlDocPtr doc)
+disks_to_copy (virConnectPtr conn, xmlDocPtr doc)
 {
   GPtrArray *disks = g_ptr_array_new_with_free_func ((GDestroyNotify) disk_copy_free);
   xmlNodePtr devices = child (xmlDocGetRootElement (doc), "devices");
@@ -190,22 +223,20 @@ disks_to_copy (xmlDocPtr doc)
   for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next)
     {
       g_autofree char *device = NULL;
-      g_autofree char *type = NULL;
       xmlNodePtr source, target;
       DiskCopy *d;
 
       if (c->type != XML_ELEMENT_NODE || strcmp ((const char *) c->name, "disk") != 0)
         continue;
       device = prop (c, "device");
-      type = prop (c, "type");
       source = child (c, "source");
       target = child (c, "target");
-      if (g_strcmp0 (device, "disk") != 0 || g_strcmp0 (type, "file") != 0 || source == NULL
-          || target == NULL || child (c, "readonly") || child (c, "shareable"))
+      if (g_strcmp0 (device, "disk") != 0 || source == NULL || target == NULL || child (c, "readonly")
+          || child (c, "shareable"))
         continue;
       d = g_new0 (DiskCopy, 1);
       d->dev = prop (target, "dev");
-      d->source = prop (source, "file");
+      d->source = source_path (conn, c, source);
       if (d->dev == NULL || d->source == NULL)
         {
           disk_copy_free (d);
@@ -488,7 +519,11 @@ replica_xml (xmlDocPtr doc, const char *name, const char *network, const char *l
           if (copy != NULL)
             {
               xmlNodePtr drv = child (c, "driver");
-              xmlSetProp (child (c, "source"), (const xmlChar *) "file", (const xmlChar *) copy->overlay);
+              xmlNodePtr src = xmlNewNode (NULL, (const xmlChar *) "source");
+              xmlSetProp (c, (const xmlChar *) "type", (const xmlChar *) "file");
+              remove_children (c, "source");
+              xmlSetProp (src, (const xmlChar *) "file", (const xmlChar *) copy->overlay);
+              xmlAddChild (c, src);
               if (drv)
                 xmlSetProp (drv, (const xmlChar *) "type", (const xmlChar *) "qcow2");
               remove_children (c, "backingStore");
@@ -530,7 +565,13 @@ replica_one (virConnectPtr conn, virStoragePoolPtr pool, const char *pool_name, 
   inactive = live ? nl_virt_domain_xml (dom, TRUE, error) : NULL;
   if (inactive == NULL || (livedoc = parse (live, error)) == NULL || (doc = parse (inactive, error)) == NULL)
     return FALSE;
-  disks = disks_to_copy (livedoc);
+  disks = disks_to_copy (conn, livedoc);
+  if (disks->len == 0)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_UNSUPPORTED,
+                   "'%s' has no file or volume disk a replica could copy", source);
+      return FALSE;
+    }
   for (guint i = 0; i < disks->len; i++)
     {
       DiskCopy *d = disks->pdata[i];
@@ -609,11 +650,46 @@ nl_virt_replica_create (virConnectPtr conn, const char *run_id, const char *pool
   return TRUE;
 }
 
+GPtrArray *
+nl_virt_marked_domains (virConnectPtr conn, const char *lab, GError **error)
+{
+  g_autoptr (GPtrArray) result = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_owned_domain_free);
+  virDomainPtr *doms = NULL;
+  int n = virConnectListAllDomains (conn, &doms, 0);
+
+  if (n < 0)
+    {
+      nl_virt_set_error (error, "listing domains");
+      return NULL;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *xml = virDomainGetXMLDesc (doms[i], VIR_DOMAIN_XML_INACTIVE);
+      NlOwnership *own = NULL;
+      /* A domain that vanished meanwhile, or whose XML does not parse, is
+       * not ours to act on. */
+      if (xml != NULL && nl_ownership_parse (xml, &own, NULL) && nl_ownership_is_lab (own, lab))
+        {
+          NlOwnedDomain *od = g_new0 (NlOwnedDomain, 1);
+          od->name = g_strdup (virDomainGetName (doms[i]));
+          od->dom = g_steal_pointer (&doms[i]);
+          od->own = g_steal_pointer (&own);
+          g_ptr_array_add (result, od);
+        }
+      virResetLastError ();
+      nl_ownership_free (own);
+      if (doms[i])
+        virDomainFree (doms[i]);
+    }
+  free (doms);
+  return g_steal_pointer (&result);
+}
+
 gboolean
 nl_virt_replica_discard (virConnectPtr conn, const char *run_id, GError **error)
 {
   g_autofree char *lab = nl_virt_replica_lab (run_id);
-  g_autoptr (GPtrArray) doms = nl_virt_list_owned_domains (conn, lab, error);
+  g_autoptr (GPtrArray) doms = nl_virt_marked_domains (conn, lab, error);
   g_autoptr (GPtrArray) nets = NULL;
 
   if (doms == NULL)
