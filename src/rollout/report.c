@@ -247,7 +247,7 @@ nl_rollout_report_table (const NlJournal *j)
   if (j->passed)
     {
       g_autofree char *p = g_strjoinv (", ", j->passed);
-      g_string_append_printf (out, "Patches that passed the replica: %s\n", *p ? p : "(none)");
+      g_string_append_printf (out, "Patch set for production: %s\n", *p ? p : "(none)");
     }
   g_string_append_printf (out, "\n%-8s %-14s %-9s %s\n", "PASS", "RING", "DURATION", "MACHINES");
   for (guint i = 0; i < rings->len; i++)
@@ -436,7 +436,7 @@ nl_rollout_report_html (const NlJournal *j)
   if (j->passed)
     {
       g_autofree char *p = g_strjoinv (", ", j->passed);
-      g_string_append (out, "<br>Patches that passed the replica: ");
+      g_string_append (out, "<br>Patch set for production: ");
       html (out, *p ? p : "(none)");
     }
   g_string_append (out, "</p>\n<h2>Rings</h2>\n<table>\n<tr><th>Pass</th><th>Ring</th><th>Duration</th>"
