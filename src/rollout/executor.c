@@ -993,7 +993,20 @@ execute (Run *run)
       const char *pass = passes->pdata[p];
       g_autoptr (GPtrArray) patches = pass_patches (run->plan, j, pass);
       for (guint r = 0; ok && r < run->plan->rings->len; r++)
-        ok = run_ring (run, pass, run->plan->rings->pdata[r], patches, FALSE, &error);
+        {
+          const NlRing *ring = run->plan->rings->pdata[r];
+          NlRingRecord *rr = nl_journal_find_ring (j, pass, ring->name);
+          gboolean ran = rr && rr->finished_at == 0;
+          ok = run_ring (run, pass, ring, patches, FALSE, &error);
+          /* Soak between rings (not after the last): time for problems to
+           * show before the next ring starts. */
+          if (ok && ran && ring->soak > 0 && r + 1 < run->plan->rings->len)
+            {
+              progress (run, "%s ring '%s': soaking %us", pass, ring->name, ring->soak);
+              sleep_unless_stopping (run, ring->soak);
+              ok = !stopping (run);
+            }
+        }
     }
 
 out:
