@@ -38,6 +38,13 @@ extern const NlCommand nl_commands[];
 /* One entry point per command: cmd-<verb>.c. */
 int nl_cmd_validate (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_up (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_status (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_down (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_destroy (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_rebuild (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_checkpoint (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_revert (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_host_check (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_nested_enable (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_nested_disable (NlCli *cli, int argc, char **argv, GError **error);

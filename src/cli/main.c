@@ -14,6 +14,13 @@ static int nl_cmd_help (NlCli *cli, int argc, char **argv, GError **error);
 const NlCommand nl_commands[] = {
   { "validate", "FILE...", "Check lab templates and report every error", nl_cmd_validate },
   { "render", "FILE", "Print (or write) the libvirt XML a lab template makes", nl_cmd_render },
+  { "up", "TEMPLATE", "Create or update a lab and start its machines in order", nl_cmd_up },
+  { "status", "[LAB]", "Show every lab (or one): machines, state, addresses, checkpoints", nl_cmd_status },
+  { "down", "LAB", "Shut a lab's machines down in reverse start order", nl_cmd_down },
+  { "destroy", "LAB", "Remove exactly what a lab owns", nl_cmd_destroy },
+  { "rebuild", "TEMPLATE", "Destroy a lab and bring it up again", nl_cmd_rebuild },
+  { "checkpoint", "LAB NAME|--list|--delete NAME", "Checkpoint a whole lab (domain controllers last)", nl_cmd_checkpoint },
+  { "revert", "LAB NAME", "Revert a whole lab to a checkpoint (domain controllers first)", nl_cmd_revert },
   { "host check", "[--json]", "Say whether this host can run hypervisors inside its VMs", nl_cmd_host_check },
   { "nested enable", "DOMAIN", "Make a libvirt domain able to run a hypervisor inside it", nl_cmd_nested_enable },
   { "nested disable", "DOMAIN", "Hide the virtualization extensions from a domain again", nl_cmd_nested_disable },

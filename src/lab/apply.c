@@ -126,7 +126,7 @@ create_volume (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
 
   if (item->machine && has_failed (st, item->machine->name))
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "not created: domain of machine '%s' is not defined",
+      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "skipped: machine '%s' failed",
                    item->machine->name);
       return FALSE;
     }

@@ -248,6 +248,7 @@ typedef struct {
 static gboolean
 take_internal (virDomainPtr dom, const NlOwnership *own, const char *name, GError **error)
 {
+  const char *objname = virDomainGetName (dom);
   g_autofree char *xml = g_strdup_printf ("<domainsnapshot><name>%s</name>"
                                           "<description>nestlab lab checkpoint</description></domainsnapshot>", name);
   g_autoptr (virDomainSnapshot) snap = NULL;
@@ -259,7 +260,7 @@ take_internal (virDomainPtr dom, const NlOwnership *own, const char *name, GErro
     snap = virDomainSnapshotCreateXML (dom, xml, 0);
   if (snap == NULL)
     {
-      nl_virt_set_error (error, "taking snapshot '%s' of '%s'", name, virDomainGetName (dom));
+      nl_virt_set_error (error, "taking snapshot '%s' of '%s'", name, objname);
       return FALSE;
     }
   rec->name = g_strdup (name);
@@ -407,11 +408,12 @@ checkpoint_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
 static gboolean
 revert_internal (virDomainPtr dom, const NlOwnership *own, const char *name, GError **error)
 {
+  const char *objname = virDomainGetName (dom);
   g_autoptr (virDomainSnapshot) snap = virDomainSnapshotLookupByName (dom, name, 0);
 
   if (snap == NULL)
     {
-      nl_virt_set_error (error, "snapshot '%s' of '%s'", name, virDomainGetName (dom));
+      nl_virt_set_error (error, "snapshot '%s' of '%s'", name, objname);
       return FALSE;
     }
   if (virDomainRevertToSnapshot (snap, 0) < 0)
@@ -419,7 +421,7 @@ revert_internal (virDomainPtr dom, const NlOwnership *own, const char *name, GEr
       virResetLastError ();
       if (virDomainRevertToSnapshot (snap, VIR_DOMAIN_SNAPSHOT_REVERT_FORCE) < 0)
         {
-          nl_virt_set_error (error, "reverting '%s' to '%s'", virDomainGetName (dom), name);
+          nl_virt_set_error (error, "reverting '%s' to '%s'", objname, name);
           return FALSE;
         }
     }
@@ -432,6 +434,7 @@ revert_internal (virDomainPtr dom, const NlOwnership *own, const char *name, GEr
 static gboolean
 set_disk_sources (virConnectPtr conn, virDomainPtr dom, char **targets, char **files, GError **error)
 {
+  const char *objname = virDomainGetName (dom);
   g_autofree char *xml = nl_virt_domain_xml (dom, TRUE, error);
   g_autoptr (xmlDoc) doc = NULL;
   xmlXPathContextPtr ctx;
@@ -480,7 +483,7 @@ set_disk_sources (virConnectPtr conn, virDomainPtr dom, char **targets, char **f
   xmlFree (text);
   if (redefined == NULL)
     {
-      nl_virt_set_error (error, "pointing '%s' back at its checkpoint overlays", virDomainGetName (dom));
+      nl_virt_set_error (error, "pointing '%s' back at its checkpoint overlays", objname);
       return FALSE;
     }
   return TRUE;

@@ -106,6 +106,24 @@ stamp (xmlDocPtr doc, char **config)
   return nl_render_to_string (doc);
 }
 
+/* Volume XML with allocation 0: linked clones and qcow2 disks start empty,
+ * and drivers that account space (the test driver) would otherwise count
+ * the full capacity. */
+static char *
+volume_xml (xmlDocPtr doc)
+{
+  xmlNodePtr root = xmlDocGetRootElement (doc);
+  for (xmlNodePtr c = root->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "capacity") == 0)
+      {
+        xmlNodePtr alloc = xmlNewDocNode (doc, NULL, (const xmlChar *) "allocation", (const xmlChar *) "0");
+        xmlSetProp (alloc, (const xmlChar *) "unit", (const xmlChar *) "bytes");
+        xmlAddNextSibling (c, alloc);
+        break;
+      }
+  return nl_render_to_string (doc);
+}
+
 static char *
 foreign_reason (const char *kind, const char *name, const NlOwnership *own, const char *lab)
 {
@@ -405,7 +423,7 @@ nl_lab_plan_up (virConnectPtr conn, const NlLab *lab, const NlLabOptions *option
             return NULL;
           item = add_item (plan, NL_OBJECT_VOLUME, NL_PLAN_CREATE, spec->name, spec->pool,
                            spec->backing_path ? g_strdup_printf ("linked clone of %s", spec->backing_path) : NULL,
-                           nl_render_to_string (doc));
+                           volume_xml (doc));
         }
       else if (!listed)
         item = add_item (plan, NL_OBJECT_VOLUME, NL_PLAN_CONFLICT, spec->name, spec->pool,

@@ -199,7 +199,7 @@ nl_lab_finish (virConnectPtr conn, const NlLabOptions *options, NlReport *report
     }
   if (report && report->failures->len > 0)
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "%s: %u object%s failed", operation,
+      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "%u object%s failed",
                    report->failures->len, report->failures->len == 1 ? "" : "s");
       return FALSE;
     }

@@ -105,6 +105,12 @@ machine_order (gconstpointer a, gconstpointer b)
 }
 
 static gint
+network_order (gconstpointer a, gconstpointer b)
+{
+  return strcmp ((*(NlOwnedNetwork *const *) a)->name, (*(NlOwnedNetwork *const *) b)->name);
+}
+
+static gint
 lab_order (gconstpointer a, gconstpointer b)
 {
   return strcmp ((*(NlLabStatus *const *) a)->name, (*(NlLabStatus *const *) b)->name);
@@ -128,6 +134,7 @@ nl_lab_status (virConnectPtr conn, const char *lab, GError **error)
   networks = nl_virt_list_owned_networks (conn, lab, error);
   if (networks == NULL)
     return NULL;
+  g_ptr_array_sort (networks, network_order);
 
   for (guint i = 0; i < networks->len; i++)
     {

@@ -73,11 +73,12 @@ nl_virt_domain_remove (virDomainPtr dom, GError **error)
 gboolean
 nl_virt_domain_start (virDomainPtr dom, GError **error)
 {
+  const char *objname = virDomainGetName (dom);
   if (virDomainIsActive (dom) == 1)
     return TRUE;
   if (virDomainCreate (dom) < 0)
     {
-      nl_virt_set_error (error, "starting domain '%s'", virDomainGetName (dom));
+      nl_virt_set_error (error, "starting domain '%s'", objname);
       return FALSE;
     }
   return TRUE;
@@ -86,6 +87,7 @@ nl_virt_domain_start (virDomainPtr dom, GError **error)
 gboolean
 nl_virt_domain_poweroff (virDomainPtr dom, GError **error)
 {
+  const char *objname = virDomainGetName (dom);
   if (virDomainIsActive (dom) != 1)
     return TRUE;
   if (virDomainDestroy (dom) < 0)
@@ -95,7 +97,7 @@ nl_virt_domain_poweroff (virDomainPtr dom, GError **error)
           virResetLastError ();
           return TRUE;
         }
-      nl_virt_set_error (error, "powering off domain '%s'", virDomainGetName (dom));
+      nl_virt_set_error (error, "powering off domain '%s'", objname);
       return FALSE;
     }
   return TRUE;
@@ -104,10 +106,11 @@ nl_virt_domain_poweroff (virDomainPtr dom, GError **error)
 gboolean
 nl_virt_domain_shutdown (virDomainPtr dom, gboolean agent, GError **error)
 {
+  const char *objname = virDomainGetName (dom);
   unsigned int flags = agent ? VIR_DOMAIN_SHUTDOWN_GUEST_AGENT : VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN;
   if (virDomainShutdownFlags (dom, flags) < 0)
     {
-      nl_virt_set_error (error, "shutting down domain '%s' (%s)", virDomainGetName (dom),
+      nl_virt_set_error (error, "shutting down domain '%s' (%s)", objname,
                          agent ? "guest agent" : "ACPI");
       return FALSE;
     }
@@ -139,8 +142,9 @@ nl_virt_domain_state_name (virDomainPtr dom)
 char *
 nl_virt_domain_xml (virDomainPtr dom, gboolean inactive, GError **error)
 {
+  const char *objname = virDomainGetName (dom);
   char *xml = virDomainGetXMLDesc (dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
   if (xml == NULL)
-    nl_virt_set_error (error, "reading domain '%s'", virDomainGetName (dom));
+    nl_virt_set_error (error, "reading domain '%s'", objname);
   return xml;
 }

@@ -23,10 +23,11 @@ nl_virt_network_define (virConnectPtr conn, const char *xml, GError **error)
 gboolean
 nl_virt_network_start (virNetworkPtr net, GError **error)
 {
+  const char *objname = virNetworkGetName (net);
   int autostart = 0;
   if (virNetworkIsActive (net) != 1 && virNetworkCreate (net) < 0)
     {
-      nl_virt_set_error (error, "starting network '%s'", virNetworkGetName (net));
+      nl_virt_set_error (error, "starting network '%s'", objname);
       return FALSE;
     }
   if (virNetworkGetAutostart (net, &autostart) == 0 && autostart)
@@ -34,7 +35,7 @@ nl_virt_network_start (virNetworkPtr net, GError **error)
   virResetLastError ();
   if (virNetworkSetAutostart (net, 1) < 0)
     {
-      nl_virt_set_error (error, "setting autostart of network '%s'", virNetworkGetName (net));
+      nl_virt_set_error (error, "setting autostart of network '%s'", objname);
       return FALSE;
     }
   return TRUE;

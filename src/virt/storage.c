@@ -81,13 +81,14 @@ xpath_string (xmlDocPtr doc, const char *expr)
 char *
 nl_virt_pool_target (virStoragePoolPtr pool, GError **error)
 {
+  const char *objname = virStoragePoolGetName (pool);
   g_autofree char *xml = virStoragePoolGetXMLDesc (pool, 0);
   xmlDocPtr doc;
   char *path;
 
   if (xml == NULL)
     {
-      nl_virt_set_error (error, "reading storage pool '%s'", virStoragePoolGetName (pool));
+      nl_virt_set_error (error, "reading storage pool '%s'", objname);
       return NULL;
     }
   doc = parse (xml);
@@ -96,34 +97,37 @@ nl_virt_pool_target (virStoragePoolPtr pool, GError **error)
     xmlFreeDoc (doc);
   if (path == NULL)
     g_set_error (error, NL_ERROR, NL_ERROR_UNSUPPORTED, "storage pool '%s' has no target directory",
-                 virStoragePoolGetName (pool));
+                 objname);
   return path;
 }
 
 virStorageVolPtr
 nl_virt_volume_lookup (virStoragePoolPtr pool, const char *name, GError **error)
 {
+  const char *objname = virStoragePoolGetName (pool);
   virStorageVolPtr vol = virStorageVolLookupByName (pool, name);
   if (vol == NULL)
-    nl_virt_set_error (error, "volume '%s' in pool '%s'", name, virStoragePoolGetName (pool));
+    nl_virt_set_error (error, "volume '%s' in pool '%s'", name, objname);
   return vol;
 }
 
 virStorageVolPtr
 nl_virt_volume_create (virStoragePoolPtr pool, const char *xml, GError **error)
 {
+  const char *objname = virStoragePoolGetName (pool);
   virStorageVolPtr vol = virStorageVolCreateXML (pool, xml, 0);
   if (vol == NULL)
-    nl_virt_set_error (error, "creating a volume in pool '%s'", virStoragePoolGetName (pool));
+    nl_virt_set_error (error, "creating a volume in pool '%s'", objname);
   return vol;
 }
 
 gboolean
 nl_virt_volume_delete (virStorageVolPtr vol, GError **error)
 {
+  const char *objname = virStorageVolGetName (vol);
   if (virStorageVolDelete (vol, 0) < 0)
     {
-      nl_virt_set_error (error, "deleting volume '%s'", virStorageVolGetName (vol));
+      nl_virt_set_error (error, "deleting volume '%s'", objname);
       return FALSE;
     }
   return TRUE;
@@ -132,12 +136,13 @@ nl_virt_volume_delete (virStorageVolPtr vol, GError **error)
 gboolean
 nl_virt_volume_paths (virStorageVolPtr vol, char **path, char **backing, GError **error)
 {
+  const char *objname = virStorageVolGetName (vol);
   g_autofree char *xml = virStorageVolGetXMLDesc (vol, 0);
   xmlDocPtr doc;
 
   if (xml == NULL)
     {
-      nl_virt_set_error (error, "reading volume '%s'", virStorageVolGetName (vol));
+      nl_virt_set_error (error, "reading volume '%s'", objname);
       return FALSE;
     }
   doc = parse (xml);

@@ -1,0 +1,96 @@
+/* nestlab checkpoint LAB NAME | --list | --delete NAME, and nestlab revert
+ * LAB NAME: lab-wide checkpoints, members first and domain controllers
+ * last (controllers first on revert). */
+#include <stdio.h>
+
+#include <nestlab/error.h>
+#include <nestlab/virt.h>
+#include "lab-output.h"
+
+static void
+setup_options (NlLabOptions *options)
+{
+  options->cancellable = nl_cli_interrupt_cancellable ();
+  options->progress = nl_cli_lab_progress;
+}
+
+int
+nl_cmd_checkpoint (NlCli *cli, int argc, char **argv, GError **error)
+{
+  static gboolean list;
+  static char *delete_name;
+  const GOptionEntry entries[] = {
+    { "list", 'l', 0, G_OPTION_ARG_NONE, &list, "List the lab's checkpoints", NULL },
+    { "delete", 'd', 0, G_OPTION_ARG_STRING, &delete_name, "Delete checkpoint NAME", "NAME" },
+    { NULL },
+  };
+  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (NlReport) report = nl_report_new ();
+  NlLabOptions options = { 0 };
+  gboolean ok;
+
+  if (!nl_cli_parse_options (nl_cli_command ("checkpoint"), entries, &argc, &argv, error))
+    return -1;
+  if ((list || delete_name) ? argc != 2 : argc != 3)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected LAB NAME, LAB --list or LAB --delete NAME");
+      return -1;
+    }
+  conn = nl_cli_lab_connect (cli, error);
+  if (conn == NULL)
+    return -1;
+  setup_options (&options);
+  if (list)
+    {
+      g_autoptr (GPtrArray) names = nl_lab_checkpoint_list (conn, argv[1], error);
+      if (names == NULL)
+        return -1;
+      if (names->len == 0)
+        printf ("lab '%s' has no checkpoints\n", argv[1]);
+      else
+        printf ("%-24s %-9s %-9s %s\n", "CHECKPOINT", "MACHINES", "MODE", "CREATED");
+      for (guint i = 0; i < names->len; i++)
+        {
+          g_auto (GStrv) f = g_strsplit (names->pdata[i], "\t", 4);
+          printf ("%-24s %-9s %-9s %s\n", f[0], f[1], f[2], f[3]);
+        }
+      return 0;
+    }
+  if (delete_name)
+    {
+      ok = nl_lab_checkpoint_delete (conn, argv[1], delete_name, &options, report, error);
+      nl_cli_print_report ("checkpoint delete", argv[1], report);
+      return ok ? 0 : -1;
+    }
+  ok = nl_lab_checkpoint (conn, argv[1], argv[2], &options, report, error);
+  if (!ok && report->done + report->unchanged + report->failures->len == 0)
+    return -1;
+  nl_cli_print_report ("checkpoint", argv[1], report);
+  return ok ? 0 : -1;
+}
+
+int
+nl_cmd_revert (NlCli *cli, int argc, char **argv, GError **error)
+{
+  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (NlReport) report = nl_report_new ();
+  NlLabOptions options = { 0 };
+  gboolean ok;
+
+  if (!nl_cli_parse_options (nl_cli_command ("revert"), NULL, &argc, &argv, error))
+    return -1;
+  if (argc != 3)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected LAB NAME");
+      return -1;
+    }
+  conn = nl_cli_lab_connect (cli, error);
+  if (conn == NULL)
+    return -1;
+  setup_options (&options);
+  ok = nl_lab_revert (conn, argv[1], argv[2], &options, report, error);
+  if (!ok && report->done + report->unchanged + report->failures->len == 0)
+    return -1;
+  nl_cli_print_report ("revert", argv[1], report);
+  return ok ? 0 : -1;
+}

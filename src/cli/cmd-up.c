@@ -1,0 +1,31 @@
+/* nestlab up TEMPLATE: plan what the lab needs against what libvirt holds,
+ * print it (--dry-run) or apply it, then show the lab's status. */
+#include <stdio.h>
+
+#include <nestlab/error.h>
+#include <nestlab/virt.h>
+#include "lab-output.h"
+
+int
+nl_cmd_up (NlCli *cli, int argc, char **argv, GError **error)
+{
+  static NlCliUpOptions o;
+  const GOptionEntry entries[] = { UP_OPTION_ENTRIES (o), { NULL } };
+  g_autoptr (NlLab) lab = NULL;
+  g_autoptr (virConnect) conn = NULL;
+
+  if (!nl_cli_parse_options (nl_cli_command ("up"), entries, &argc, &argv, error))
+    return -1;
+  if (argc != 2)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one template FILE");
+      return -1;
+    }
+  lab = nl_cli_load_template (argv[1], o.sets, error);
+  if (lab == NULL)
+    return -1;
+  conn = nl_cli_lab_connect (cli, error);
+  if (conn == NULL)
+    return -1;
+  return nl_cli_run_up (conn, lab, &o, error);
+}
