@@ -1,0 +1,157 @@
+#!/bin/sh
+# The lab lifecycle as a user runs it, each command its own process, on a
+# real libvirtd with tiny guests: up, status, checkpoint, a change inside a
+# guest, revert (the change is gone), down, destroy (nothing owned is left),
+# while foreign objects with lab-looking names stay untouched; and the same
+# checkpoint/revert on a UEFI + TPM guest (nestlab's external overlays).
+. "$NESTLAB_SOURCE/tests/system/lib.sh"
+nl_require_libvirtd
+# As nl_guest_dir, but build.sh is a bash script (lib.sh runs it with sh).
+guest=${NESTLAB_GUEST_DIR:-/var/lib/nestlab/guest}
+mkdir -p "$guest"
+(
+    flock 9
+    bash "$NESTLAB_SOURCE/tests/guest/build.sh" "$guest" >&2
+) 9>"$guest.lock" || fail "building the tiny guest failed"
+
+lab=$(nl_lab_name lc)
+ulab=$(nl_lab_name lcu)
+clab=$(nl_lab_name lcc)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nltest-lifecycle.XXXXXX")
+vsh() { virsh -q -c "$URI" "$@"; }
+nl() { "$NESTLAB" -c "$URI" "$@"; }
+tiny="$NESTLAB_SOURCE/templates/tiny-lab.xml"
+uefi="$NESTLAB_SOURCE/tests/data/system/uefi-lab.xml"
+
+remove_domain() {
+    if vsh domstate "$1" >/dev/null 2>&1; then
+        vsh destroy "$1" >/dev/null 2>&1 || true
+        vsh undefine "$1" --managed-save --snapshots-metadata --nvram --tpm >/dev/null 2>&1 \
+            || vsh undefine "$1" >/dev/null 2>&1 || true
+    fi
+}
+remove_network() {
+    vsh net-destroy "$1" >/dev/null 2>&1 || true
+    vsh net-undefine "$1" >/dev/null 2>&1 || true
+}
+
+cleanup() {
+    rc=$?
+    # The labs through nestlab itself, then whatever this test made by hand.
+    for l in "$lab" "$ulab" "$clab"; do
+        nl destroy --yes "$l" >/dev/null 2>&1 || true
+    done
+    remove_domain "$lab-foreign"
+    remove_domain "$clab-server"
+    remove_network "$lab-foreign"
+    vsh vol-delete --pool default "$lab-foreign-disk0.qcow2" >/dev/null 2>&1 || true
+    rm -rf "$tmp"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Foreign objects with names that look like the lab's: never nestlab's to touch.
+cat >"$tmp/foreign-domain.xml" <<EOF2
+<domain type='qemu'><name>$lab-foreign</name><memory unit='MiB'>64</memory>
+<os><type arch='x86_64'>hvm</type></os></domain>
+EOF2
+cat >"$tmp/foreign-network.xml" <<EOF2
+<network><name>$lab-foreign</name><bridge name='nlf$$'/></network>
+EOF2
+vsh define "$tmp/foreign-domain.xml" >/dev/null
+vsh net-define "$tmp/foreign-network.xml" >/dev/null
+vsh vol-create-as default "$lab-foreign-disk0.qcow2" 16M --format qcow2 >/dev/null
+
+set -- --set "guest_dir=$guest" --set "lab=$lab" --set subnet_prefix=10.213.61
+
+foreign_untouched() {
+    vsh domstate "$lab-foreign" >/dev/null 2>&1 \
+        && vsh net-info "$lab-foreign" >/dev/null 2>&1 \
+        && vsh vol-info --pool default "$lab-foreign-disk0.qcow2" >/dev/null 2>&1
+}
+
+refuses_foreign_name() {
+    sed "s/$lab-foreign/$clab-server/" "$tmp/foreign-domain.xml" >"$tmp/clash.xml"
+    vsh define "$tmp/clash.xml" >/dev/null
+    if nl up --set "guest_dir=$guest" --set "lab=$clab" --set subnet_prefix=10.213.63 "$tiny" \
+        >"$tmp/clash.out" 2>&1; then
+        return 1
+    fi
+    grep -q "'$clab-server'" "$tmp/clash.out" && ! vsh net-info "$clab-net" >/dev/null 2>&1
+}
+expect "up refuses to adopt a foreign domain with the lab's name, and changes nothing" refuses_foreign_name
+
+expect "up builds the lab and starts it" nl up "$@" "$tiny"
+expect "a second up changes nothing" sh -c "'$NESTLAB' -c '$URI' up $* '$tiny' | grep -q ': 0 done, .* 0 failed'"
+
+validates() {
+    for d in server client01 client02; do
+        vsh dumpxml --inactive "$lab-$d" >"$tmp/$d.xml" || return 1
+        virt-xml-validate "$tmp/$d.xml" domain >/dev/null || return 1
+    done
+    vsh net-dumpxml "$lab-net" >"$tmp/net.xml" && virt-xml-validate "$tmp/net.xml" network >/dev/null
+}
+expect "the lab's domains and network pass virt-xml-validate" validates
+
+nl_wait_agent "$lab-server" 120
+status_shows_the_lab() {
+    nl status "$lab" >"$tmp/status.txt" || return 1
+    grep -Eq '^  server +generic +running' "$tmp/status.txt" || return 1
+    nl status --json "$lab" | python3 -c '
+import json, sys
+labs = json.load(sys.stdin)
+assert len(labs) == 1 and labs[0]["name"] == sys.argv[1], labs
+ms = {m["name"]: m for m in labs[0]["machines"]}
+assert set(ms) == {"server", "client01", "client02"}, ms
+assert ms["server"]["state"] == "running" and ms["server"]["wave"] == 0 and ms["client01"]["wave"] == 1
+assert ms["server"]["nested"] is False
+' "$lab"
+}
+expect "status shows the lab's machines (table and JSON)" status_shows_the_lab
+
+expect "checkpoint of the running lab" nl checkpoint "$lab" clean
+expect "checkpoint --list names it on every machine" sh -c "'$NESTLAB' -c '$URI' checkpoint '$lab' --list | grep -Eq '^clean +3/3 +internal'"
+nl_guest_sh "$lab-server" 'echo changed >/data/x && sync' >/dev/null
+[ "$(nl_guest_sh "$lab-server" 'cat /data/x')" = changed ] || fail "the change was not written"
+expect "revert to the checkpoint" nl revert "$lab" clean
+nl_wait_agent "$lab-server" 120
+reverted_gone() { ! nl_guest_sh "$lab-server" 'test -e /data/x' >/dev/null; }
+expect "revert undoes the change inside the guest" reverted_gone
+
+all_off() {
+    for d in server client01 client02; do
+        [ "$(vsh domstate "$lab-$d")" = "shut off" ] || return 1
+    done
+}
+expect "down shuts every machine down" nl down --timeout 60 "$lab"
+expect "every machine is off" all_off
+
+expect "destroy removes the lab" nl destroy --yes "$lab"
+nothing_owned_left() {
+    ! vsh list --all --name | grep -q "^$lab-[sc]" \
+        && ! vsh net-list --all --name | grep -qx "$lab-net" \
+        && ! vsh vol-list default | grep -q "$lab-\(server\|client\)"
+}
+expect "no object of the lab is left" nothing_owned_left
+expect "the foreign domain, network and volume are untouched" foreign_untouched
+expect "status no longer knows the lab" sh -c "! '$NESTLAB' -c '$URI' status '$lab' >/dev/null 2>&1"
+
+# UEFI + TPM: QEMU refuses internal snapshots with pflash firmware.
+set -- --set "guest_dir=$guest" --set "lab=$ulab" --set subnet_prefix=10.213.62
+expect "up of a UEFI + TPM guest" nl up --no-status "$@" "$uefi"
+nl_wait_agent "$ulab-efi" 180
+expect "checkpoint of the UEFI guest" nl checkpoint "$ulab" clean
+expect "it is an external checkpoint" sh -c "'$NESTLAB' -c '$URI' checkpoint '$ulab' --list | grep -Eq '^clean +1/1 +external'"
+nl_guest_sh "$ulab-efi" 'echo changed >/data/x && sync' >/dev/null
+expect "revert of the UEFI guest" nl revert "$ulab" clean
+nl_wait_agent "$ulab-efi" 180
+uefi_reverted() { ! nl_guest_sh "$ulab-efi" 'test -e /data/x' >/dev/null; }
+expect "revert undoes the change inside the UEFI guest" uefi_reverted
+expect "destroy removes the UEFI lab" nl destroy --yes "$ulab"
+uefi_gone() {
+    ! vsh list --all --name | grep -qx "$ulab-efi" && ! vsh vol-list default | grep -q "$ulab-"
+}
+expect "no overlay, NVRAM or TPM copy of the UEFI lab is left" uefi_gone
+expect "the foreign objects are still untouched" foreign_untouched
