@@ -192,8 +192,11 @@ destroy_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
       g_autoptr (virStorageVol) sv = NULL;
       if (pool != NULL)
         {
-          virStoragePoolRefresh (pool, 0);
           sv = virStorageVolLookupByName (pool, vol->name);
+          /* Files libvirt has not seen yet (a checkpoint's copies made
+           * before a libvirtd restart) show up after a refresh. */
+          if (sv == NULL && virStoragePoolRefresh (pool, 0) == 0)
+            sv = virStorageVolLookupByName (pool, vol->name);
         }
       virResetLastError ();
       if (sv == NULL)
