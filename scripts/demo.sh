@@ -1,6 +1,6 @@
 #!/bin/sh
 # The main job, on libvirt's embedded test driver: installs what is missing,
-# builds nestlab, and builds the shipped SCVMM demo lab.
+# builds nestlab, and brings the shipped SCVMM demo lab up (then shows its status).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -12,4 +12,4 @@ fi
 ninja -C "$BUILD"
 
 "$BUILD/src/cli/nestlab" validate templates/scvmm-demo.xml
-"$BUILD/src/cli/nestlab" -c test:///default render templates/scvmm-demo.xml
+"$BUILD/src/cli/nestlab" -c test:///default up --create-missing-images templates/scvmm-demo.xml
