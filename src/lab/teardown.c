@@ -260,7 +260,9 @@ nl_lab_destroy (virConnectPtr conn, const char *lab, const NlLabOptions *options
         g_set_error (&local, NL_ERROR, NL_ERROR_CONFLICT, "no longer carries the mark of lab '%s'", lab);
       if (local == NULL)
         nl_virt_network_remove (net, &local);
-      if (local != NULL && !g_error_matches (local, NL_ERROR, NL_ERROR_NOT_FOUND))
+      if (g_error_matches (local, NL_ERROR, NL_ERROR_NOT_FOUND))
+        g_clear_error (&local); /* removed meanwhile */
+      if (local != NULL)
         g_ptr_array_add (report->failures, g_strdup_printf ("network %s: %s", on->name, local->message));
       else
         report->done++;
