@@ -42,7 +42,7 @@ nl_guest_dir() {
     mkdir -p "$dir"
     (
         flock 9
-        sh "$NESTLAB_SOURCE/tests/guest/build.sh" "$dir" >&2
+        bash "$NESTLAB_SOURCE/tests/guest/build.sh" "$dir" >&2
     ) 9>"$dir.lock" || fail "building the tiny guest failed"
     printf '%s\n' "$dir"
 }
