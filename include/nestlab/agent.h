@@ -79,7 +79,15 @@ gboolean nl_virt_replica_discard (virConnectPtr conn, const char *run_id, GError
 /* Appends IDS (installed by run RUN_ID now) to DOM's patch history. */
 gboolean nl_virt_patches_record (virDomainPtr dom, const char *run_id, const char *const *ids,
                                  GError **error);
-/* DOM's patch history: patch ids, oldest first (new array of char*). */
+typedef struct {
+  char *id;        /* patch id, such as a KB number */
+  char *run;       /* the rollout run that installed it */
+  char *installed; /* ISO 8601, UTC */
+} NlPatchRecord;
+
+void nl_patch_record_free (NlPatchRecord *record);
+
+/* DOM's patch history, oldest first: a new array of NlPatchRecord*. */
 GPtrArray *nl_virt_patches_list (virDomainPtr dom, GError **error);
 
 G_END_DECLS

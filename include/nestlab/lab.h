@@ -134,6 +134,7 @@ typedef struct {
   guint wave;
   GPtrArray *addresses;      /* of char* */
   GPtrArray *checkpoints;    /* of char* */
+  GPtrArray *patches;        /* of NlPatchRecord*, oldest first: the patch level */
 } NlMachineStatus;
 
 typedef struct {

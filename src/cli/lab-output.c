@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <glib-unix.h>
+#include <nestlab/agent.h>
 #include <nestlab/error.h>
 #include <nestlab/virt.h>
 #include "lab-output.h"
@@ -167,15 +168,21 @@ nl_cli_print_status (GPtrArray *statuses)
                                 (char *) s->network_states->pdata[n]);
       printf ("%slab %s: %u machines, %u volumes; networks: %s\n", i ? "\n" : "", s->name,
               s->machines->len, s->volumes->len, nets->len ? nets->str : "none");
-      printf ("  %-24s %-18s %-10s %-6s %-4s %-18s %s\n", "MACHINE", "ROLE", "STATE", "NESTED", "WAVE",
-              "ADDRESSES", "CHECKPOINTS");
+      printf ("  %-24s %-18s %-10s %-6s %-4s %-18s %-18s %s\n", "MACHINE", "ROLE", "STATE", "NESTED",
+              "WAVE", "ADDRESSES", "CHECKPOINTS", "PATCHES");
       for (guint m = 0; m < s->machines->len; m++)
         {
           NlMachineStatus *ms = s->machines->pdata[m];
           g_autofree char *addrs = join (ms->addresses, "-");
           g_autofree char *cks = join (ms->checkpoints, "-");
-          printf ("  %-24s %-18s %-10s %-6s %-4u %-18s %s\n", ms->name, ms->role, ms->state,
-                  ms->nested ? "yes" : "no", ms->wave, addrs, cks);
+          g_autofree char *patches = NULL;
+          if (ms->patches->len == 0)
+            patches = g_strdup ("-");
+          else
+            patches = g_strdup_printf ("%u, last %s", ms->patches->len,
+                                       ((NlPatchRecord *) ms->patches->pdata[ms->patches->len - 1])->id);
+          printf ("  %-24s %-18s %-10s %-6s %-4u %-18s %-18s %s\n", ms->name, ms->role, ms->state,
+                  ms->nested ? "yes" : "no", ms->wave, addrs, cks, patches);
         }
     }
 }

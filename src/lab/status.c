@@ -6,6 +6,8 @@
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 
+#include <nestlab/agent.h>
+
 #include "lab-private.h"
 
 static void
@@ -17,6 +19,7 @@ machine_status_free (NlMachineStatus *m)
   g_free (m->state);
   g_ptr_array_unref (m->addresses);
   g_ptr_array_unref (m->checkpoints);
+  g_ptr_array_unref (m->patches);
   g_free (m);
 }
 
@@ -179,6 +182,10 @@ nl_lab_status (virConnectPtr conn, const char *lab, GError **error)
         }
       if (m->addresses->len == 0 && !test_driver && nl_virt_domain_is_active (od->dom))
         agent_addresses (od->dom, m->addresses);
+      m->patches = nl_virt_patches_list (od->dom, NULL);
+      if (m->patches == NULL) /* unreadable history: shown as none, not fatal */
+        m->patches = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_patch_record_free);
+      virResetLastError ();
       for (guint k = 0; k < od->own->checkpoints->len; k++)
         g_ptr_array_add (m->checkpoints, g_strdup (((NlCheckpointRecord *) od->own->checkpoints->pdata[k])->name));
       for (guint k = 0; k < od->own->volumes->len; k++)
@@ -284,7 +291,19 @@ nl_lab_status_to_json (GPtrArray *statuses)
           json_strings (out, ms->addresses);
           g_string_append (out, ", \"checkpoints\": ");
           json_strings (out, ms->checkpoints);
-          g_string_append_c (out, '}');
+          g_string_append (out, ", \"patches\": [");
+          for (guint p = 0; p < ms->patches->len; p++)
+            {
+              NlPatchRecord *r = ms->patches->pdata[p];
+              g_string_append (out, p ? ", {\"id\": " : "{\"id\": ");
+              json_string (out, r->id);
+              g_string_append (out, ", \"run\": ");
+              json_string (out, r->run);
+              g_string_append (out, ", \"installed\": ");
+              json_string (out, r->installed);
+              g_string_append_c (out, '}');
+            }
+          g_string_append (out, "]}");
         }
       g_string_append (out, s->machines->len ? "\n   ]}" : "]}");
     }

@@ -789,21 +789,38 @@ nl_virt_patches_record (virDomainPtr dom, const char *run_id, const char *const 
   return TRUE;
 }
 
+void
+nl_patch_record_free (NlPatchRecord *record)
+{
+  if (record == NULL)
+    return;
+  g_free (record->id);
+  g_free (record->run);
+  g_free (record->installed);
+  g_free (record);
+}
+
 GPtrArray *
 nl_virt_patches_list (virDomainPtr dom, GError **error)
 {
   g_autoptr (xmlDoc) doc = patches_doc (dom, error);
-  GPtrArray *ids;
+  GPtrArray *records;
 
   if (doc == NULL)
     return NULL;
-  ids = g_ptr_array_new_with_free_func (g_free);
+  records = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_patch_record_free);
   for (xmlNodePtr c = xmlDocGetRootElement (doc)->children; c; c = c->next)
     if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "patch") == 0)
       {
         char *id = prop (c, "id");
-        if (id)
-          g_ptr_array_add (ids, id);
+        NlPatchRecord *r;
+        if (id == NULL)
+          continue;
+        r = g_new0 (NlPatchRecord, 1);
+        r->id = id;
+        r->run = prop (c, "run");
+        r->installed = prop (c, "installed");
+        g_ptr_array_add (records, r);
       }
-  return ids;
+  return records;
 }

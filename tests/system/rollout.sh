@@ -93,6 +93,8 @@ for m in server client01 client02; do
     expect "$m records KB1 in its patch history" \
         sh -c "virsh -q -c '$URI' metadata '$(dom "$m")' https://nestlab.dev/xmlns/patches/1 | grep -q 'id=\"KB1\"'"
 done
+expect "nestlab status shows KB1 as every machine's patch level" \
+    sh -c "'$NESTLAB' status --json '$lab' | grep -o '\"patches\": \\[{\"id\": \"KB1\"' | wc -l | grep -qx 3"
 expect "the report says every machine installed" \
     sh -c "'$NESTLAB' rollout status --json 'a-$$' | grep -o '\"outcome\":\"installed\"' | wc -l | grep -qx 6"
 expect "the HTML report is one page" grep -q '</html>' "$work/a.html"

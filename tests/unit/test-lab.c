@@ -4,6 +4,7 @@
  * opens a connection). */
 #include <string.h>
 
+#include <nestlab/agent.h>
 #include <nestlab/error.h>
 #include <nestlab/lab.h>
 #include <nestlab/template.h>
@@ -295,8 +296,9 @@ START_TEST (destroy_removes_the_lab_and_leaves_foreign_objects_alone)
   ck_assert (volume_exists (conn, "default", "adx-dc01-disk0.qcow2"));
   left = nl_lab_destroy_plan (conn, "ad", &error);
   ck_assert_uint_eq (left->len, 0);
-  /* A second destroy finds no lab. */
-  ck_assert (!nl_lab_destroy (conn, "ad", NULL, report, &error) || TRUE);
+  /* A second destroy finds no lab, and says so. */
+  ck_assert (!nl_lab_destroy (conn, "ad", NULL, report, &error));
+  ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_NOT_FOUND));
 }
 END_TEST
 
@@ -515,6 +517,47 @@ START_TEST (status_finds_labs_from_their_marks_only)
 }
 END_TEST
 
+START_TEST (status_shows_each_machines_patch_level)
+{
+  g_autoptr (virConnect) conn = connect_test ();
+  g_autoptr (NlLab) lab = load_ad (NULL);
+  g_autoptr (GPtrArray) statuses = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (virDomain) dom = NULL;
+  g_autofree char *json = NULL;
+  const char *first[] = { "KB5001", NULL };
+  const char *second[] = { "KB5002", "KB5003", NULL };
+  NlMachineStatus *dc = NULL, *other = NULL;
+
+  up (conn, lab);
+  dom = virDomainLookupByName (conn, "ad-dc01");
+  ck_assert (dom != NULL);
+  ck_assert_msg (nl_virt_patches_record (dom, "run-a", first, &error), "%s", error ? error->message : "");
+  ck_assert_msg (nl_virt_patches_record (dom, "run-b", second, &error), "%s", error ? error->message : "");
+  statuses = nl_lab_status (conn, "ad", &error);
+  ck_assert_uint_eq (statuses->len, 1);
+  for (guint i = 0; i < ((NlLabStatus *) statuses->pdata[0])->machines->len; i++)
+    {
+      NlMachineStatus *m = ((NlLabStatus *) statuses->pdata[0])->machines->pdata[i];
+      if (strcmp (m->domain, "ad-dc01") == 0)
+        dc = m;
+      else
+        other = m;
+    }
+  ck_assert (dc != NULL && other != NULL);
+  ck_assert_uint_eq (dc->patches->len, 3);
+  ck_assert_str_eq (((NlPatchRecord *) dc->patches->pdata[0])->id, "KB5001");
+  ck_assert_str_eq (((NlPatchRecord *) dc->patches->pdata[0])->run, "run-a");
+  ck_assert_str_eq (((NlPatchRecord *) dc->patches->pdata[2])->id, "KB5003");
+  ck_assert_str_eq (((NlPatchRecord *) dc->patches->pdata[2])->run, "run-b");
+  ck_assert (((NlPatchRecord *) dc->patches->pdata[2])->installed != NULL);
+  ck_assert_uint_eq (other->patches->len, 0);
+  json = nl_lab_status_to_json (statuses);
+  ck_assert_msg (strstr (json, "\"patches\": [{\"id\": \"KB5001\", \"run\": \"run-a\"") != NULL, "%s", json);
+  ck_assert_msg (strstr (json, "\"patches\": []") != NULL, "%s", json);
+}
+END_TEST
+
 START_TEST (down_stops_every_machine)
 {
   g_autoptr (virConnect) conn = connect_test ();
@@ -567,6 +610,7 @@ lab_suite (void)
   tcase_add_test (tc, revert_brings_back_the_running_state_and_keeps_the_record);
   tcase_add_test (tc, revert_to_an_unknown_checkpoint_changes_nothing);
   tcase_add_test (tc, status_finds_labs_from_their_marks_only);
+  tcase_add_test (tc, status_shows_each_machines_patch_level);
   tcase_add_test (tc, down_stops_every_machine);
   tcase_add_test (tc, the_demo_lab_comes_up_on_the_test_driver);
   suite_add_tcase (s, tc);
