@@ -162,6 +162,8 @@ main (int argc, char **argv)
   int status;
 
   setlocale (LC_ALL, "");
+  /* Every command's --help reads "nestlab [OPTION…] COMMAND ARGS". */
+  g_set_prgname ("nestlab");
   cli.prog = "nestlab";
 
   /* Global options come before the command. */
