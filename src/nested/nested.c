@@ -889,6 +889,26 @@ nl_nested_disable (xmlDocPtr doc, const NlNestedOptions *options,
             }
         }
     }
+  /* QEMU 7.2's software-emulated maximum CPU with the extension off
+   * (`-cpu max,svm=off`) crashes the guest's glibc programs at start-up,
+   * init included: such a domain no longer boots. An emulated domain goes
+   * back to libvirt's default model for emulation, qemu64, keeping the
+   * disabled features (`-cpu qemu64,svm=off` boots and shows no svm). */
+  if (g_strcmp0 (mode, "maximum") == 0)
+    {
+      g_autofree char *type = get_prop (root, "type");
+      if (g_strcmp0 (type, "qemu") == 0)
+        {
+          xmlNodePtr model = insert_element (cpu, "model", cpu_order);
+          xmlNodeSetContent (model, (const xmlChar *) "qemu64");
+          set_prop (model, "fallback", "forbid");
+          set_prop (cpu, "mode", "custom");
+          set_prop (cpu, "match", "exact");
+          xmlUnsetProp (cpu, (const xmlChar *) "migratable");
+          add_line (changes, "CPU: mode maximum -> custom, model qemu64 (QEMU's emulated "
+                             "maximum CPU does not run with the extension off)");
+        }
+    }
   /* The enlightened VMCS is for a nested hypervisor only. */
   features = child_element (root, "features");
   hyperv = child_element (features, "hyperv");

@@ -82,32 +82,6 @@ looks_like_windows (xmlDocPtr doc)
   return FALSE;
 }
 
-/* QEMU 7.2's software-emulated `-cpu max,svm=off` (CPU mode maximum with svm
- * disabled, as nl_nested_disable leaves an emulated domain) makes the
- * guest's glibc programs crash at start-up, its init included: the domain no
- * longer boots. So an emulated CPU that hides the extension goes back to
- * libvirt's default model for emulation, qemu64, keeping the disabled
- * features (`-cpu qemu64,svm=off` boots and shows no svm). */
-static void
-emulated_cpu_without_maximum (xmlDocPtr doc, GPtrArray *changes)
-{
-  xmlNodePtr cpu = child (xmlDocGetRootElement (doc), "cpu");
-  xmlNodePtr model;
-
-  if (cpu == NULL || !has_prop_value (cpu, "mode", "maximum"))
-    return;
-  xmlSetProp (cpu, (const xmlChar *) "mode", (const xmlChar *) "custom");
-  xmlSetProp (cpu, (const xmlChar *) "match", (const xmlChar *) "exact");
-  model = xmlNewDocNode (doc, NULL, (const xmlChar *) "model", (const xmlChar *) "qemu64");
-  xmlSetProp (model, (const xmlChar *) "fallback", (const xmlChar *) "forbid");
-  if (cpu->children != NULL)
-    xmlAddPrevSibling (cpu->children, model);
-  else
-    xmlAddChild (cpu, model);
-  g_ptr_array_add (changes, g_strdup ("CPU: mode maximum -> custom, model qemu64 (QEMU's "
-                                      "emulated maximum CPU does not run with svm off)"));
-}
-
 static char *
 format_doc (xmlDocPtr doc)
 {
@@ -189,8 +163,6 @@ nl_virt_nested_plan (virConnectPtr conn, const char *name, NlNestedAction action
       g_prefix_error (error, "undoing nesting on domain '%s': ", name);
       return NULL;
     }
-  if (action == NL_NESTED_ACTION_DISABLE && plan->options.emulate)
-    emulated_cpu_without_maximum (doc, plan->changes);
   if (plan->changes->len > 0)
     plan->new_xml = format_doc (doc);
 

@@ -221,6 +221,33 @@ START_TEST (disable_hides_extension_and_keeps_memory)
 }
 END_TEST
 
+START_TEST (disable_of_an_emulated_domain_leaves_a_cpu_that_boots)
+{
+  NlNestedOptions options = { .vendor = NL_CPU_VENDOR_INTEL, .emulate = TRUE };
+  g_autoptr (GPtrArray) changes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) again = g_ptr_array_new_with_free_func (g_free);
+  xmlDocPtr doc = load_domain ("nested/emulate.in.xml");
+  g_autofree char *text = NULL;
+  g_autofree char *lines = NULL;
+  g_autofree char *output = NULL;
+
+  ck_assert (nl_nested_enable (doc, &options, NULL, NULL));
+  ck_assert (nl_nested_disable (doc, &options, changes, NULL));
+  lines = join_lines (changes);
+  ck_assert_msg (nl_test_golden ("nested/emulate.disable.changes", lines), "changes differ");
+  text = nl_render_to_string (doc);
+  ck_assert_msg (nl_test_golden ("nested/emulate.disable.xml", text), "output differs");
+  ck_assert_msg (xml_validates (text, "domain", &output), "invalid:\n%s", output);
+  /* Not the maximum CPU (which does not boot with svm off), and no svm. */
+  ck_assert_ptr_null (strstr (text, "mode=\"maximum\""));
+  ck_assert_ptr_nonnull (strstr (text, ">qemu64</model>"));
+  ck_assert_ptr_nonnull (strstr (text, "<feature policy=\"disable\" name=\"svm\"/>"));
+  ck_assert (nl_nested_disable (doc, &options, again, NULL));
+  ck_assert_uint_eq (again->len, 0);
+  xmlFreeDoc (doc);
+}
+END_TEST
+
 START_TEST (disable_without_cpu_changes_nothing)
 {
   NlNestedOptions options = { .vendor = NL_CPU_VENDOR_AMD };
@@ -350,6 +377,7 @@ nested_suite (void)
 
   tc = tcase_create ("behaviour");
   tcase_add_test (tc, disable_hides_extension_and_keeps_memory);
+  tcase_add_test (tc, disable_of_an_emulated_domain_leaves_a_cpu_that_boots);
   tcase_add_test (tc, disable_without_cpu_changes_nothing);
   tcase_add_test (tc, enable_raises_to_custom_minimum);
   tcase_add_test (tc, enable_rejects_bad_memory_and_changes_nothing);
