@@ -15,6 +15,7 @@
 
 #include <nestlab/error.h>
 #include <nestlab/rollout.h>
+#include <nestlab/screen.h>
 
 NL_ENUM_IMPL (nl_severity, NL_SEVERITY_LAST, "critical", "important", "moderate", "low")
 NL_ENUM_IMPL (nl_target_kind, NL_TARGET_LAST, "lab", "domain")
@@ -157,106 +158,6 @@ diag (Ctx *ctx, int line, const char *format, ...)
 }
 
 #define DIAG(ctx, node, ...) diag ((ctx), (int) xmlGetLineNo (node), __VA_ARGS__)
-
-static int
-line_of_offset (const char *text, gsize offset)
-{
-  int line = 1;
-  for (gsize i = 0; i < offset; i++)
-    if (text[i] == '\n')
-      line++;
-  return line;
-}
-
-/* ------------------------------------------------------------------ */
-/* Reading                                                              */
-
-/* The same screening lab templates get (src/template/load.c): a regular
- * file of bounded size, no NUL, valid UTF-8, and no DTD, so no entity can
- * ever be declared, expanded or fetched. */
-static char *
-read_screened (Ctx *ctx, gsize *length)
-{
-  g_autofree char *contents = NULL;
-  struct stat st;
-  const char *bad;
-  gsize len = 0;
-  int fd;
-
-  fd = open (ctx->file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0)
-    {
-      diag (ctx, 0, "cannot read: %s", g_strerror (errno));
-      return NULL;
-    }
-  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
-    {
-      diag (ctx, 0, "not a regular file");
-      close (fd);
-      return NULL;
-    }
-  if (st.st_size > NL_ROLLOUT_MAX_SIZE)
-    {
-      diag (ctx, 0, "file is %jd bytes; rollout plans are at most %d bytes",
-            (intmax_t) st.st_size, NL_ROLLOUT_MAX_SIZE);
-      close (fd);
-      return NULL;
-    }
-  contents = g_malloc (st.st_size + 1);
-  while (len < (gsize) st.st_size)
-    {
-      ssize_t n = read (fd, contents + len, st.st_size - len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      len += n;
-    }
-  close (fd);
-  contents[len] = '\0';
-
-  if (len == 0 || strspn (contents, " \t\r\n") == len)
-    {
-      diag (ctx, 0, "file is empty");
-      return NULL;
-    }
-  if ((bad = memchr (contents, '\0', len)) != NULL)
-    {
-      diag (ctx, line_of_offset (contents, bad - contents), "binary content (a NUL byte): not a rollout plan");
-      return NULL;
-    }
-  if (!g_utf8_validate (contents, len, &bad))
-    {
-      diag (ctx, line_of_offset (contents, bad - contents), "not valid UTF-8: not a rollout plan");
-      return NULL;
-    }
-  if ((bad = strstr (contents, "<!DOCTYPE")) != NULL || (bad = strstr (contents, "<!ENTITY")) != NULL)
-    {
-      diag (ctx, line_of_offset (contents, bad - contents),
-            "document type declarations (<!DOCTYPE>, <!ENTITY>) are not allowed in rollout plans");
-      return NULL;
-    }
-  *length = len;
-  return g_steal_pointer (&contents);
-}
-
-static gboolean
-check_depth (Ctx *ctx, xmlNodePtr node, int depth)
-{
-  for (xmlNodePtr c = node; c != NULL; c = c->next)
-    {
-      if (c->type != XML_ELEMENT_NODE)
-        continue;
-      if (depth > MAX_DEPTH)
-        {
-          DIAG (ctx, c, "elements nested deeper than %d levels", MAX_DEPTH);
-          return FALSE;
-        }
-      if (!check_depth (ctx, c->children, depth + 1))
-        return FALSE;
-    }
-  return TRUE;
-}
 
 static GBytes *
 schema_bytes (void)
@@ -697,9 +598,17 @@ nl_rollout_plan_load (const char *file, GError **error)
   xmlNodePtr root;
   gsize len = 0;
 
-  contents = read_screened (&ctx, &len);
-  if (contents == NULL)
-    goto fail;
+  {
+    static const NlScreenKind kind = { "rollout plans", "a rollout plan", NL_ROLLOUT_MAX_SIZE };
+    g_autofree char *message = NULL;
+    int line = 0;
+    contents = nl_screen_read (file, &kind, &len, &line, &message);
+    if (contents == NULL)
+      {
+        diag (&ctx, line, "%s", message);
+        goto fail;
+      }
+  }
   pctxt = xmlNewParserCtxt ();
   doc = xmlCtxtReadMemory (pctxt, contents, len, file, "UTF-8",
                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
@@ -717,8 +626,14 @@ nl_rollout_plan_load (const char *file, GError **error)
       diag (&ctx, 0, "no root element");
       goto fail;
     }
-  if (!check_depth (&ctx, root, 1))
-    goto fail;
+  {
+    xmlNodePtr deep = nl_screen_too_deep (root, MAX_DEPTH);
+    if (deep != NULL)
+      {
+        DIAG (&ctx, deep, "elements nested deeper than %d levels", MAX_DEPTH);
+        goto fail;
+      }
+  }
   if (!xmlStrEqual (root->name, (const xmlChar *) "rollout") || root->ns != NULL)
     {
       DIAG (&ctx, root, "root element is <%s>; expected <rollout>", root->name);

@@ -13,6 +13,7 @@
 #include <libxml/relaxng.h>
 
 #include <nestlab/error.h>
+#include <nestlab/screen.h>
 #include <nestlab/template.h>
 #include "loader.h"
 
@@ -89,106 +90,6 @@ source_set (NlSource *src, xmlNodePtr node)
 /* ------------------------------------------------------------------ */
 /* Reading and parsing one file                                         */
 
-static int
-line_of_offset (const char *text, gsize offset)
-{
-  int line = 1;
-  for (gsize i = 0; i < offset; i++)
-    if (text[i] == '\n')
-      line++;
-  return line;
-}
-
-/* Reads PATH into memory, refusing what must never reach the parser. */
-static char *
-read_screened (NlLoader *loader, const char *path, gsize *length)
-{
-  g_autofree char *contents = NULL;
-  struct stat st;
-  const char *bad;
-  int fd;
-  gsize len = 0;
-
-  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0)
-    {
-      nl_loader_diag_at (loader, path, 0, "cannot read: %s", g_strerror (errno));
-      return NULL;
-    }
-  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
-    {
-      nl_loader_diag_at (loader, path, 0, "not a regular file");
-      close (fd);
-      return NULL;
-    }
-  if (st.st_size > NL_TEMPLATE_MAX_SIZE)
-    {
-      nl_loader_diag_at (loader, path, 0, "file is %jd bytes; templates are at most %d bytes",
-                         (intmax_t) st.st_size, NL_TEMPLATE_MAX_SIZE);
-      close (fd);
-      return NULL;
-    }
-  contents = g_malloc (st.st_size + 1);
-  while (len < (gsize) st.st_size)
-    {
-      ssize_t n = read (fd, contents + len, st.st_size - len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      len += n;
-    }
-  close (fd);
-  contents[len] = '\0';
-
-  if (len == 0 || strspn (contents, " \t\r\n") == len)
-    {
-      nl_loader_diag_at (loader, path, 0, "file is empty");
-      return NULL;
-    }
-  if (memchr (contents, '\0', len) != NULL)
-    {
-      gsize at = (const char *) memchr (contents, '\0', len) - contents;
-      nl_loader_diag_at (loader, path, line_of_offset (contents, at),
-                         "binary content (a NUL byte): not an XML template");
-      return NULL;
-    }
-  if (!g_utf8_validate (contents, len, &bad))
-    {
-      nl_loader_diag_at (loader, path, line_of_offset (contents, bad - contents),
-                         "not valid UTF-8: not an XML template");
-      return NULL;
-    }
-  /* No DTD means no entity can be declared, so none is ever expanded
-   * (billion laughs) or fetched (external entities). */
-  if ((bad = strstr (contents, "<!DOCTYPE")) != NULL || (bad = strstr (contents, "<!ENTITY")) != NULL)
-    {
-      nl_loader_diag_at (loader, path, line_of_offset (contents, bad - contents),
-                         "document type declarations (<!DOCTYPE>, <!ENTITY>) are not allowed in templates");
-      return NULL;
-    }
-  *length = len;
-  return g_steal_pointer (&contents);
-}
-
-static gboolean
-check_depth (NlLoader *loader, xmlNodePtr node, int depth)
-{
-  for (xmlNodePtr c = node; c != NULL; c = c->next)
-    {
-      if (c->type != XML_ELEMENT_NODE)
-        continue;
-      if (depth > NL_TEMPLATE_MAX_DEPTH)
-        {
-          nl_loader_diag (loader, c, "elements nested deeper than %d levels", NL_TEMPLATE_MAX_DEPTH);
-          return FALSE;
-        }
-      if (!check_depth (loader, c->children, depth + 1))
-        return FALSE;
-    }
-  return TRUE;
-}
-
 static xmlRelaxNGPtr
 schema_get (void)
 {
@@ -247,9 +148,17 @@ parse_file (NlLoader *loader, const char *path, const char *root)
   gsize len = 0;
   guint before = loader->diags->len;
 
-  contents = read_screened (loader, path, &len);
-  if (contents == NULL)
-    return NULL;
+  {
+    static const NlScreenKind kind = { "templates", "an XML template", NL_TEMPLATE_MAX_SIZE };
+    g_autofree char *message = NULL;
+    int line = 0;
+    contents = nl_screen_read (path, &kind, &len, &line, &message);
+    if (contents == NULL)
+      {
+        nl_loader_diag_at (loader, path, line, "%s", message);
+        return NULL;
+      }
+  }
 
   ctxt = xmlNewParserCtxt ();
   doc = xmlCtxtReadMemory (ctxt, contents, len, path, "UTF-8",
@@ -263,12 +172,19 @@ parse_file (NlLoader *loader, const char *path, const char *root)
       return NULL;
     }
   top = xmlDocGetRootElement (doc);
-  if (top == NULL || !check_depth (loader, top, 1))
+  if (top == NULL)
     {
-      if (top == NULL)
-        nl_loader_diag_at (loader, path, 0, "no root element");
+      nl_loader_diag_at (loader, path, 0, "no root element");
       return NULL;
     }
+  {
+    xmlNodePtr deep = nl_screen_too_deep (top, NL_TEMPLATE_MAX_DEPTH);
+    if (deep != NULL)
+      {
+        nl_loader_diag (loader, deep, "elements nested deeper than %d levels", NL_TEMPLATE_MAX_DEPTH);
+        return NULL;
+      }
+  }
   if (!xmlStrEqual (top->name, (const xmlChar *) root) || top->ns != NULL)
     {
       nl_loader_diag (loader, top, "root element is <%s>; expected <%s>%s", top->name, root,
