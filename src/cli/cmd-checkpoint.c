@@ -22,7 +22,7 @@ nl_cmd_checkpoint (NlCli *cli, int argc, char **argv, GError **error)
   const GOptionEntry entries[] = {
     { "list", 'l', 0, G_OPTION_ARG_NONE, &list, "List the lab's checkpoints", NULL },
     { "delete", 'd', 0, G_OPTION_ARG_STRING, &delete_name, "Delete checkpoint NAME", "NAME" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr (virConnect) conn = NULL;
   g_autoptr (NlReport) report = nl_report_new ();

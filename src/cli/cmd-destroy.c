@@ -16,7 +16,7 @@ nl_cmd_destroy (NlCli *cli, int argc, char **argv, GError **error)
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Do not ask for confirmation", NULL },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print what would be removed", NULL },
     { "workers", 'j', 0, G_OPTION_ARG_INT, &workers, "Parallel libvirt connections (default 4)", "N" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr (virConnect) conn = NULL;
   g_autoptr (NlReport) report = nl_report_new ();

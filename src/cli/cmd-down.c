@@ -14,7 +14,7 @@ nl_cmd_down (NlCli *cli, int argc, char **argv, GError **error)
   const GOptionEntry entries[] = {
     { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout, "Seconds to wait before powering off (default 120)", "S" },
     { "workers", 'j', 0, G_OPTION_ARG_INT, &workers, "Parallel libvirt connections (default 4)", "N" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr (virConnect) conn = NULL;
   g_autoptr (NlReport) report = nl_report_new ();

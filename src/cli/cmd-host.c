@@ -77,7 +77,7 @@ nl_cmd_host_check (NlCli *cli, int argc, char **argv, GError **error)
     /* For tests and for checking a mounted system image. */
     { "root", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &root,
       "Read /proc, /sys, /dev and /usr under ROOT", "ROOT" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr (virConnect) conn = NULL;
   g_autoptr (GError) conn_error = NULL;

@@ -181,7 +181,7 @@ nl_cmd_nested_enable (NlCli *cli, int argc, char **argv, GError **error)
       "No KVM: QEMU software emulation, CPU mode maximum (slow, for testing only)", NULL },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
       "Seconds to wait for a graceful shutdown before powering off (default 60)", "SECONDS" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autofree char *memory_owned = NULL;
   NlNestedOptions options = { 0 };
@@ -221,7 +221,7 @@ nl_cmd_nested_disable (NlCli *cli, int argc, char **argv, GError **error)
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print the changes only", NULL },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
       "Seconds to wait for a graceful shutdown before powering off (default 60)", "SECONDS" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   NlNestedOptions options = { 0 };
 
@@ -297,7 +297,7 @@ nl_cmd_nested_status (NlCli *cli, int argc, char **argv, GError **error)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { "memory", 0, 0, G_OPTION_ARG_STRING, &memory,
       "The minimum memory to expect (default 4GiB, as `nested enable`)", "SIZE" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autofree char *memory_owned = NULL;
   g_autoptr (virConnect) conn = NULL;

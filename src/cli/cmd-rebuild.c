@@ -14,7 +14,7 @@ nl_cmd_rebuild (NlCli *cli, int argc, char **argv, GError **error)
   const GOptionEntry entries[] = {
     UP_OPTION_ENTRIES (o),
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Do not ask for confirmation", NULL },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr (NlLab) lab = NULL;
   g_autoptr (virConnect) conn = NULL;

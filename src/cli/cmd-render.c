@@ -51,7 +51,7 @@ nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error)
       "No KVM: domain type qemu, CPU mode maximum (slow; for testing only)", NULL },
     { "vendor", 0, 0, G_OPTION_ARG_STRING, &vendor_name,
       "Host CPU vendor for nested settings (default: this host's)", "intel|amd" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr (GHashTable) overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (NlLab) lab = NULL;

@@ -76,7 +76,7 @@ nl_cmd_rollout_plan (NlCli *cli, int argc, char **argv, GError **error)
   const GOptionEntry entries[] = {
     { "now", 0, 0, G_OPTION_ARG_NONE, &now, "Show the plan as run with --now (no window)", NULL },
     { "offline", 0, 0, G_OPTION_ARG_NONE, &offline, "Do not ask libvirt which machines the targets are", NULL },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr (NlRolloutPlan) plan = NULL;
   g_autoptr (NlRolloutDriver) driver = NULL;
@@ -121,7 +121,7 @@ nl_cmd_rollout_run (NlCli *cli, int argc, char **argv, GError **error)
     { "id", 0, 0, G_OPTION_ARG_STRING, &id, "Run id (default: PLAN-TIMESTAMP)", "ID" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report as JSON", NULL },
     { "html", 0, 0, G_OPTION_ARG_FILENAME, &html, "Also write the report as one HTML file", "FILE" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr (NlRolloutPlan) plan = NULL;
   g_autoptr (NlRolloutDriver) driver = NULL;
@@ -154,7 +154,7 @@ nl_cmd_rollout_resume (NlCli *cli, int argc, char **argv, GError **error)
     { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait, "Stop instead of waiting for a window", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report as JSON", NULL },
     { "html", 0, 0, G_OPTION_ARG_FILENAME, &html, "Also write the report as one HTML file", "FILE" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr (NlRolloutDriver) driver = NULL;
   g_autoptr (NlJournal) j = NULL;
@@ -180,7 +180,7 @@ nl_cmd_rollout_status (NlCli *cli, int argc, char **argv, GError **error)
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { "html", 0, 0, G_OPTION_ARG_FILENAME, &html, "Write the report of ID as one HTML file", "FILE" },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autofree char *root = nl_rollout_state_root ();
 

@@ -12,7 +12,7 @@ nl_cmd_status (NlCli *cli, int argc, char **argv, GError **error)
   static gboolean json;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON (an array of labs)", NULL },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr (virConnect) conn = NULL;
   g_autoptr (GPtrArray) statuses = NULL;

@@ -10,7 +10,7 @@ int
 nl_cmd_up (NlCli *cli, int argc, char **argv, GError **error)
 {
   static NlCliUpOptions o;
-  const GOptionEntry entries[] = { UP_OPTION_ENTRIES (o), { NULL } };
+  const GOptionEntry entries[] = { UP_OPTION_ENTRIES (o), G_OPTION_ENTRY_NULL };
   g_autoptr (NlLab) lab = NULL;
   g_autoptr (virConnect) conn = NULL;
 

@@ -13,7 +13,7 @@ nl_cmd_validate (NlCli *cli, int argc, char **argv, GError **error)
   const GOptionEntry entries[] = {
     { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "Set a template parameter", "NAME=VALUE" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing for valid templates", NULL },
-    { NULL },
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr (GHashTable) overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   int invalid = 0;

@@ -57,6 +57,8 @@ open_test (void)
   return conn;
 }
 
+/* Domains the tests define are held only so that they are released at the
+ * end of the test, hence G_GNUC_UNUSED where they are declared. */
 static virDomainPtr
 define (virConnectPtr conn, const char *xml)
 {
@@ -150,7 +152,7 @@ END_TEST
 START_TEST (enable_twice_changes_nothing_the_second_time)
 {
   g_autoptr (virConnect) conn = open_test ();
-  g_autoptr (virDomain) dom = define (conn, plain_domain);
+  G_GNUC_UNUSED g_autoptr (virDomain) dom = define (conn, plain_domain);
   g_autoptr (NlNestedPlan) first = NULL;
   g_autoptr (NlNestedPlan) second = NULL;
 
@@ -170,7 +172,7 @@ END_TEST
 START_TEST (memory_option_raises_the_minimum_and_never_lowers)
 {
   g_autoptr (virConnect) conn = open_test ();
-  g_autoptr (virDomain) dom = define (conn, plain_domain);
+  G_GNUC_UNUSED g_autoptr (virDomain) dom = define (conn, plain_domain);
   NlNestedOptions options = { .vendor = NL_CPU_VENDOR_INTEL,
                               .min_memory = G_GUINT64_CONSTANT (512) << 20 };
   g_autoptr (NlNestedPlan) plan = NULL;
@@ -251,7 +253,7 @@ END_TEST
 START_TEST (disable_hides_the_extension_and_keeps_memory)
 {
   g_autoptr (virConnect) conn = open_test ();
-  g_autoptr (virDomain) dom = define (conn, plain_domain);
+  G_GNUC_UNUSED g_autoptr (virDomain) dom = define (conn, plain_domain);
   g_autoptr (NlNestedPlan) on = NULL;
   g_autoptr (NlNestedPlan) off = NULL;
   g_autoptr (NlNestedPlan) again = NULL;
@@ -272,7 +274,7 @@ END_TEST
 START_TEST (windows_domain_gets_nested_safe_enlightenments)
 {
   g_autoptr (virConnect) conn = open_test ();
-  g_autoptr (virDomain) dom = define (conn, windows_domain);
+  G_GNUC_UNUSED g_autoptr (virDomain) dom = define (conn, windows_domain);
   g_autoptr (NlNestedPlan) plan = NULL;
 
   plan = nl_virt_nested_plan (conn, "nl-nested-win", NL_NESTED_ACTION_ENABLE, &amd, NULL);
@@ -290,8 +292,8 @@ END_TEST
 START_TEST (status_reports_ready_and_every_reason)
 {
   g_autoptr (virConnect) conn = open_test ();
-  g_autoptr (virDomain) guest = define (conn, plain_domain);
-  g_autoptr (virDomain) win = define (conn, windows_domain);
+  G_GNUC_UNUSED g_autoptr (virDomain) guest = define (conn, plain_domain);
+  G_GNUC_UNUSED g_autoptr (virDomain) win = define (conn, windows_domain);
   g_autoptr (NlNestedPlan) plan = NULL;
   g_autoptr (GPtrArray) all = NULL;
   g_autoptr (GPtrArray) one = NULL;
