@@ -525,10 +525,11 @@ START_TEST (lock_keeps_two_runs_off_the_same_machine)
   g_autoptr (GError) error = NULL;
   g_autoptr (NlRolloutLock) a = NULL;
   g_autoptr (NlRolloutLock) b = NULL;
+  g_autofree char *run_dir = g_build_filename (root, "r1", NULL);
   pid_t pid;
   int status;
 
-  ck_assert (g_mkdir_with_parents (g_build_filename (root, "r1", NULL), 0700) == 0);
+  ck_assert (g_mkdir_with_parents (run_dir, 0700) == 0);
   a = nl_rollout_lock_acquire (root, "r1", first, &error);
   ck_assert_msg (a != NULL, "%s", error ? error->message : "");
   ck_assert (nl_rollout_run_is_active (root, "r1"));
@@ -1106,8 +1107,9 @@ START_TEST (exec_present_patches_are_not_applicable)
   g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
   NlRolloutOptions o = fake_options (root, "na");
   g_autoptr (NlJournal) j = NULL;
+  g_autofree char *web03 = g_build_filename (root, "guests", "web03", NULL);
 
-  fake_write (g_build_filename (root, "guests", "web03", NULL), "base\nKB1\n");
+  fake_write (web03, "base\nKB1\n");
   j = nl_rollout_run (plan, driver, &o, NULL);
   ck_assert_int_eq (j->state, NL_RUN_DONE);
   ck_assert_int_eq (rec_of (j, "now/broad/web03")->state, NL_TARGET_NOT_APPLICABLE);
