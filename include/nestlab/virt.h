@@ -43,6 +43,7 @@ gboolean nl_virt_is_test_driver (virConnectPtr conn);
 typedef struct {
   char *pool;
   char *name;
+  gboolean shared;  /* a shared disk: every domain that attaches it lists it */
 } NlOwnedVolume;
 
 /* A lab-wide checkpoint as one domain records it (<nestlab:checkpoint>). */
@@ -66,7 +67,8 @@ typedef struct {
   char *role;
   gboolean nested;
   guint wave;
-  GPtrArray *volumes;     /* of NlOwnedVolume*: volumes this object owns */
+  GPtrArray *volumes;     /* of NlOwnedVolume*: volumes this object owns,
+                           * shared disks included (in each domain's mark) */
   GPtrArray *checkpoints; /* of NlCheckpointRecord* */
   char *xml;              /* the element as text, for rewriting */
 } NlOwnership;

@@ -112,11 +112,12 @@ ownership_from_node (xmlNodePtr root)
   own->checkpoints = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_checkpoint_record_free);
   for (xmlNodePtr c = root->children; c; c = c->next)
     {
-      if (is_ours (c, "volume"))
+      if (is_ours (c, "volume") || is_ours (c, "shared-volume"))
         {
           NlOwnedVolume *v = g_new0 (NlOwnedVolume, 1);
           v->pool = prop (c, "pool");
           v->name = prop (c, "name");
+          v->shared = is_ours (c, "shared-volume");
           if (v->pool && v->name)
             g_ptr_array_add (own->volumes, v);
           else
@@ -269,7 +270,7 @@ rewrite (const NlOwnership *own, const NlOwnedVolume *add_volume,
 char *
 nl_ownership_with_volume (const NlOwnership *own, const char *pool, const char *name, GError **error)
 {
-  NlOwnedVolume v = { (char *) pool, (char *) name };
+  NlOwnedVolume v = { .pool = (char *) pool, .name = (char *) name };
   return rewrite (own, &v, NULL, NULL, error);
 }
 

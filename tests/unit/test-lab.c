@@ -588,6 +588,57 @@ START_TEST (the_demo_lab_comes_up_on_the_test_driver)
 }
 END_TEST
 
+/* Names of the volumes in POOL that start with PREFIX. */
+static GPtrArray *
+volumes_with_prefix (virConnectPtr conn, const char *pool_name, const char *prefix)
+{
+  g_autoptr (virStoragePool) pool = virStoragePoolLookupByName (conn, pool_name);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  virStorageVolPtr *vols = NULL;
+  int n;
+
+  ck_assert (pool != NULL);
+  ck_assert (virStoragePoolRefresh (pool, 0) == 0);
+  n = virStoragePoolListAllVolumes (pool, &vols, 0);
+  ck_assert_int_ge (n, 0);
+  for (int i = 0; i < n; i++)
+    {
+      if (g_str_has_prefix (virStorageVolGetName (vols[i]), prefix))
+        g_ptr_array_add (names, g_strdup (virStorageVolGetName (vols[i])));
+      virStorageVolFree (vols[i]);
+    }
+  free (vols);
+  return names;
+}
+
+START_TEST (cluster_lab_converges_and_destroy_removes_its_shared_disks)
+{
+  g_autoptr (virConnect) conn = connect_test ();
+  g_autoptr (NlLab) lab = load ("templates/failover-cluster.xml", NULL);
+  g_autoptr (NlPlan) plan = NULL;
+  g_autoptr (NlReport) report = nl_report_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) before = NULL;
+  g_autoptr (GPtrArray) after = NULL;
+  guint shared = 0;
+
+  up (conn, lab);
+  /* A second up adopts the shared volumes the first one made. */
+  plan = plan_of (conn, lab);
+  ck_assert_uint_eq (nl_plan_count (plan, NL_PLAN_UNCHANGED), plan->items->len);
+  before = volumes_with_prefix (conn, "default", "hv-cluster-");
+  for (guint i = 0; i < before->len; i++)
+    if (strstr (before->pdata[i], "witness") || strstr (before->pdata[i], "csv"))
+      shared++;
+  ck_assert_msg (shared == 3, "expected the witness and two CSV volumes, found %u", shared);
+  ck_assert_msg (nl_lab_destroy (conn, "hv-cluster", NULL, report, &error), "%s",
+                 error ? error->message : "");
+  after = volumes_with_prefix (conn, "default", "hv-cluster-");
+  ck_assert_msg (after->len == 0, "left behind: %s", after->len ? (char *) after->pdata[0] : "");
+  ck_assert_uint_eq (report->failures->len, 0);
+}
+END_TEST
+
 static Suite *
 lab_suite (void)
 {
@@ -613,6 +664,7 @@ lab_suite (void)
   tcase_add_test (tc, status_shows_each_machines_patch_level);
   tcase_add_test (tc, down_stops_every_machine);
   tcase_add_test (tc, the_demo_lab_comes_up_on_the_test_driver);
+  tcase_add_test (tc, cluster_lab_converges_and_destroy_removes_its_shared_disks);
   suite_add_tcase (s, tc);
   return s;
 }
