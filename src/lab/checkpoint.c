@@ -83,6 +83,8 @@ typedef struct {
   char *nvram;
   GPtrArray *targets;   /* char*: qcow2 disks that get overlays */
   GPtrArray *sources;   /* char*: their current files */
+  GPtrArray *excluded;  /* char*: writable disks no checkpoint can cover
+                         * (raw, or shared by a cluster's nodes) */
 } DomainInfo;
 
 static void
@@ -91,6 +93,7 @@ domain_info_clear (DomainInfo *info)
   g_free (info->nvram);
   g_clear_pointer (&info->targets, g_ptr_array_unref);
   g_clear_pointer (&info->sources, g_ptr_array_unref);
+  g_clear_pointer (&info->excluded, g_ptr_array_unref);
 }
 
 static char *
@@ -102,6 +105,20 @@ xstr (xmlXPathContextPtr ctx, xmlNodePtr node, const char *expr)
   obj = xmlXPathEvalExpression ((const xmlChar *) expr, ctx);
   if (obj && obj->type == XPATH_STRING && obj->stringval && obj->stringval[0])
     r = g_strdup ((const char *) obj->stringval);
+  xmlXPathFreeObject (obj);
+  return r;
+}
+
+/* Whether NODE has a child element NAME. */
+static gboolean
+xstr_exists (xmlXPathContextPtr ctx, xmlNodePtr node, const char *name)
+{
+  g_autofree char *expr = g_strdup_printf ("boolean(%s)", name);
+  xmlXPathObjectPtr obj;
+  gboolean r;
+  ctx->node = node;
+  obj = xmlXPathEvalExpression ((const xmlChar *) expr, ctx);
+  r = obj && obj->type == XPATH_BOOLEAN && obj->boolval;
   xmlXPathFreeObject (obj);
   return r;
 }
@@ -130,6 +147,7 @@ read_domain (virConnectPtr conn, virDomainPtr dom, DomainInfo *info, GError **er
   info->pflash = g_strcmp0 (firmware, "efi") == 0 || g_strcmp0 (loader, "pflash") == 0 || info->nvram != NULL;
   info->targets = g_ptr_array_new_with_free_func (g_free);
   info->sources = g_ptr_array_new_with_free_func (g_free);
+  info->excluded = g_ptr_array_new_with_free_func (g_free);
   disks = xmlXPathEvalExpression ((const xmlChar *) "/domain/devices/disk[@device='disk']", ctx);
   for (int i = 0; disks && disks->nodesetval && i < disks->nodesetval->nodeNr; i++)
     {
@@ -140,8 +158,14 @@ read_domain (virConnectPtr conn, virDomainPtr dom, DomainInfo *info, GError **er
       g_autofree char *pool = xstr (ctx, d, "string(source/@pool)");
       g_autofree char *vol = xstr (ctx, d, "string(source/@volume)");
 
-      if (dev == NULL || g_strcmp0 (fmt, "qcow2") != 0)
+      if (dev == NULL)
         continue;
+      if (g_strcmp0 (fmt, "qcow2") != 0 || xstr_exists (ctx, d, "shareable"))
+        {
+          if (!xstr_exists (ctx, d, "readonly"))
+            g_ptr_array_add (info->excluded, g_steal_pointer (&dev));
+          continue;
+        }
       if (file == NULL && pool && vol)
         {
           g_autoptr (virStoragePool) p = virStoragePoolLookupByName (conn, pool);
@@ -232,10 +256,14 @@ now_iso (void)
   return g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
 }
 
+/* QEMU's internal snapshots need every writable disk in qcow2, and libvirt
+ * takes them of all disks or none: a machine with a raw or shared disk (a
+ * cluster node's witness and CSVs) gets external overlays of its qcow2
+ * disks, the others left out. */
 static gboolean
 use_external (virConnectPtr conn, const DomainInfo *info)
 {
-  return info->pflash && !nl_virt_is_test_driver (conn);
+  return (info->pflash || info->excluded->len > 0) && !nl_virt_is_test_driver (conn);
 }
 
 /* ---- taking one ---- */
@@ -305,6 +333,8 @@ take_external (virConnectPtr conn, virDomainPtr dom, const NlOwnership *own, Dom
       g_ptr_array_add (overlays, overlay);
       g_ptr_array_add (files, g_strdup (overlay));
     }
+  for (guint i = 0; i < info->excluded->len; i++)
+    g_string_append_printf (xml, "<disk name='%s' snapshot='no'/>", (char *) info->excluded->pdata[i]);
   g_string_append (xml, "</disks></domainsnapshot>");
 
   if (running)
@@ -390,7 +420,12 @@ checkpoint_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
     return FALSE;
   if (use_external (conn, &info))
     {
-      task->done_what = "checkpointed (external overlay, NVRAM and TPM copies)";
+      g_autofree char *tpm = tpm_state_path (dom);
+      static const char *const what[2][2] = {
+        { "checkpointed (external overlay)", "checkpointed (external overlay, TPM copy)" },
+        { "checkpointed (external overlay, NVRAM copy)", "checkpointed (external overlay, NVRAM and TPM copies)" },
+      };
+      task->done_what = what[info.nvram != NULL][tpm != NULL];
       ok = take_external (conn, dom, own, &info, st->name, error);
     }
   else
@@ -596,8 +631,14 @@ revert_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
   task->changed = TRUE;
   if (g_strcmp0 (rec->mode, "external") == 0)
     {
-      task->done_what = rec->running ? "reverted (overlay recreated, NVRAM and TPM restored, started)"
-                                     : "reverted (overlay recreated, NVRAM and TPM restored)";
+      static const char *const what[2][2][2] = {
+        { { "reverted (overlay recreated)", "reverted (overlay recreated, started)" },
+          { "reverted (overlay recreated, TPM restored)", "reverted (overlay recreated, TPM restored, started)" } },
+        { { "reverted (overlay recreated, NVRAM restored)", "reverted (overlay recreated, NVRAM restored, started)" },
+          { "reverted (overlay recreated, NVRAM and TPM restored)",
+            "reverted (overlay recreated, NVRAM and TPM restored, started)" } },
+      };
+      task->done_what = what[rec->nvram_copy != NULL][rec->tpm_copy != NULL][rec->running ? 1 : 0];
       return revert_external (conn, dom, own, rec, error);
     }
   task->done_what = rec->running ? "reverted (running, memory restored)" : "reverted";
