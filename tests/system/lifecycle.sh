@@ -3,7 +3,8 @@
 # real libvirtd with tiny guests: up, status, checkpoint, a change inside a
 # guest, revert (the change is gone), down, destroy (nothing owned is left),
 # while foreign objects with lab-looking names stay untouched; and the same
-# checkpoint/revert on a UEFI + TPM guest (nestlab's external overlays).
+# checkpoint/revert on a UEFI + TPM guest (nestlab's external overlays) and
+# on two cluster nodes sharing a raw disk.
 . "$NESTLAB_SOURCE/tests/system/lib.sh"
 nl_require_libvirtd
 # As nl_guest_dir, but build.sh is a bash script (lib.sh runs it with sh).
@@ -16,12 +17,14 @@ mkdir -p "$guest"
 
 lab=$(nl_lab_name lc)
 ulab=$(nl_lab_name lcu)
+slab=$(nl_lab_name lcs)
 clab=$(nl_lab_name lcc)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nltest-lifecycle.XXXXXX")
 vsh() { virsh -q -c "$URI" "$@"; }
 nl() { "$NESTLAB" -c "$URI" "$@"; }
 tiny="$NESTLAB_SOURCE/templates/tiny-lab.xml"
 uefi="$NESTLAB_SOURCE/tests/data/system/uefi-lab.xml"
+cluster="$NESTLAB_SOURCE/tests/data/system/cluster-lab.xml"
 
 remove_domain() {
     if vsh domstate "$1" >/dev/null 2>&1; then
@@ -38,7 +41,7 @@ remove_network() {
 cleanup() {
     rc=$?
     # The labs through nestlab itself, then whatever this test made by hand.
-    for l in "$lab" "$ulab" "$clab"; do
+    for l in "$lab" "$ulab" "$slab" "$clab"; do
         nl destroy --yes "$l" >/dev/null 2>&1 || true
     done
     remove_domain "$lab-foreign"
@@ -155,3 +158,21 @@ uefi_gone() {
 }
 expect "no overlay, NVRAM or TPM copy of the UEFI lab is left" uefi_gone
 expect "the foreign objects are still untouched" foreign_untouched
+
+# Cluster nodes sharing a raw disk: external overlays without the shared disk.
+set -- --set "guest_dir=$guest" --set "lab=$slab" --set subnet_prefix=10.213.63
+expect "up of two nodes sharing a disk" nl up --no-status "$@" "$cluster"
+nl_wait_agent "$slab-node01" 180
+expect "checkpoint of the cluster nodes" nl checkpoint "$slab" clean
+expect "they take external checkpoints" sh -c "'$NESTLAB' -c '$URI' checkpoint '$slab' --list | grep -Eq '^clean +2/2 +external'"
+shared_out() { vsh dumpxml "$slab-node01" | grep -q "$slab-shared-quorum.raw"; }
+expect "the shared disk is still attached as itself, not an overlay" shared_out
+nl_guest_sh "$slab-node01" 'echo changed >/data/x && sync' >/dev/null
+expect "revert of the cluster nodes" nl revert "$slab" clean
+nl_wait_agent "$slab-node01" 180
+cluster_reverted() { ! nl_guest_sh "$slab-node01" 'test -e /data/x' >/dev/null; }
+expect "revert undoes the change inside a node" cluster_reverted
+expect "the shared volume survives the revert" sh -c "virsh -q -c '$URI' vol-list default | grep -q '$slab-shared-quorum.raw'"
+expect "destroy removes the cluster lab" nl destroy --yes "$slab"
+expect "no volume of the cluster lab is left, the shared one included" \
+    sh -c "! virsh -q -c '$URI' vol-list default | grep -q '$slab-'"
