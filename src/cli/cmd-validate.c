@@ -40,8 +40,10 @@ nl_cmd_validate (NlCli *cli, int argc, char **argv, GError **error)
           continue;
         }
       if (!quiet)
-        printf ("%s: valid: lab '%s', %u machines, %u networks, %u start waves\n", argv[i],
-                lab->name, lab->machines->len, lab->networks->len, lab->n_waves);
+        printf ("%s: valid: lab '%s', %u machine%s, %u network%s, %u start wave%s\n", argv[i],
+                lab->name, lab->machines->len, lab->machines->len == 1 ? "" : "s",
+                lab->networks->len, lab->networks->len == 1 ? "" : "s",
+                lab->n_waves, lab->n_waves == 1 ? "" : "s");
     }
   if (invalid > 0)
     {
