@@ -15,7 +15,7 @@ const NlCommand nl_commands[] = {
   { "validate", "FILE...", "Check lab templates and report every error", nl_cmd_validate },
   { "render", "FILE", "Print (or write) the libvirt XML a lab template makes", nl_cmd_render },
   { "up", "TEMPLATE", "Create or update a lab and start its machines in order", nl_cmd_up },
-  { "status", "[LAB]", "Show every lab (or one): machines, state, addresses, checkpoints", nl_cmd_status },
+  { "status", "[LAB]", "Show every lab (or one): machines, state, addresses, checkpoints, patches", nl_cmd_status },
   { "down", "LAB", "Shut a lab's machines down in reverse start order", nl_cmd_down },
   { "destroy", "LAB", "Remove exactly what a lab owns", nl_cmd_destroy },
   { "rebuild", "TEMPLATE", "Destroy a lab and bring it up again", nl_cmd_rebuild },
@@ -79,7 +79,11 @@ print_usage (FILE *out)
   for (const NlCommand *c = nl_commands; c->name; c++)
     {
       g_autofree char *left = g_strdup_printf ("%s %s", c->name, c->params);
-      fprintf (out, "  %-36s %s\n", left, c->summary);
+      /* A long synopsis gets its summary on the next line. */
+      if (strlen (left) > 36)
+        fprintf (out, "  %s\n  %-36s %s\n", left, "", c->summary);
+      else
+        fprintf (out, "  %-36s %s\n", left, c->summary);
     }
   fprintf (out,
            "\nGlobal options:\n"
