@@ -10,7 +10,7 @@ PACKAGES="
   check libosinfo-1.0-dev osinfo-db
   libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base
   ovmf swtpm swtpm-tools
-  busybox-static cpio zstd xz-utils e2fsprogs
+  busybox-static cpio zstd xz-utils e2fsprogs socat
 "
 
 missing=""

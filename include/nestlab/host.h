@@ -52,7 +52,4 @@ gboolean nl_host_check_ready (const GPtrArray *checks);
 /* CHECKS as a JSON object {"ready": bool, "checks": [...]} (newly allocated). */
 char *nl_host_check_to_json (const GPtrArray *checks);
 
-/* Escapes TEXT as a JSON string, quotes included, and appends it to OUT. */
-void nl_json_append_string (GString *out, const char *text);
-
 G_END_DECLS

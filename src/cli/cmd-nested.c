@@ -8,6 +8,7 @@
 
 #include <nestlab/error.h>
 #include <nestlab/host.h>
+#include <nestlab/json.h>
 #include <nestlab/model.h>
 #include <nestlab/nested.h>
 #include <nestlab/virt.h>

@@ -8,6 +8,7 @@
 #include <libxml/xpath.h>
 
 #include <nestlab/host.h>
+#include <nestlab/json.h>
 
 NL_ENUM_IMPL (nl_host_status, NL_HOST_STATUS_LAST, "ok", "info", "warn", "fail")
 
@@ -563,37 +564,6 @@ nl_host_check_ready (const GPtrArray *checks)
     if (((const NlHostCheck *) g_ptr_array_index (checks, i))->status == NL_HOST_STATUS_FAIL)
       return FALSE;
   return TRUE;
-}
-
-void
-nl_json_append_string (GString *out, const char *text)
-{
-  g_string_append_c (out, '"');
-  for (const unsigned char *p = (const unsigned char *) (text ? text : ""); *p; p++)
-    switch (*p)
-      {
-      case '"':
-        g_string_append (out, "\\\"");
-        break;
-      case '\\':
-        g_string_append (out, "\\\\");
-        break;
-      case '\n':
-        g_string_append (out, "\\n");
-        break;
-      case '\t':
-        g_string_append (out, "\\t");
-        break;
-      case '\r':
-        g_string_append (out, "\\r");
-        break;
-      default:
-        if (*p < 0x20)
-          g_string_append_printf (out, "\\u%04x", *p);
-        else
-          g_string_append_c (out, *p);
-      }
-  g_string_append_c (out, '"');
 }
 
 char *

@@ -7,6 +7,7 @@
 #include <libxml/xpath.h>
 
 #include <nestlab/agent.h>
+#include <nestlab/json.h>
 
 #include "lab-private.h"
 
@@ -217,29 +218,6 @@ nl_lab_status (virConnectPtr conn, const char *lab, GError **error)
  * library is not among the project's dependencies. ---- */
 
 static void
-json_string (GString *out, const char *s)
-{
-  g_string_append_c (out, '"');
-  for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++)
-    {
-      switch (*p)
-        {
-        case '"': g_string_append (out, "\\\""); break;
-        case '\\': g_string_append (out, "\\\\"); break;
-        case '\n': g_string_append (out, "\\n"); break;
-        case '\r': g_string_append (out, "\\r"); break;
-        case '\t': g_string_append (out, "\\t"); break;
-        default:
-          if (*p < 0x20)
-            g_string_append_printf (out, "\\u%04x", *p);
-          else
-            g_string_append_c (out, (char) *p); /* UTF-8 passes through */
-        }
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
 json_strings (GString *out, GPtrArray *strings)
 {
   g_string_append_c (out, '[');
@@ -247,7 +225,7 @@ json_strings (GString *out, GPtrArray *strings)
     {
       if (i)
         g_string_append (out, ", ");
-      json_string (out, strings->pdata[i]);
+      nl_json_append_string (out, strings->pdata[i]);
     }
   g_string_append_c (out, ']');
 }
@@ -261,14 +239,14 @@ nl_lab_status_to_json (GPtrArray *statuses)
       NlLabStatus *s = statuses->pdata[i];
       g_string_append (out, i ? ",\n  {" : "\n  {");
       g_string_append (out, "\"name\": ");
-      json_string (out, s->name);
+      nl_json_append_string (out, s->name);
       g_string_append (out, ",\n   \"networks\": [");
       for (guint n = 0; n < s->networks->len; n++)
         {
           g_string_append (out, n ? ", {\"name\": " : "{\"name\": ");
-          json_string (out, s->networks->pdata[n]);
+          nl_json_append_string (out, s->networks->pdata[n]);
           g_string_append (out, ", \"state\": ");
-          json_string (out, s->network_states->pdata[n]);
+          nl_json_append_string (out, s->network_states->pdata[n]);
           g_string_append_c (out, '}');
         }
       g_string_append (out, "],\n   \"volumes\": ");
@@ -279,13 +257,13 @@ nl_lab_status_to_json (GPtrArray *statuses)
           NlMachineStatus *ms = s->machines->pdata[m];
           g_string_append (out, m ? ",\n     {" : "\n     {");
           g_string_append (out, "\"name\": ");
-          json_string (out, ms->name);
+          nl_json_append_string (out, ms->name);
           g_string_append (out, ", \"domain\": ");
-          json_string (out, ms->domain);
+          nl_json_append_string (out, ms->domain);
           g_string_append (out, ", \"role\": ");
-          json_string (out, ms->role);
+          nl_json_append_string (out, ms->role);
           g_string_append (out, ", \"state\": ");
-          json_string (out, ms->state);
+          nl_json_append_string (out, ms->state);
           g_string_append_printf (out, ", \"nested\": %s, \"wave\": %u, \"addresses\": ",
                                   ms->nested ? "true" : "false", ms->wave);
           json_strings (out, ms->addresses);
@@ -296,11 +274,11 @@ nl_lab_status_to_json (GPtrArray *statuses)
             {
               NlPatchRecord *r = ms->patches->pdata[p];
               g_string_append (out, p ? ", {\"id\": " : "{\"id\": ");
-              json_string (out, r->id);
+              nl_json_append_string (out, r->id);
               g_string_append (out, ", \"run\": ");
-              json_string (out, r->run);
+              nl_json_append_string (out, r->run);
               g_string_append (out, ", \"installed\": ");
-              json_string (out, r->installed);
+              nl_json_append_string (out, r->installed);
               g_string_append_c (out, '}');
             }
           g_string_append (out, "]}");

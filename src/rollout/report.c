@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <nestlab/error.h>
+#include <nestlab/json.h>
 #include <nestlab/rollout.h>
 
 /* ------------------------------------------------------------------ */
@@ -283,34 +284,6 @@ nl_rollout_report_table (const NlJournal *j)
 /* JSON                                                                 */
 
 static void
-json_string (GString *out, const char *text)
-{
-  if (text == NULL)
-    {
-      g_string_append (out, "null");
-      return;
-    }
-  g_string_append_c (out, '"');
-  for (const unsigned char *p = (const unsigned char *) text; *p; p++)
-    {
-      switch (*p)
-        {
-        case '"': g_string_append (out, "\\\""); break;
-        case '\\': g_string_append (out, "\\\\"); break;
-        case '\n': g_string_append (out, "\\n"); break;
-        case '\r': g_string_append (out, "\\r"); break;
-        case '\t': g_string_append (out, "\\t"); break;
-        default:
-          if (*p < 0x20)
-            g_string_append_printf (out, "\\u%04x", *p);
-          else
-            g_string_append_c (out, *p);
-        }
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
 json_strv (GString *out, char **v)
 {
   g_string_append_c (out, '[');
@@ -318,7 +291,7 @@ json_strv (GString *out, char **v)
     {
       if (i)
         g_string_append_c (out, ',');
-      json_string (out, v[i]);
+      nl_json_append_string (out, v[i]);
     }
   g_string_append_c (out, ']');
 }
@@ -330,13 +303,13 @@ nl_rollout_report_json (const NlJournal *j)
   g_autoptr (GArray) rings = summarize (j);
 
   g_string_append (out, "\"id\":");
-  json_string (out, j->id);
+  nl_json_append_string (out, j->id);
   g_string_append (out, ",\"plan\":");
-  json_string (out, j->plan_id);
+  nl_json_append_string (out, j->plan_id);
   g_string_append (out, ",\"state\":");
-  json_string (out, nl_run_state_to_string (j->state));
+  nl_json_append_string (out, nl_run_state_to_string (j->state));
   g_string_append (out, ",\"reason\":");
-  json_string (out, j->reason);
+  nl_json_append_string (out, j->reason);
   g_string_append_printf (out, ",\"created\":%" G_GINT64_FORMAT ",\"updated\":%" G_GINT64_FORMAT
                           ",\"wait_until\":%" G_GINT64_FORMAT, j->created, j->updated, j->wait_until);
   g_string_append (out, ",\"passed\":");
@@ -352,9 +325,9 @@ nl_rollout_report_json (const NlJournal *j)
       if (i)
         g_string_append_c (out, ',');
       g_string_append (out, "{\"pass\":");
-      json_string (out, s->pass);
+      nl_json_append_string (out, s->pass);
       g_string_append (out, ",\"name\":");
-      json_string (out, s->name);
+      nl_json_append_string (out, s->name);
       g_string_append_printf (out, ",\"machines\":%u,\"halted\":%s,\"started\":%" G_GINT64_FORMAT
                               ",\"finished\":%" G_GINT64_FORMAT ",\"duration\":%" G_GINT64_FORMAT ",\"counts\":{",
                               s->total, s->halted ? "true" : "false", s->started, s->finished, dur);
@@ -369,21 +342,21 @@ nl_rollout_report_json (const NlJournal *j)
       if (i)
         g_string_append_c (out, ',');
       g_string_append (out, "{\"pass\":");
-      json_string (out, t->pass);
+      nl_json_append_string (out, t->pass);
       g_string_append (out, ",\"ring\":");
-      json_string (out, t->ring);
+      nl_json_append_string (out, t->ring);
       g_string_append (out, ",\"name\":");
-      json_string (out, t->name);
+      nl_json_append_string (out, t->name);
       g_string_append (out, ",\"production\":");
-      json_string (out, t->production);
+      nl_json_append_string (out, t->production);
       g_string_append (out, ",\"state\":");
-      json_string (out, nl_target_state_to_string (t->state));
+      nl_json_append_string (out, nl_target_state_to_string (t->state));
       g_string_append (out, ",\"outcome\":");
-      json_string (out, nl_outcome_to_string (nl_target_record_outcome (t)));
+      nl_json_append_string (out, nl_outcome_to_string (nl_target_record_outcome (t)));
       g_string_append (out, ",\"installed\":");
       json_strv (out, t->installed);
       g_string_append (out, ",\"message\":");
-      json_string (out, t->message);
+      nl_json_append_string (out, t->message);
       g_string_append_printf (out, ",\"started\":%" G_GINT64_FORMAT ",\"finished\":%" G_GINT64_FORMAT "}",
                               t->started, t->finished);
     }

@@ -9,6 +9,7 @@
 
 #include <nestlab/agent.h>
 #include <nestlab/error.h>
+#include <nestlab/json.h>
 #include <nestlab/virt.h>
 
 /* ------------------------------------------------------------------ */
@@ -214,22 +215,6 @@ json_get (const Json *j, const char *key)
   return NULL;
 }
 
-static void
-json_append_string (GString *out, const char *text)
-{
-  g_string_append_c (out, '"');
-  for (const unsigned char *p = (const unsigned char *) text; *p; p++)
-    {
-      if (*p == '"' || *p == '\\')
-        g_string_append_printf (out, "\\%c", *p);
-      else if (*p < 0x20)
-        g_string_append_printf (out, "\\u%04x", *p);
-      else
-        g_string_append_c (out, *p);
-    }
-  g_string_append_c (out, '"');
-}
-
 /* ------------------------------------------------------------------ */
 /* Commands                                                             */
 
@@ -300,13 +285,13 @@ nl_agent_exec_start (virDomainPtr dom, const char *const *argv, gint64 *pid, GEr
   const Json *ret, *p;
 
   g_return_val_if_fail (argv != NULL && argv[0] != NULL, FALSE);
-  json_append_string (cmd, argv[0]);
+  nl_json_append_string (cmd, argv[0]);
   g_string_append (cmd, ",\"arg\":[");
   for (guint i = 1; argv[i]; i++)
     {
       if (i > 1)
         g_string_append_c (cmd, ',');
-      json_append_string (cmd, argv[i]);
+      nl_json_append_string (cmd, argv[i]);
     }
   g_string_append (cmd, "],\"capture-output\":true}}");
   if (!agent_command (dom, cmd->str, 30, &reply, &ret, error))

@@ -3,30 +3,22 @@
  * replay.c runs the committed corpus through the same entry point as an
  * ordinary test. */
 #include <stdint.h>
-#include <stdio.h>
-#include <unistd.h>
 
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <nestlab/rollout.h>
+
+#include "fuzz-input.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  static char *path;
+  const char *path = nl_fuzz_input_file (data, size);
   g_autoptr (GError) error = NULL;
   NlRolloutPlan *plan;
 
   if (path == NULL)
-    {
-      int fd = g_file_open_tmp ("nl-fuzz-XXXXXX.xml", &path, NULL);
-      if (fd < 0)
-        return 0;
-      close (fd);
-    }
-  if (!g_file_set_contents (path, (const char *) data, size, NULL))
     return 0;
   plan = nl_rollout_plan_load (path, &error);
   /* Either a plan or an error with a message, never both or neither. */

@@ -278,14 +278,6 @@ START_TEST (json_report_matches_golden)
 }
 END_TEST
 
-START_TEST (json_strings_are_escaped)
-{
-  g_autoptr (GString) out = g_string_new (NULL);
-  nl_json_append_string (out, "a\"b\\c\nd\te\001");
-  ck_assert_str_eq (out->str, "\"a\\\"b\\\\c\\nd\\te\\u0001\"");
-}
-END_TEST
-
 START_TEST (cli_exit_status_and_json_on_a_fixture_tree)
 {
   const char *nestlab = g_getenv ("NESTLAB");
@@ -322,7 +314,6 @@ host_suite (void)
   tcase_add_test (tc, malformed_capabilities_fail_without_crashing);
   tcase_add_test (tc, unreadable_root_fails_every_file_check);
   tcase_add_test (tc, json_report_matches_golden);
-  tcase_add_test (tc, json_strings_are_escaped);
   tcase_add_test (tc, cli_exit_status_and_json_on_a_fixture_tree);
   suite_add_tcase (s, tc);
   return s;

@@ -1,5 +1,6 @@
 /* Model helpers: sizes, durations, addresses, names and derived identifiers. */
 #include <nestlab/error.h>
+#include <nestlab/json.h>
 #include <nestlab/model.h>
 #include "nl-test.h"
 
@@ -116,6 +117,19 @@ START_TEST (enum_tables_convert_both_ways)
 }
 END_TEST
 
+START_TEST (json_strings_are_escaped)
+{
+  g_autoptr (GString) out = g_string_new (NULL);
+  nl_json_append_string (out, "a\"b\\c\nd\te\001\r");
+  ck_assert_str_eq (out->str, "\"a\\\"b\\\\c\\nd\\te\\u0001\\r\"");
+  g_string_truncate (out, 0);
+  nl_json_append_string (out, NULL);
+  g_string_append_c (out, ' ');
+  nl_json_append_string (out, "caf\u00e9 \u2014 ok");
+  ck_assert_str_eq (out->str, "null \"caf\u00e9 \u2014 ok\"");
+}
+END_TEST
+
 static Suite *
 model_suite (void)
 {
@@ -128,6 +142,7 @@ model_suite (void)
   tcase_add_test (tc, safe_names);
   tcase_add_test (tc, identifiers_are_stable_and_salted);
   tcase_add_test (tc, enum_tables_convert_both_ways);
+  tcase_add_test (tc, json_strings_are_escaped);
   suite_add_tcase (s, tc);
   return s;
 }
