@@ -191,30 +191,45 @@ START_TEST (golden_output_passes_libvirt_schema)
 }
 END_TEST
 
+/* Enables nesting on tests/data/nested/CASE.in.xml, then disables it: the
+ * changes and the document must match CASE.disable.changes and
+ * CASE.disable.xml, pass libvirt's schema, and a second disable must change
+ * nothing. Returns the disabled document (the caller frees it) and its
+ * text in *TEXT. */
+static xmlDocPtr
+enable_then_disable (const char *name, const NlNestedOptions *options, char **text)
+{
+  g_autoptr (GPtrArray) changes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) again = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *input = g_strdup_printf ("nested/%s.in.xml", name);
+  g_autofree char *golden_changes = g_strdup_printf ("nested/%s.disable.changes", name);
+  g_autofree char *golden_xml = g_strdup_printf ("nested/%s.disable.xml", name);
+  g_autofree char *lines = NULL;
+  g_autofree char *output = NULL;
+  xmlDocPtr doc = load_domain (input);
+
+  ck_assert (nl_nested_enable (doc, options, NULL, NULL));
+  ck_assert (nl_nested_disable (doc, options, changes, NULL));
+  lines = join_lines (changes);
+  ck_assert_msg (nl_test_golden (golden_changes, lines), "%s differs", golden_changes);
+  *text = nl_render_to_string (doc);
+  ck_assert_msg (nl_test_golden (golden_xml, *text), "%s differs", golden_xml);
+  ck_assert_msg (xml_validates (*text, "domain", &output), "invalid:\n%s", output);
+  ck_assert (nl_nested_disable (doc, options, again, NULL));
+  ck_assert_uint_eq (again->len, 0);
+  return doc;
+}
+
 START_TEST (disable_hides_extension_and_keeps_memory)
 {
   NlNestedOptions options = { .vendor = NL_CPU_VENDOR_INTEL, .windows = TRUE };
-  g_autoptr (GPtrArray) changes = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) again = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) reasons = g_ptr_array_new_with_free_func (g_free);
-  xmlDocPtr doc = load_domain ("nested/windows-intel.in.xml");
   g_autofree char *text = NULL;
-  g_autofree char *lines = NULL;
-  g_autofree char *output = NULL;
+  xmlDocPtr doc = enable_then_disable ("windows-intel", &options, &text);
 
-  ck_assert (nl_nested_enable (doc, &options, NULL, NULL));
-  ck_assert (nl_nested_disable (doc, &options, changes, NULL));
-  lines = join_lines (changes);
-  ck_assert_msg (nl_test_golden ("nested/windows-intel.disable.changes", lines), "changes differ");
-  text = nl_render_to_string (doc);
-  ck_assert_msg (nl_test_golden ("nested/windows-intel.disable.xml", text), "output differs");
-  ck_assert_msg (xml_validates (text, "domain", &output), "invalid:\n%s", output);
   ck_assert_ptr_nonnull (strstr (text, "<feature policy=\"disable\" name=\"vmx\"/>"));
   ck_assert_ptr_null (strstr (text, "evmcs"));
   ck_assert_ptr_nonnull (strstr (text, "<memballoon model=\"none\"/>"));
-
-  ck_assert (nl_nested_disable (doc, &options, again, NULL));
-  ck_assert_uint_eq (again->len, 0);
   ck_assert (!nl_nested_check (doc, &options, reasons));
   ck_assert_uint_ge (reasons->len, 1);
   xmlFreeDoc (doc);
@@ -224,26 +239,13 @@ END_TEST
 START_TEST (disable_of_an_emulated_domain_leaves_a_cpu_that_boots)
 {
   NlNestedOptions options = { .vendor = NL_CPU_VENDOR_INTEL, .emulate = TRUE };
-  g_autoptr (GPtrArray) changes = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) again = g_ptr_array_new_with_free_func (g_free);
-  xmlDocPtr doc = load_domain ("nested/emulate.in.xml");
   g_autofree char *text = NULL;
-  g_autofree char *lines = NULL;
-  g_autofree char *output = NULL;
+  xmlDocPtr doc = enable_then_disable ("emulate", &options, &text);
 
-  ck_assert (nl_nested_enable (doc, &options, NULL, NULL));
-  ck_assert (nl_nested_disable (doc, &options, changes, NULL));
-  lines = join_lines (changes);
-  ck_assert_msg (nl_test_golden ("nested/emulate.disable.changes", lines), "changes differ");
-  text = nl_render_to_string (doc);
-  ck_assert_msg (nl_test_golden ("nested/emulate.disable.xml", text), "output differs");
-  ck_assert_msg (xml_validates (text, "domain", &output), "invalid:\n%s", output);
   /* Not the maximum CPU (which does not boot with svm off), and no svm. */
   ck_assert_ptr_null (strstr (text, "mode=\"maximum\""));
   ck_assert_ptr_nonnull (strstr (text, ">qemu64</model>"));
   ck_assert_ptr_nonnull (strstr (text, "<feature policy=\"disable\" name=\"svm\"/>"));
-  ck_assert (nl_nested_disable (doc, &options, again, NULL));
-  ck_assert_uint_eq (again->len, 0);
   xmlFreeDoc (doc);
 }
 END_TEST
