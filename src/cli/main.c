@@ -1,6 +1,7 @@
 /* nestlab's entry point: global options, dispatch through the command table,
  * and the one place where error codes become exit statuses. */
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -166,6 +167,10 @@ main (int argc, char **argv)
   int status;
 
   setlocale (LC_ALL, "");
+  /* A connection to libvirtd that drops makes the next write to its socket
+   * raise SIGPIPE, which would kill nestlab mid-operation without a word;
+   * ignored, the write fails and libvirt reports the lost connection. */
+  signal (SIGPIPE, SIG_IGN);
   /* Every command's --help reads "nestlab [OPTION…] COMMAND ARGS". */
   g_set_prgname ("nestlab");
   cli.prog = "nestlab";

@@ -121,6 +121,29 @@ run_one (gpointer item, gpointer user_data)
   record (r, task);
 }
 
+/* Whether CONN still reaches libvirtd. A dropped socket is noticed on the
+ * next call, so one cheap call is made when libvirt still thinks it open. */
+static gboolean
+connection_alive (virConnectPtr conn)
+{
+  unsigned long version = 0;
+  gboolean alive = virConnectIsAlive (conn) == 1 && virConnectGetVersion (conn, &version) == 0
+                   && virConnectIsAlive (conn) == 1;
+  virResetLastError ();
+  return alive;
+}
+
+static void
+set_lost (virConnectPtr conn, const char *operation, GError **error)
+{
+  g_autofree char *uri = virConnectGetURI (conn);
+  virResetLastError ();
+  g_set_error (error, NL_ERROR, NL_ERROR_FAILED,
+               "lost the connection to libvirt%s%s%s%s; nothing more was done "
+               "(run it again once libvirtd is back: it picks up where it stopped)",
+               uri ? " at " : "", uri ? uri : "", operation ? " during " : "", operation ? operation : "");
+}
+
 gboolean
 nl_lab_run_parallel (virConnectPtr conn, GPtrArray *tasks, NlTaskFunc fn, gpointer data,
                      const NlLabOptions *options, NlReport *report, GError **error)
@@ -149,7 +172,12 @@ nl_lab_run_parallel (virConnectPtr conn, GPtrArray *tasks, NlTaskFunc fn, gpoint
         {
           if (opened == 0)
             {
-              g_propagate_error (error, g_steal_pointer (&local));
+              /* No new connection: if the one we hold is gone too, libvirtd
+               * (or the way to it) went away under us; say that. */
+              if (!connection_alive (conn))
+                set_lost (conn, NULL, error);
+              else
+                g_propagate_error (error, g_steal_pointer (&local));
               g_async_queue_unref (r.connections);
               return FALSE;
             }
@@ -180,14 +208,9 @@ gboolean
 nl_lab_finish (virConnectPtr conn, const NlLabOptions *options, NlReport *report,
                const char *operation, GError **error)
 {
-  if (virConnectIsAlive (conn) == 0)
+  if (!connection_alive (conn))
     {
-      g_autofree char *uri = virConnectGetURI (conn);
-      virResetLastError ();
-      g_set_error (error, NL_ERROR, NL_ERROR_FAILED,
-                   "lost the connection to libvirt%s%s during %s; nothing more was done "
-                   "(run it again once libvirtd is back: it picks up where it stopped)",
-                   uri ? " at " : "", uri ? uri : "", operation);
+      set_lost (conn, operation, error);
       return FALSE;
     }
   if (nl_lab_cancelled (options))

@@ -51,7 +51,7 @@ pkill -f "UNIX-LISTEN:$tmp/relay.sock" || true
 relay=""
 rc=0
 wait "$up" || rc=$?
-cat "$tmp/up.err" >&2
+cat "$tmp/up.out" "$tmp/up.err" >&2; say "up exited with $rc"
 expect "up fails with exit status 1" test "$rc" = 1
 expect "the error says the connection to libvirt was lost, and where" \
     grep -q "lost the connection to libvirt at qemu+unix:///system" "$tmp/up.err"
