@@ -1,8 +1,9 @@
 #!/bin/sh
-# A lost libvirtd connection in the middle of `up` is a clear error (exit 1,
-# naming the connection), nothing more is attempted, and the next `up`
-# completes the lab. The connection goes through a socat relay to libvirtd's
-# socket, which the test kills while `up` waits between start waves.
+# `up` interrupted between its start waves, two ways; each time it says so,
+# exits 1 and starts nothing more, and the next `up` completes the lab:
+#   - Ctrl-C (SIGINT): work in flight finishes, nothing new starts;
+#   - a lost libvirtd connection: the connection goes through a socat relay
+#     to libvirtd's socket, which the test kills.
 . "$NESTLAB_SOURCE/tests/system/lib.sh"
 nl_require_libvirtd
 command -v socat >/dev/null || fail "socat is missing: run scripts/setup.sh"
@@ -24,12 +25,44 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 [ -S "$sock" ] || fail "libvirtd's socket $sock is missing"
-# The server waits 20 s after starting before the clients' wave.
+# The server waits 20 s after starting before the clients' wave: the
+# moment both interruptions hit.
 sed 's|<machine name="server" profile="tiny" role="generic">|<machine name="server" profile="tiny" role="generic" delay="20s">|' \
     "$NESTLAB_SOURCE/templates/tiny-lab.xml" >"$tmp/lab.xml"
 grep -q 'delay="20s"' "$tmp/lab.xml" || fail "could not add a start delay to tiny-lab.xml"
 set -- --set "guest_dir=$guest" --set "lab=$lab" --set subnet_prefix=10.213.64
 
+# Waits until domain $1 runs (up to 60 s).
+wait_running() {
+    i=0
+    until [ "$(virsh -q -c "$URI" domstate "$1" 2>/dev/null)" = running ] || [ "$i" -ge 120 ]; do
+        sleep 0.5; i=$((i + 1))
+    done
+    test "$(virsh -q -c "$URI" domstate "$1" 2>/dev/null)" = running
+}
+clients_not_started() {
+    for m in client01 client02; do
+        test "$(virsh -q -c "$URI" domstate "$lab-$m" 2>/dev/null)" != running || return 1
+    done
+}
+
+# ---- Ctrl-C ----------------------------------------------------------------
+# A background job of a non-interactive shell ignores SIGINT from birth;
+# nestlab installs its own handler, so the signal still arrives.
+"$NESTLAB" -c "$URI" up --no-status "$@" "$tmp/lab.xml" >"$tmp/int.out" 2>"$tmp/int.err" &
+up=$!
+expect "the first wave started" wait_running "$lab-server"
+kill -INT "$up"
+rc=0
+wait "$up" || rc=$?
+cat "$tmp/int.out" "$tmp/int.err" >&2
+expect "an interrupted up exits 1" test "$rc" = 1
+expect "it says it was interrupted and that running it again completes it" \
+    sh -c "grep -q 'interrupted' '$tmp/int.err' && grep -q 'run it again' '$tmp/int.err'"
+expect "the second wave was not started" clients_not_started
+expect "destroy of the half-built lab" "$NESTLAB" -c "$URI" destroy --yes "$lab"
+
+# ---- a lost connection ---------------------------------------------------
 socat "UNIX-LISTEN:$tmp/relay.sock,fork" "UNIX-CONNECT:$sock" &
 relay=$!
 i=0
@@ -41,12 +74,7 @@ expect "the relay reaches libvirtd" virsh -q -c "$relay_uri" version
 up=$!
 # Once the first wave runs, cut the connection (the relay and every
 # connection it forked).
-i=0
-until [ "$(virsh -q -c "$URI" domstate "$lab-server" 2>/dev/null)" = running ] || [ "$i" -ge 120 ]; do
-    sleep 0.5; i=$((i + 1))
-done
-expect "the first wave started through the relay" \
-    test "$(virsh -q -c "$URI" domstate "$lab-server" 2>/dev/null)" = running
+expect "the first wave started through the relay" wait_running "$lab-server"
 pkill -f "UNIX-LISTEN:$tmp/relay.sock" || true
 relay=""
 rc=0
@@ -55,8 +83,7 @@ cat "$tmp/up.out" "$tmp/up.err" >&2; say "up exited with $rc"
 expect "up fails with exit status 1" test "$rc" = 1
 expect "the error says the connection to libvirt was lost, and where" \
     grep -q "lost the connection to libvirt at qemu+unix:///system" "$tmp/up.err"
-expect "the second wave was not started" \
-    sh -c "test \"\$(virsh -q -c '$URI' domstate '$lab-client01' 2>/dev/null)\" != running"
+expect "the second wave was not started" clients_not_started
 expect "a second up, on a working connection, completes the lab" \
     "$NESTLAB" -c "$URI" up --no-status "$@" "$tmp/lab.xml"
 for m in server client01 client02; do
