@@ -55,5 +55,22 @@ n=$((n + 1)); if [ ! -e "$T/none" ]; then echo "ok $n - invalid input creates no
 else echo "not ok $n - $T/none was created"; failed=1; fi
 check "render --vendor must be intel or amd" 2 "$NESTLAB" render --vendor via "$S/templates/scvmm-demo.xml"
 
+# The man page and the README name every command `nestlab help` lists, and
+# every option each command's --help lists (the man page's ones).
+"$NESTLAB" help | sed -n '/^Commands:/,/^$/p' | sed -n 's/^  \([a-z][a-z]*\( [a-z][a-z]*\)\{0,1\}\) .*/\1/p' \
+    | sed 's/ [A-Z[].*//' | sort -u >"$T/commands"
+missing=""
+while read -r cmd; do
+    # A command's words in the man page, with roff's escaped hyphens.
+    grep -q "^\.B[I]* \"*$cmd\( \|\"\|$\)" "$S/docs/nestlab.1" || missing="$missing man:$cmd"
+    grep -q "nestlab $cmd" "$S/README.md" || missing="$missing README:$cmd"
+    for opt in $("$NESTLAB" $cmd --help 2>/dev/null | sed -n 's/^  \(-[a-z], \)\{0,1\}--\([a-z-]*\).*/\2/p' | grep -v '^help$'); do
+        sed 's/\\-/-/g' "$S/docs/nestlab.1" | grep -q -- "--$opt" || missing="$missing man:$cmd--$opt"
+    done
+done <"$T/commands"
+n=$((n + 1))
+if [ -s "$T/commands" ] && [ -z "$missing" ]; then echo "ok $n - the man page and README cover $(wc -l <"$T/commands") commands and their options"
+else echo "not ok $n - not documented:$missing"; failed=1; fi
+
 echo "1..$n"
 exit $failed
