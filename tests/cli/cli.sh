@@ -7,6 +7,14 @@ set -u
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 n=0; failed=0
 
+# Under `meson test --setup valgrindcli`, every nestlab process runs under
+# the wrapper (memcheck: an error turns the exit status into 99).
+if [ -n "${NESTLAB_WRAPPER:-}" ]; then
+    printf '#!/bin/sh\nexec %s "%s" "$@"\n' "$NESTLAB_WRAPPER" "$NESTLAB" >"$T/nestlab"
+    chmod +x "$T/nestlab"
+    NESTLAB=$T/nestlab
+fi
+
 check() { # check DESCRIPTION EXPECTED-STATUS COMMAND...
     desc=$1; want=$2; shift 2
     n=$((n + 1))
