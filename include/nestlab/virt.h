@@ -57,6 +57,7 @@ typedef struct {
   char **bases;       /* external: the frozen files they sit on, same order */
   char *nvram_copy;   /* external: path of the NVRAM copy, or NULL */
   char *tpm_copy;     /* external: path of the TPM state copy, or NULL */
+  char *memory;       /* external, running: path of the saved memory, or NULL */
 } NlCheckpointRecord;
 
 typedef struct {

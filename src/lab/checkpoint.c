@@ -311,7 +311,7 @@ take_external (virConnectPtr conn, virDomainPtr dom, const NlOwnership *own, Dom
   g_autofree char *tpm = tpm_state_path (dom);
   g_autoptr (virDomainSnapshot) snap = NULL;
   g_autoptr (virStoragePool) pool = NULL;
-  unsigned int flags = VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY | VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA;
+  unsigned int flags = VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA;
   gboolean ok = FALSE;
 
   if (info->targets->len == 0)
@@ -319,8 +319,29 @@ take_external (virConnectPtr conn, virDomainPtr dom, const NlOwnership *own, Dom
       g_set_error (error, NL_ERROR, NL_ERROR_UNSUPPORTED, "'%s' has no qcow2 disk to checkpoint", dname);
       return FALSE;
     }
-  g_string_append_printf (xml, "<domainsnapshot><name>nestlab-%s-%" G_GINT64_FORMAT "</name>"
-                          "<memory snapshot='no'/><disks>", name, g_get_real_time ());
+  g_string_append_printf (xml, "<domainsnapshot><name>nestlab-%s-%" G_GINT64_FORMAT "</name>",
+                          name, g_get_real_time ());
+  /* A running machine's memory goes to a file beside its disks, saved at
+   * the same paused moment as the disks, NVRAM and TPM state; not when a
+   * disk stays out of the checkpoint (a cluster's shared disk): restored
+   * memory would hold caches of that disk's old contents, so such a machine
+   * boots fresh on revert. */
+  if (running && info->excluded->len == 0)
+    {
+      g_autofree char *dir = g_path_get_dirname (info->sources->pdata[0]);
+      g_autofree char *file = g_strdup_printf ("%s@%s.mem", dname, name);
+      g_autofree char *esc = NULL;
+      rec->memory = g_build_filename (dir, file, NULL);
+      esc = g_markup_escape_text (rec->memory, -1);
+      g_string_append_printf (xml, "<memory snapshot='external' file='%s'/>", esc);
+      g_ptr_array_add (files, g_strdup (rec->memory));
+    }
+  else
+    {
+      flags |= VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY;
+      g_string_append (xml, "<memory snapshot='no'/>");
+    }
+  g_string_append (xml, "<disks>");
   for (guint i = 0; i < info->targets->len; i++)
     {
       g_autofree char *dir = g_path_get_dirname (info->sources->pdata[i]);
@@ -372,7 +393,8 @@ take_external (virConnectPtr conn, virDomainPtr dom, const NlOwnership *own, Dom
   snap = virDomainSnapshotCreateXML (dom, xml->str, flags);
   if (snap == NULL)
     {
-      nl_virt_set_error (error, "taking the disk-only snapshot of '%s'", dname);
+      nl_virt_set_error (error, running ? "taking the disk and memory snapshot of '%s'"
+                                        : "taking the disk-only snapshot of '%s'", dname);
       goto out;
     }
   g_ptr_array_add (overlays, NULL);
@@ -421,11 +443,15 @@ checkpoint_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
   if (use_external (conn, &info))
     {
       g_autofree char *tpm = tpm_state_path (dom);
-      static const char *const what[2][2] = {
-        { "checkpointed (external overlay)", "checkpointed (external overlay, TPM copy)" },
-        { "checkpointed (external overlay, NVRAM copy)", "checkpointed (external overlay, NVRAM and TPM copies)" },
-      };
-      task->done_what = what[info.nvram != NULL][tpm != NULL];
+      g_autoptr (GString) what = g_string_new ("checkpointed (external overlay");
+      if (info.nvram)
+        g_string_append (what, tpm ? ", NVRAM and TPM copies" : ", NVRAM copy");
+      else if (tpm)
+        g_string_append (what, ", TPM copy");
+      if (nl_virt_domain_is_active (dom))
+        g_string_append (what, info.excluded->len ? ", no memory: a disk stays out" : ", memory");
+      g_string_append_c (what, ')');
+      task->done_what = g_intern_string (what->str);
       ok = take_external (conn, dom, own, &info, st->name, error);
     }
   else
@@ -465,23 +491,14 @@ revert_internal (virDomainPtr dom, const NlOwnership *own, const char *name, GEr
   return nl_virt_domain_set_ownership (dom, own->xml, error);
 }
 
-/* Points disk TARGET of DOM's persistent definition at FILE. */
+/* Points the disks TARGETS of domain document DOC at FILES; whether
+ * anything changed. */
 static gboolean
-set_disk_sources (virConnectPtr conn, virDomainPtr dom, char **targets, char **files, GError **error)
+point_disks (xmlDocPtr doc, char **targets, char **files)
 {
-  const char *objname = virDomainGetName (dom);
-  g_autofree char *xml = nl_virt_domain_xml (dom, TRUE, error);
-  g_autoptr (xmlDoc) doc = NULL;
-  xmlXPathContextPtr ctx;
+  xmlXPathContextPtr ctx = xmlXPathNewContext (doc);
   gboolean changed = FALSE;
-  xmlChar *text = NULL;
-  int len = 0;
-  g_autoptr (virDomain) redefined = NULL;
 
-  if (xml == NULL)
-    return FALSE;
-  doc = xmlReadMemory (xml, strlen (xml), "domain.xml", NULL, XML_PARSE_NONET);
-  ctx = xmlXPathNewContext (doc);
   for (guint i = 0; targets[i] && files[i]; i++)
     {
       g_autofree char *expr = g_strdup_printf ("/domain/devices/disk[target/@dev='%s']", targets[i]);
@@ -511,14 +528,67 @@ set_disk_sources (virConnectPtr conn, virDomainPtr dom, char **targets, char **f
       xmlXPathFreeObject (obj);
     }
   xmlXPathFreeContext (ctx);
-  if (!changed)
-    return TRUE;
+  return changed;
+}
+
+/* Points disk TARGET of DOM's persistent definition at FILE. */
+static gboolean
+set_disk_sources (virConnectPtr conn, virDomainPtr dom, char **targets, char **files, GError **error)
+{
+  const char *objname = virDomainGetName (dom);
+  g_autofree char *xml = nl_virt_domain_xml (dom, TRUE, error);
+  g_autoptr (xmlDoc) doc = NULL;
+  xmlChar *text = NULL;
+  int len = 0;
+  g_autoptr (virDomain) redefined = NULL;
+
+  if (xml == NULL)
+    return FALSE;
+  doc = xmlReadMemory (xml, strlen (xml), "domain.xml", NULL, XML_PARSE_NONET);
+  if (doc == NULL || !point_disks (doc, targets, files))
+    return doc != NULL;
   xmlDocDumpMemory (doc, &text, &len);
   redefined = virDomainDefineXML (conn, (const char *) text);
   xmlFree (text);
   if (redefined == NULL)
     {
       nl_virt_set_error (error, "pointing '%s' back at its checkpoint overlays", objname);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Starts DOM from REC's saved memory, its disks on the overlays just
+ * recreated (the saved definition names the files they had before the
+ * checkpoint, which are now its frozen bases). */
+static gboolean
+restore_memory (virConnectPtr conn, virDomainPtr dom, const NlCheckpointRecord *rec, GError **error)
+{
+  const char *dname = virDomainGetName (dom);
+  g_autofree char *saved = virDomainSaveImageGetXMLDesc (conn, rec->memory, 0);
+  g_autoptr (xmlDoc) doc = NULL;
+  xmlChar *text = NULL;
+  int len = 0;
+  int rc;
+
+  if (saved == NULL)
+    {
+      nl_virt_set_error (error, "reading the saved memory %s of '%s'", rec->memory, dname);
+      return FALSE;
+    }
+  doc = xmlReadMemory (saved, strlen (saved), "saved.xml", NULL, XML_PARSE_NONET);
+  if (doc == NULL)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "the definition in %s does not parse", rec->memory);
+      return FALSE;
+    }
+  point_disks (doc, rec->targets, rec->disks);
+  xmlDocDumpMemory (doc, &text, &len);
+  rc = virDomainRestoreFlags (conn, rec->memory, (const char *) text, VIR_DOMAIN_SAVE_RUNNING);
+  xmlFree (text);
+  if (rc < 0)
+    {
+      nl_virt_set_error (error, "restoring the memory of '%s' from %s", dname, rec->memory);
       return FALSE;
     }
   return TRUE;
@@ -602,9 +672,15 @@ revert_external (virConnectPtr conn, virDomainPtr dom, const NlOwnership *own, c
   }
   if (!nl_virt_domain_set_ownership (dom, text, error))
     return FALSE;
-  if (rec->running)
-    return nl_virt_domain_start (dom, error);
-  return TRUE;
+  if (!rec->running)
+    return TRUE;
+  if (rec->memory == NULL || !g_file_test (rec->memory, G_FILE_TEST_IS_REGULAR))
+    return nl_virt_domain_start (dom, error); /* a fresh boot */
+  if (!restore_memory (conn, dom, rec, error))
+    return FALSE;
+  /* The running definition came from the saved image, with the mark as it
+   * was before this checkpoint: write the current one again. */
+  return nl_virt_domain_set_ownership (dom, text, error);
 }
 
 static gboolean
@@ -631,14 +707,17 @@ revert_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
   task->changed = TRUE;
   if (g_strcmp0 (rec->mode, "external") == 0)
     {
-      static const char *const what[2][2][2] = {
-        { { "reverted (overlay recreated)", "reverted (overlay recreated, started)" },
-          { "reverted (overlay recreated, TPM restored)", "reverted (overlay recreated, TPM restored, started)" } },
-        { { "reverted (overlay recreated, NVRAM restored)", "reverted (overlay recreated, NVRAM restored, started)" },
-          { "reverted (overlay recreated, NVRAM and TPM restored)",
-            "reverted (overlay recreated, NVRAM and TPM restored, started)" } },
-      };
-      task->done_what = what[rec->nvram_copy != NULL][rec->tpm_copy != NULL][rec->running ? 1 : 0];
+      g_autoptr (GString) what = g_string_new ("reverted (overlay recreated");
+      if (rec->nvram_copy)
+        g_string_append (what, rec->tpm_copy ? ", NVRAM and TPM restored" : ", NVRAM restored");
+      else if (rec->tpm_copy)
+        g_string_append (what, ", TPM restored");
+      if (rec->running)
+        g_string_append (what, rec->memory && g_file_test (rec->memory, G_FILE_TEST_IS_REGULAR)
+                                 ? ", running, memory restored" : ", started without its memory");
+      g_string_append_c (what, ')');
+      /* Progress words live as long as the process: interned. */
+      task->done_what = g_intern_string (what->str);
       return revert_external (conn, dom, own, rec, error);
     }
   task->done_what = rec->running ? "reverted (running, memory restored)" : "reverted";

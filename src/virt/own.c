@@ -49,6 +49,7 @@ nl_checkpoint_record_free (NlCheckpointRecord *rec)
   g_free (rec->created);
   g_free (rec->nvram_copy);
   g_free (rec->tpm_copy);
+  g_free (rec->memory);
   g_strfreev (rec->targets);
   g_strfreev (rec->disks);
   g_strfreev (rec->bases);
@@ -132,6 +133,7 @@ ownership_from_node (xmlNodePtr root)
           r->created = prop (c, "created");
           r->nvram_copy = prop (c, "nvram");
           r->tpm_copy = prop (c, "tpm");
+          r->memory = prop (c, "memory");
           r->targets = split_or_empty (prop (c, "targets"));
           r->disks = split_or_empty (prop (c, "disks"));
           r->bases = split_or_empty (prop (c, "bases"));
@@ -259,6 +261,8 @@ rewrite (const NlOwnership *own, const NlOwnedVolume *add_volume,
         xmlNewProp (c, (const xmlChar *) "nvram", (const xmlChar *) add_checkpoint->nvram_copy);
       if (add_checkpoint->tpm_copy)
         xmlNewProp (c, (const xmlChar *) "tpm", (const xmlChar *) add_checkpoint->tpm_copy);
+      if (add_checkpoint->memory)
+        xmlNewProp (c, (const xmlChar *) "memory", (const xmlChar *) add_checkpoint->memory);
     }
   buf = xmlBufferCreate ();
   xmlNodeDump (buf, doc, root, 0, 0);

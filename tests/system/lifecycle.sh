@@ -145,13 +145,23 @@ expect "status no longer knows the lab" sh -c "! '$NESTLAB' -c '$URI' status '$l
 set -- --set "guest_dir=$guest" --set "lab=$ulab" --set subnet_prefix=10.213.62
 expect "up of a UEFI + TPM guest" nl up --no-status "$@" "$uefi"
 nl_wait_agent "$ulab-efi" 180
-expect "checkpoint of the UEFI guest" nl checkpoint "$ulab" clean
+# The guest's root file system is its initramfs, in memory: a file there
+# survives a revert only if the memory does.
+nl_guest_sh "$ulab-efi" 'echo before >/ram-marker' >/dev/null
+expect "checkpoint of the running UEFI guest" nl checkpoint "$ulab" clean
 expect "it is an external checkpoint" sh -c "'$NESTLAB' -c '$URI' checkpoint '$ulab' --list | grep -Eq '^clean +1/1 +external'"
-nl_guest_sh "$ulab-efi" 'echo changed >/data/x && sync' >/dev/null
+expect "its memory was saved beside its disks" sh -c "virsh -q -c '$URI' vol-list default | grep -q '$ulab-efi@clean.mem'"
+nl_guest_sh "$ulab-efi" 'echo changed >/data/x && echo after >/ram-after && sync' >/dev/null
 expect "revert of the UEFI guest" nl revert "$ulab" clean
+expect "it runs again without a boot" test "$(vsh domstate "$ulab-efi")" = running
 nl_wait_agent "$ulab-efi" 180
 uefi_reverted() { ! nl_guest_sh "$ulab-efi" 'test -e /data/x' >/dev/null; }
-expect "revert undoes the change inside the UEFI guest" uefi_reverted
+expect "revert undoes the change on the UEFI guest's disk" uefi_reverted
+expect "revert brings back the UEFI guest's memory (a file in RAM from before the checkpoint)" \
+    nl_guest_sh "$ulab-efi" 'test -e /ram-marker'
+expect "and forgets what was in memory after it" nl_guest_sh "$ulab-efi" '! test -e /ram-after'
+expect "memory and disk agree: the guest's file system reports no error" \
+    nl_guest_sh "$ulab-efi" 'ls -la /data >/dev/null && cat /data/nestlab-golden >/dev/null && ! dmesg | grep -q "EXT4-fs error"'
 expect "destroy removes the UEFI lab" nl destroy --yes "$ulab"
 uefi_gone() {
     ! vsh list --all --name | grep -qx "$ulab-efi" && ! vsh vol-list default | grep -q "$ulab-"
@@ -163,15 +173,20 @@ expect "the foreign objects are still untouched" foreign_untouched
 set -- --set "guest_dir=$guest" --set "lab=$slab" --set subnet_prefix=10.213.63
 expect "up of two nodes sharing a disk" nl up --no-status "$@" "$cluster"
 nl_wait_agent "$slab-node01" 180
+nl_guest_sh "$slab-node01" 'echo before >/ram-marker' >/dev/null
 expect "checkpoint of the cluster nodes" nl checkpoint "$slab" clean
 expect "they take external checkpoints" sh -c "'$NESTLAB' -c '$URI' checkpoint '$slab' --list | grep -Eq '^clean +2/2 +external'"
 shared_out() { vsh dumpxml "$slab-node01" | grep -q "$slab-shared-quorum.raw"; }
 expect "the shared disk is still attached as itself, not an overlay" shared_out
-nl_guest_sh "$slab-node01" 'echo changed >/data/x && sync' >/dev/null
+nl_guest_sh "$slab-node01" 'echo changed >/data/x && echo after >/ram-after && sync' >/dev/null
 expect "revert of the cluster nodes" nl revert "$slab" clean
 nl_wait_agent "$slab-node01" 180
 cluster_reverted() { ! nl_guest_sh "$slab-node01" 'test -e /data/x' >/dev/null; }
 expect "revert undoes the change inside a node" cluster_reverted
+expect "the node booted fresh: no memory is restored over a disk the checkpoint left out" \
+    nl_guest_sh "$slab-node01" '! test -e /ram-marker && ! test -e /ram-after'
+expect "the node's file system reports no error" \
+    nl_guest_sh "$slab-node01" 'ls -la /data >/dev/null && cat /data/nestlab-golden >/dev/null && ! dmesg | grep -q "EXT4-fs error"'
 expect "the shared volume survives the revert" sh -c "virsh -q -c '$URI' vol-list default | grep -q '$slab-shared-quorum.raw'"
 expect "destroy removes the cluster lab" nl destroy --yes "$slab"
 expect "no volume of the cluster lab is left, the shared one included" \
