@@ -80,6 +80,32 @@ void nl_checkpoint_record_free (NlCheckpointRecord *rec);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlOwnership, nl_ownership_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlCheckpointRecord, nl_checkpoint_record_free)
 
+/* ---- External checkpoints: nestlab's own overlays (overlay.c) ----
+ * For machines libvirt 9.0 cannot snapshot internally: UEFI firmware in
+ * pflash, or a raw or shared disk (which stays out of the checkpoint). */
+
+/* Whether DOM needs them (never on the test driver). */
+gboolean nl_virt_overlay_needed (virConnectPtr conn, virDomainPtr dom, gboolean *needed, GError **error);
+/* Pauses DOM (when running), copies its NVRAM and TPM state, moves its
+ * qcow2 disks onto new overlays and saves its memory (when running and no
+ * disk stays out), resumes it. Returns the record (mode "external") and
+ * appends every file made to FILES, for the caller to list as owned. */
+NlCheckpointRecord *nl_virt_overlay_take (virConnectPtr conn, virDomainPtr dom, const char *name,
+                                          GPtrArray *files, GError **error);
+/* Powers DOM off and puts it back to REC: overlays recreated empty on their
+ * frozen bases, disks pointed at them, NVRAM and TPM state copied back. */
+gboolean nl_virt_overlay_rewind (virConnectPtr conn, virDomainPtr dom, const NlCheckpointRecord *rec,
+                                 GError **error);
+/* Starts DOM after a rewind: from REC's saved memory when there is one
+ * (*WITH_MEMORY), else a fresh boot. */
+gboolean nl_virt_overlay_resume (virConnectPtr conn, virDomainPtr dom, const NlCheckpointRecord *rec,
+                                 gboolean *with_memory, GError **error);
+/* Folds REC's overlays back into their bases (an active commit and pivot
+ * when DOM runs, qemu-img commit when it is off), points the disks at the
+ * bases and removes REC's files. For a checkpoint no longer needed. */
+gboolean nl_virt_overlay_merge (virConnectPtr conn, virDomainPtr dom, const NlCheckpointRecord *rec,
+                                GError **error);
+
 /* Finds the mark in XML: either the <nestlab:lab> element itself or a
  * <domain>/<network> document holding it in <metadata>. *OUT is NULL (and
  * TRUE returned) when there is no mark. FALSE only when XML does not parse. */
