@@ -40,8 +40,11 @@ gboolean nl_agent_reboot (virDomainPtr dom, guint timeout, guint poll_ms, GError
 
 /* ---- Restore points, backups, replicas (backup.c) ---- */
 
-/* Takes internal snapshot NAME of DOM (with memory when it runs),
- * replacing one of the same name. */
+/* Takes restore point NAME of DOM (with memory when it runs), replacing one
+ * of the same name: an internal snapshot where QEMU can take one, else
+ * nestlab's own overlays (UEFI firmware, raw or shared disks), recorded in
+ * the domain's metadata. Dropping an overlay restore point folds the
+ * overlays back into the disks, keeping what happened since. */
 gboolean nl_virt_restore_point_take (virDomainPtr dom, const char *name, GError **error);
 gboolean nl_virt_restore_point_revert (virDomainPtr dom, const char *name, GError **error);
 /* Deletes it; no error when it does not exist. */

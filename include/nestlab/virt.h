@@ -79,6 +79,10 @@ void nl_ownership_free (NlOwnership *own);
 void nl_checkpoint_record_free (NlCheckpointRecord *rec);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlOwnership, nl_ownership_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlCheckpointRecord, nl_checkpoint_record_free)
+/* REC as an element named ELEMENT (no namespace), and back (NULL when the
+ * text holds no record). */
+char *nl_checkpoint_record_to_xml (const NlCheckpointRecord *rec, const char *element);
+NlCheckpointRecord *nl_checkpoint_record_from_xml (const char *xml);
 
 /* ---- External checkpoints: nestlab's own overlays (overlay.c) ----
  * For machines libvirt 9.0 cannot snapshot internally: UEFI firmware in

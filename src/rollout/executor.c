@@ -950,7 +950,9 @@ drop_checkpoints (Run *run)
     {
       NlTargetRecord *r = run->journal->targets->pdata[i];
       gpointer h;
-      if (r->state != NL_TARGET_DONE || r->checkpoint == NULL || g_str_equal (r->pass, PASS_REPLICA))
+      /* Done or rolled back, a machine needs its restore point no more. */
+      if ((r->state != NL_TARGET_DONE && r->state != NL_TARGET_ROLLED_BACK) || r->checkpoint == NULL
+          || g_str_equal (r->pass, PASS_REPLICA))
         continue;
       h = run->driver->ops->open (run->driver->data, r->name, NULL);
       if (h == NULL)

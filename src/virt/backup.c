@@ -20,10 +20,106 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 /* ------------------------------------------------------------------ */
 /* Restore points                                                       */
 
+/* Internal snapshots where QEMU takes them; nestlab's own overlays
+ * (overlay.c) where it cannot (UEFI firmware, raw or shared disks). An
+ * overlay restore point is recorded in the domain's metadata in its own
+ * namespace, so plain libvirt domains (no lab mark) can have one too:
+ *   <nestlab-restore:restore-point name= mode="external" .../> */
+#define NL_RESTORE_NS "https://nestlab.dev/xmlns/restore/1"
+#define NL_RESTORE_PREFIX "nestlab-restore"
+
+static unsigned int metadata_flags (virDomainPtr dom);
+
+/* DOM's overlay restore point, or NULL (*ERROR unset) when it has none. */
+static NlCheckpointRecord *
+overlay_point (virDomainPtr dom, GError **error)
+{
+  g_autofree char *xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, NL_RESTORE_NS,
+                                               virDomainIsPersistent (dom) == 1
+                                                 ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_LIVE);
+  if (xml == NULL)
+    {
+      if (nl_virt_last_error_is_not_found ())
+        {
+          virResetLastError ();
+          return NULL;
+        }
+      nl_virt_set_error (error, "reading the restore point of '%s'", virDomainGetName (dom));
+      return NULL;
+    }
+  return nl_checkpoint_record_from_xml (xml);
+}
+
+/* Records REC as DOM's overlay restore point, or forgets it (REC NULL). */
+static gboolean
+set_overlay_point (virDomainPtr dom, const NlCheckpointRecord *rec, GError **error)
+{
+  g_autofree char *xml = rec ? nl_checkpoint_record_to_xml (rec, "restore-point") : NULL;
+  if (virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, xml, rec ? NL_RESTORE_PREFIX : NULL,
+                            NL_RESTORE_NS, metadata_flags (dom)) < 0)
+    {
+      nl_virt_set_error (error, "recording the restore point of '%s'", virDomainGetName (dom));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A domain of a lab lists FILES as its volumes, so `destroy` finds them
+ * even when a run stops before it folds them back. */
+static gboolean
+own_files (virDomainPtr dom, GPtrArray *files, GError **error)
+{
+  virConnectPtr conn = virDomainGetConnect (dom);
+  g_autoptr (NlOwnership) own = NULL;
+
+  if (!nl_virt_domain_ownership (dom, &own, error))
+    return FALSE;
+  if (own == NULL)
+    return TRUE;
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autoptr (virStorageVol) vol = virStorageVolLookupByPath (conn, files->pdata[i]);
+      g_autoptr (virStoragePool) pool = vol ? virStoragePoolLookupByVolume (vol) : NULL;
+      g_autofree char *base = g_path_get_basename (files->pdata[i]);
+      g_autofree char *next = NULL;
+      g_autoptr (NlOwnership) reparsed = NULL;
+
+      virResetLastError ();
+      if (pool == NULL)
+        continue;
+      next = nl_ownership_with_volume (own, virStoragePoolGetName (pool), base, error);
+      if (next == NULL || !nl_ownership_parse (next, &reparsed, error))
+        return FALSE;
+      nl_ownership_free (g_steal_pointer (&own));
+      own = g_steal_pointer (&reparsed);
+    }
+  return nl_virt_domain_set_ownership (dom, own->xml, error);
+}
+
 gboolean
 nl_virt_restore_point_drop (virDomainPtr dom, const char *name, GError **error)
 {
-  g_autoptr (virDomainSnapshot) snap = virDomainSnapshotLookupByName (dom, name, 0);
+  g_autoptr (virDomainSnapshot) snap = NULL;
+  g_autoptr (NlCheckpointRecord) rec = NULL;
+  GError *local = NULL;
+
+  rec = overlay_point (dom, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (rec != NULL && g_strcmp0 (rec->name, name) == 0)
+    {
+      /* Keep what happened since: fold the overlays back into the disks. */
+      if (!nl_virt_overlay_merge (virDomainGetConnect (dom), dom, rec, error))
+        {
+          g_prefix_error (error, "dropping restore point '%s' of '%s': ", name, virDomainGetName (dom));
+          return FALSE;
+        }
+      return set_overlay_point (dom, NULL, error);
+    }
+  snap = virDomainSnapshotLookupByName (dom, name, 0);
   if (snap == NULL)
     {
       if (nl_virt_last_error_is_not_found ())
@@ -42,6 +138,34 @@ nl_virt_restore_point_drop (virDomainPtr dom, const char *name, GError **error)
   return TRUE;
 }
 
+static gboolean
+take_overlay_point (virDomainPtr dom, const char *name, GError **error)
+{
+  virConnectPtr conn = virDomainGetConnect (dom);
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (NlCheckpointRecord) old = NULL;
+  g_autoptr (NlCheckpointRecord) rec = NULL;
+  GError *local = NULL;
+
+  /* One overlay restore point at a time: an older one (a run that stopped
+   * before dropping it) is folded back first. */
+  old = overlay_point (dom, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (old != NULL && !nl_virt_restore_point_drop (dom, old->name, error))
+    return FALSE;
+  rec = nl_virt_overlay_take (conn, dom, name, files, error);
+  if (rec == NULL)
+    {
+      g_prefix_error (error, "taking restore point '%s' of '%s': ", name, virDomainGetName (dom));
+      return FALSE;
+    }
+  return own_files (dom, files, error) && set_overlay_point (dom, rec, error);
+}
+
 gboolean
 nl_virt_restore_point_take (virDomainPtr dom, const char *name, GError **error)
 {
@@ -50,7 +174,12 @@ nl_virt_restore_point_take (virDomainPtr dom, const char *name, GError **error)
   xmlBufferPtr buf;
   g_autofree char *xml = NULL;
   g_autoptr (virDomainSnapshot) snap = NULL;
+  gboolean external = FALSE;
 
+  if (!nl_virt_overlay_needed (virDomainGetConnect (dom), dom, &external, error))
+    return FALSE;
+  if (external)
+    return take_overlay_point (dom, name, error);
   if (!nl_virt_restore_point_drop (dom, name, error))
     return FALSE;
   xmlDocSetRootElement (doc, root);
@@ -75,7 +204,31 @@ nl_virt_restore_point_take (virDomainPtr dom, const char *name, GError **error)
 gboolean
 nl_virt_restore_point_revert (virDomainPtr dom, const char *name, GError **error)
 {
-  g_autoptr (virDomainSnapshot) snap = virDomainSnapshotLookupByName (dom, name, 0);
+  g_autoptr (virDomainSnapshot) snap = NULL;
+  g_autoptr (NlCheckpointRecord) rec = NULL;
+  GError *local = NULL;
+
+  rec = overlay_point (dom, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (rec != NULL && g_strcmp0 (rec->name, name) == 0)
+    {
+      virConnectPtr conn = virDomainGetConnect (dom);
+      gboolean with_memory = FALSE;
+      if (!nl_virt_overlay_rewind (conn, dom, rec, error)
+          || (rec->running && !nl_virt_overlay_resume (conn, dom, rec, &with_memory, error)))
+        {
+          g_prefix_error (error, "reverting '%s' to restore point '%s': ", virDomainGetName (dom), name);
+          return FALSE;
+        }
+      /* Restored from memory, the running definition is the one saved with
+       * it, from before the record: write the record there again. */
+      return !with_memory || set_overlay_point (dom, rec, error);
+    }
+  snap = virDomainSnapshotLookupByName (dom, name, 0);
   if (snap == NULL)
     {
       nl_virt_set_error (error, "looking up restore point '%s' of '%s'", name, virDomainGetName (dom));

@@ -94,6 +94,81 @@ split_or_empty (char *text)
   return r;
 }
 
+/* A checkpoint record from its element (in a lab mark or on its own). */
+static NlCheckpointRecord *
+checkpoint_from_node (xmlNodePtr c)
+{
+  NlCheckpointRecord *r = g_new0 (NlCheckpointRecord, 1);
+  g_autofree char *running = prop (c, "running");
+  r->name = prop (c, "name");
+  r->mode = prop (c, "mode");
+  r->created = prop (c, "created");
+  r->nvram_copy = prop (c, "nvram");
+  r->tpm_copy = prop (c, "tpm");
+  r->memory = prop (c, "memory");
+  r->targets = split_or_empty (prop (c, "targets"));
+  r->disks = split_or_empty (prop (c, "disks"));
+  r->bases = split_or_empty (prop (c, "bases"));
+  r->running = running != NULL && strcmp (running, "yes") == 0;
+  if (r->name == NULL)
+    {
+      nl_checkpoint_record_free (r);
+      return NULL;
+    }
+  return r;
+}
+
+static void
+checkpoint_to_node (xmlNodePtr c, const NlCheckpointRecord *rec)
+{
+  g_autofree char *targets = g_strjoinv (" ", rec->targets ? rec->targets : (char *[]) { NULL });
+  g_autofree char *disks = g_strjoinv (" ", rec->disks ? rec->disks : (char *[]) { NULL });
+  g_autofree char *bases = g_strjoinv (" ", rec->bases ? rec->bases : (char *[]) { NULL });
+  xmlNewProp (c, (const xmlChar *) "name", (const xmlChar *) rec->name);
+  xmlNewProp (c, (const xmlChar *) "mode", (const xmlChar *) rec->mode);
+  if (rec->created)
+    xmlNewProp (c, (const xmlChar *) "created", (const xmlChar *) rec->created);
+  xmlNewProp (c, (const xmlChar *) "running", (const xmlChar *) (rec->running ? "yes" : "no"));
+  if (*targets)
+    xmlNewProp (c, (const xmlChar *) "targets", (const xmlChar *) targets);
+  if (*disks)
+    xmlNewProp (c, (const xmlChar *) "disks", (const xmlChar *) disks);
+  if (*bases)
+    xmlNewProp (c, (const xmlChar *) "bases", (const xmlChar *) bases);
+  if (rec->nvram_copy)
+    xmlNewProp (c, (const xmlChar *) "nvram", (const xmlChar *) rec->nvram_copy);
+  if (rec->tpm_copy)
+    xmlNewProp (c, (const xmlChar *) "tpm", (const xmlChar *) rec->tpm_copy);
+  if (rec->memory)
+    xmlNewProp (c, (const xmlChar *) "memory", (const xmlChar *) rec->memory);
+}
+
+char *
+nl_checkpoint_record_to_xml (const NlCheckpointRecord *rec, const char *element)
+{
+  g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
+  xmlNodePtr root = xmlNewNode (NULL, (const xmlChar *) element);
+  xmlBufferPtr buf;
+  char *text;
+
+  xmlDocSetRootElement (doc, root);
+  checkpoint_to_node (root, rec);
+  buf = xmlBufferCreate ();
+  xmlNodeDump (buf, doc, root, 0, 0);
+  text = g_strdup ((const char *) xmlBufferContent (buf));
+  xmlBufferFree (buf);
+  return text;
+}
+
+NlCheckpointRecord *
+nl_checkpoint_record_from_xml (const char *xml)
+{
+  g_autoptr (xmlDoc) doc = xml ? xmlReadMemory (xml, strlen (xml), "record.xml", NULL,
+                                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+                               : NULL;
+  return doc && xmlDocGetRootElement (doc) ? checkpoint_from_node (xmlDocGetRootElement (doc)) : NULL;
+}
+
 static NlOwnership *
 ownership_from_node (xmlNodePtr root)
 {
@@ -126,22 +201,9 @@ ownership_from_node (xmlNodePtr root)
         }
       else if (is_ours (c, "checkpoint"))
         {
-          NlCheckpointRecord *r = g_new0 (NlCheckpointRecord, 1);
-          g_autofree char *running = prop (c, "running");
-          r->name = prop (c, "name");
-          r->mode = prop (c, "mode");
-          r->created = prop (c, "created");
-          r->nvram_copy = prop (c, "nvram");
-          r->tpm_copy = prop (c, "tpm");
-          r->memory = prop (c, "memory");
-          r->targets = split_or_empty (prop (c, "targets"));
-          r->disks = split_or_empty (prop (c, "disks"));
-          r->bases = split_or_empty (prop (c, "bases"));
-          r->running = running != NULL && strcmp (running, "yes") == 0;
-          if (r->name)
+          NlCheckpointRecord *r = checkpoint_from_node (c);
+          if (r)
             g_ptr_array_add (own->checkpoints, r);
-          else
-            nl_checkpoint_record_free (r);
         }
     }
   buf = xmlBufferCreate ();
@@ -243,26 +305,7 @@ rewrite (const NlOwnership *own, const NlOwnedVolume *add_volume,
   if (add_checkpoint)
     {
       xmlNodePtr c = xmlNewChild (root, ns, (const xmlChar *) "checkpoint", NULL);
-      g_autofree char *targets = g_strjoinv (" ", add_checkpoint->targets ? add_checkpoint->targets : (char *[]) { NULL });
-      g_autofree char *disks = g_strjoinv (" ", add_checkpoint->disks ? add_checkpoint->disks : (char *[]) { NULL });
-      g_autofree char *bases = g_strjoinv (" ", add_checkpoint->bases ? add_checkpoint->bases : (char *[]) { NULL });
-      xmlNewProp (c, (const xmlChar *) "name", (const xmlChar *) add_checkpoint->name);
-      xmlNewProp (c, (const xmlChar *) "mode", (const xmlChar *) add_checkpoint->mode);
-      if (add_checkpoint->created)
-        xmlNewProp (c, (const xmlChar *) "created", (const xmlChar *) add_checkpoint->created);
-      xmlNewProp (c, (const xmlChar *) "running", (const xmlChar *) (add_checkpoint->running ? "yes" : "no"));
-      if (*targets)
-        xmlNewProp (c, (const xmlChar *) "targets", (const xmlChar *) targets);
-      if (*disks)
-        xmlNewProp (c, (const xmlChar *) "disks", (const xmlChar *) disks);
-      if (*bases)
-        xmlNewProp (c, (const xmlChar *) "bases", (const xmlChar *) bases);
-      if (add_checkpoint->nvram_copy)
-        xmlNewProp (c, (const xmlChar *) "nvram", (const xmlChar *) add_checkpoint->nvram_copy);
-      if (add_checkpoint->tpm_copy)
-        xmlNewProp (c, (const xmlChar *) "tpm", (const xmlChar *) add_checkpoint->tpm_copy);
-      if (add_checkpoint->memory)
-        xmlNewProp (c, (const xmlChar *) "memory", (const xmlChar *) add_checkpoint->memory);
+      checkpoint_to_node (c, add_checkpoint);
     }
   buf = xmlBufferCreate ();
   xmlNodeDump (buf, doc, root, 0, 0);

@@ -7,7 +7,10 @@
 #   (c) a patch that fails on the canary is rolled back (its change is gone
 #       inside the guest) and the rollout halts;
 #   (d) a run killed with SIGKILL mid-ring and resumed patches every guest
-#       exactly once.
+#       exactly once;
+#   (e) a UEFI + TPM guest, which QEMU cannot snapshot internally, gets
+#       nestlab's overlay restore point: a failing patch is rolled back with
+#       its memory, a good one is installed and the overlay folded back.
 . "$NESTLAB_SOURCE/tests/system/lib.sh"
 nl_require_libvirtd
 # tests/guest/build.sh needs bash; lib.sh's nl_guest_dir runs it with sh,
@@ -19,6 +22,7 @@ dir=$(nl_guest_dir 2>/dev/null) || {
         fail "building the tiny guest failed"
 }
 lab=$(nl_lab_name ro)
+ulab=$(nl_lab_name rou)
 octet=$(( $$ % 150 + 50 ))
 work=$(mktemp -d)
 export NESTLAB_STATE_DIR="$work/state"
@@ -48,6 +52,7 @@ cleanup() {
         nl_rollout_remove "replica-$h"
     done
     nl_rollout_remove "$lab"
+    nl_rollout_remove "$ulab"
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -156,4 +161,48 @@ for m in server client01 client02; do
     expect "$m has KB4 exactly once" test "$(guest_lines "$m" /data/patch-count-KB4)" = 1
 done
 expect "a finished run is not resumed again" sh -c "! '$NESTLAB' rollout resume 'd-$$' 2>/dev/null"
+# ---- (e) a UEFI target: overlay restore points ---------------------------
+"$NESTLAB" destroy --yes "$lab" >/dev/null || fail "destroy of the tiny lab failed"
+"$NESTLAB" up --no-status "$NESTLAB_SOURCE/tests/data/system/uefi-lab.xml" --set "guest_dir=$dir" \
+    --set "lab=$ulab" --set "subnet_prefix=10.213.$((octet + 1))" >/dev/null || fail "up of the UEFI lab failed"
+efi="$ulab-efi"
+nl_wait_agent "$efi" 180
+uplan() { # $1 file, $2 patch XML
+    cat >"$1" <<EOF
+<rollout name="sys-$ulab" agent-timeout="90s">
+  $2
+  <targets><lab name="$ulab"/></targets>
+  <health name="agent"><agent/></health>
+  <replica enabled="no"/>
+  <ring name="all" select="*" batches="1" max-parallel="1" failure-budget="0"/>
+</rollout>
+EOF
+}
+# In memory only (the root file system is the initramfs): it survives a
+# rollback only if the memory is restored.
+nl_guest_sh "$efi" 'echo before >/ram-marker; touch /run/nestlab-fail' >/dev/null
+uplan "$work/e1.xml" '<patch id="KB5" severity="critical">
+    <install os="linux"><arg>/bin/sh</arg><arg>-c</arg><arg>echo KB5 >> /data/KB5; echo x >/ram-after; sync; test ! -e /run/nestlab-fail</arg></install></patch>'
+runs="$runs e1-$$"
+expect "a failing patch on a UEFI machine fails the rollout" \
+    sh -c "! '$NESTLAB' rollout run --now --id 'e1-$$' '$work/e1.xml' >'$work/e1.out' 2>&1"
+expect "the UEFI machine was rolled back" grep -q "$efi .*rolled-back" "$work/e1.out"
+nl_wait_agent "$efi" 180
+expect "the change is gone from its disk" nl_guest_sh "$efi" '! test -e /data/KB5'
+expect "its memory is the one from before the patch" nl_guest_sh "$efi" 'test -e /ram-marker && ! test -e /ram-after'
+nl_guest_sh "$efi" 'rm -f /run/nestlab-fail' >/dev/null
+uplan "$work/e2.xml" '<patch id="KB6" severity="critical">
+    <install os="linux"><arg>/bin/sh</arg><arg>-c</arg><arg>echo KB6 >> /data/KB6; sync</arg></install></patch>'
+runs="$runs e2-$$"
+expect "a good patch on the UEFI machine is installed" "$NESTLAB" rollout run --now --id "e2-$$" "$work/e2.xml"
+expect "it is on its disk" test "$(nl_guest_sh "$efi" 'cat /data/KB6')" = KB6
+expect "the overlay was folded back: the disk is the machine's own volume again" \
+    sh -c "virsh -q -c '$URI' domblklist '$efi' | grep -q '$efi-disk0.qcow2' && ! virsh -q -c '$URI' vol-list default | grep -q '$efi.*@nl-'"
+expect "and so is its persistent definition" \
+    sh -c "virsh -q -c '$URI' dumpxml --inactive '$efi' | grep -q '$efi-disk0.qcow2'"
+expect "no restore point record is left" \
+    sh -c "! virsh -q -c '$URI' metadata '$efi' https://nestlab.dev/xmlns/restore/1 >/dev/null 2>&1"
+expect "a power cycle" sh -c "virsh -q -c '$URI' destroy '$efi' >/dev/null && virsh -q -c '$URI' start '$efi' >/dev/null"
+nl_wait_agent "$efi" 180
+expect "KB6 survives it" test "$(nl_guest_sh "$efi" 'cat /data/KB6')" = KB6
 say "rollout system tests passed"
