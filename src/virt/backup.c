@@ -50,6 +50,23 @@ overlay_point (virDomainPtr dom, GError **error)
   return nl_checkpoint_record_from_xml (xml);
 }
 
+/* Sets *REC to DOM's overlay restore point when it is named NAME, else
+ * NULL; FALSE only when the metadata cannot be read. */
+static gboolean
+overlay_point_named (virDomainPtr dom, const char *name, NlCheckpointRecord **rec, GError **error)
+{
+  GError *local = NULL;
+  *rec = overlay_point (dom, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (*rec != NULL && g_strcmp0 ((*rec)->name, name) != 0)
+    g_clear_pointer (rec, nl_checkpoint_record_free);
+  return TRUE;
+}
+
 /* Records REC as DOM's overlay restore point, or forgets it (REC NULL). */
 static gboolean
 set_overlay_point (virDomainPtr dom, const NlCheckpointRecord *rec, GError **error)
@@ -101,15 +118,10 @@ nl_virt_restore_point_drop (virDomainPtr dom, const char *name, GError **error)
 {
   g_autoptr (virDomainSnapshot) snap = NULL;
   g_autoptr (NlCheckpointRecord) rec = NULL;
-  GError *local = NULL;
 
-  rec = overlay_point (dom, &local);
-  if (local != NULL)
-    {
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-  if (rec != NULL && g_strcmp0 (rec->name, name) == 0)
+  if (!overlay_point_named (dom, name, &rec, error))
+    return FALSE;
+  if (rec != NULL)
     {
       /* Keep what happened since: fold the overlays back into the disks. */
       if (!nl_virt_overlay_merge (virDomainGetConnect (dom), dom, rec, error))
@@ -206,15 +218,10 @@ nl_virt_restore_point_revert (virDomainPtr dom, const char *name, GError **error
 {
   g_autoptr (virDomainSnapshot) snap = NULL;
   g_autoptr (NlCheckpointRecord) rec = NULL;
-  GError *local = NULL;
 
-  rec = overlay_point (dom, &local);
-  if (local != NULL)
-    {
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-  if (rec != NULL && g_strcmp0 (rec->name, name) == 0)
+  if (!overlay_point_named (dom, name, &rec, error))
+    return FALSE;
+  if (rec != NULL)
     {
       virConnectPtr conn = virDomainGetConnect (dom);
       gboolean with_memory = FALSE;
