@@ -90,6 +90,12 @@ NlCheckpointRecord *nl_checkpoint_record_from_xml (const char *xml);
 
 /* Whether DOM needs them (never on the test driver). */
 gboolean nl_virt_overlay_needed (virConnectPtr conn, virDomainPtr dom, gboolean *needed, GError **error);
+/* Every file checkpoint NAME of DOM may make, before it exists, and the
+ * storage pool they go to (*POOL, NULL when its disks are in none): an
+ * owner lists them first, so an interrupted checkpoint leaves nothing it
+ * cannot find. */
+gboolean nl_virt_overlay_files (virConnectPtr conn, virDomainPtr dom, const char *name, GPtrArray *files,
+                                char **pool, GError **error);
 /* Pauses DOM (when running), copies its NVRAM and TPM state, moves its
  * qcow2 disks onto new overlays and saves its memory (when running and no
  * disk stays out), resumes it. Returns the record (mode "external") and

@@ -146,9 +146,17 @@ take_external (virConnectPtr conn, virDomainPtr dom, const NlOwnership *own, con
                NlTask *task, GError **error)
 {
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (NlCheckpointRecord) rec = nl_virt_overlay_take (conn, dom, name, files, error);
+  g_autoptr (GPtrArray) planned = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (NlCheckpointRecord) rec = NULL;
   g_autoptr (GString) what = g_string_new ("checkpointed (external overlay");
+  g_autofree char *pool = NULL;
 
+  /* The mark lists the files before they exist: a checkpoint interrupted
+   * halfway leaves nothing `destroy` cannot find. */
+  if (!nl_virt_overlay_files (conn, dom, name, planned, &pool, error)
+      || !record_checkpoint (dom, pool ? pool : owned_pool (own), planned, NULL, error))
+    return FALSE;
+  rec = nl_virt_overlay_take (conn, dom, name, files, error);
   if (rec == NULL)
     return FALSE;
   if (rec->nvram_copy)
@@ -162,7 +170,7 @@ take_external (virConnectPtr conn, virDomainPtr dom, const NlOwnership *own, con
   g_string_append_c (what, ')');
   /* Progress words live as long as the process: interned. */
   task->done_what = g_intern_string (what->str);
-  return record_checkpoint (dom, owned_pool (own), files, rec, error);
+  return record_checkpoint (dom, pool ? pool : owned_pool (own), files, rec, error);
 }
 
 static gboolean

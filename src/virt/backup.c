@@ -81,30 +81,23 @@ set_overlay_point (virDomainPtr dom, const NlCheckpointRecord *rec, GError **err
   return TRUE;
 }
 
-/* A domain of a lab lists FILES as its volumes, so `destroy` finds them
- * even when a run stops before it folds them back. */
+/* A domain of a lab lists FILES (in storage pool POOL) as its volumes,
+ * before they exist, so `destroy` finds them even when a run stops halfway
+ * or before it folds them back. */
 static gboolean
-own_files (virDomainPtr dom, GPtrArray *files, GError **error)
+own_files (virDomainPtr dom, const char *pool, GPtrArray *files, GError **error)
 {
-  virConnectPtr conn = virDomainGetConnect (dom);
   g_autoptr (NlOwnership) own = NULL;
 
   if (!nl_virt_domain_ownership (dom, &own, error))
     return FALSE;
-  if (own == NULL)
+  if (own == NULL || pool == NULL)
     return TRUE;
   for (guint i = 0; i < files->len; i++)
     {
-      g_autoptr (virStorageVol) vol = virStorageVolLookupByPath (conn, files->pdata[i]);
-      g_autoptr (virStoragePool) pool = vol ? virStoragePoolLookupByVolume (vol) : NULL;
       g_autofree char *base = g_path_get_basename (files->pdata[i]);
-      g_autofree char *next = NULL;
+      g_autofree char *next = nl_ownership_with_volume (own, pool, base, error);
       g_autoptr (NlOwnership) reparsed = NULL;
-
-      virResetLastError ();
-      if (pool == NULL)
-        continue;
-      next = nl_ownership_with_volume (own, virStoragePoolGetName (pool), base, error);
       if (next == NULL || !nl_ownership_parse (next, &reparsed, error))
         return FALSE;
       nl_ownership_free (g_steal_pointer (&own));
@@ -155,6 +148,8 @@ take_overlay_point (virDomainPtr dom, const char *name, GError **error)
 {
   virConnectPtr conn = virDomainGetConnect (dom);
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) planned = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *pool = NULL;
   g_autoptr (NlCheckpointRecord) old = NULL;
   g_autoptr (NlCheckpointRecord) rec = NULL;
   GError *local = NULL;
@@ -169,20 +164,22 @@ take_overlay_point (virDomainPtr dom, const char *name, GError **error)
     }
   if (old != NULL && !nl_virt_restore_point_drop (dom, old->name, error))
     return FALSE;
+  if (!nl_virt_overlay_files (conn, dom, name, planned, &pool, error) || !own_files (dom, pool, planned, error))
+    return FALSE;
   rec = nl_virt_overlay_take (conn, dom, name, files, error);
   if (rec == NULL)
     {
       g_prefix_error (error, "taking restore point '%s' of '%s': ", name, virDomainGetName (dom));
       return FALSE;
     }
-  return own_files (dom, files, error) && set_overlay_point (dom, rec, error);
+  return set_overlay_point (dom, rec, error);
 }
 
 gboolean
 nl_virt_restore_point_take (virDomainPtr dom, const char *name, GError **error)
 {
-  g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
-  xmlNodePtr root = xmlNewNode (NULL, (const xmlChar *) "domainsnapshot");
+  g_autoptr (xmlDoc) doc = NULL;
+  xmlNodePtr root;
   xmlBufferPtr buf;
   g_autofree char *xml = NULL;
   g_autoptr (virDomainSnapshot) snap = NULL;
@@ -194,6 +191,8 @@ nl_virt_restore_point_take (virDomainPtr dom, const char *name, GError **error)
     return take_overlay_point (dom, name, error);
   if (!nl_virt_restore_point_drop (dom, name, error))
     return FALSE;
+  doc = xmlNewDoc ((const xmlChar *) "1.0");
+  root = xmlNewNode (NULL, (const xmlChar *) "domainsnapshot");
   xmlDocSetRootElement (doc, root);
   xmlNewTextChild (root, NULL, (const xmlChar *) "name", (const xmlChar *) name);
   xmlNewTextChild (root, NULL, (const xmlChar *) "description",

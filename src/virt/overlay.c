@@ -184,6 +184,25 @@ use_external (virConnectPtr conn, const DomainInfo *info)
   return (info->pflash || info->excluded->len > 0) && !nl_virt_is_test_driver (conn);
 }
 
+/* Where checkpoint NAME of domain DNAME keeps its files: overlay I of
+ * disk target I beside that disk, the other files (EXT: mem, nvram, tpm)
+ * beside the first disk. */
+static char *
+overlay_path (const DomainInfo *info, guint i, const char *dname, const char *name)
+{
+  g_autofree char *dir = g_path_get_dirname (info->sources->pdata[i]);
+  g_autofree char *file = g_strdup_printf ("%s-%s@%s.qcow2", dname, (char *) info->targets->pdata[i], name);
+  return g_build_filename (dir, file, NULL);
+}
+
+static char *
+side_path (const DomainInfo *info, const char *dname, const char *name, const char *ext)
+{
+  g_autofree char *dir = g_path_get_dirname (info->sources->pdata[0]);
+  g_autofree char *file = g_strdup_printf ("%s@%s.%s", dname, name, ext);
+  return g_build_filename (dir, file, NULL);
+}
+
 static NlCheckpointRecord *
 take (virConnectPtr conn, virDomainPtr dom, DomainInfo *info, const char *name, GPtrArray *out_files,
       GError **error)
@@ -215,10 +234,8 @@ take (virConnectPtr conn, virDomainPtr dom, DomainInfo *info, const char *name, 
    * boots fresh on revert. */
   if (running && info->excluded->len == 0)
     {
-      g_autofree char *dir = g_path_get_dirname (info->sources->pdata[0]);
-      g_autofree char *file = g_strdup_printf ("%s@%s.mem", dname, name);
       g_autofree char *esc = NULL;
-      rec->memory = g_build_filename (dir, file, NULL);
+      rec->memory = side_path (info, dname, name, "mem");
       esc = g_markup_escape_text (rec->memory, -1);
       g_string_append_printf (xml, "<memory snapshot='external' file='%s'/>", esc);
       g_ptr_array_add (files, g_strdup (rec->memory));
@@ -231,9 +248,7 @@ take (virConnectPtr conn, virDomainPtr dom, DomainInfo *info, const char *name, 
   g_string_append (xml, "<disks>");
   for (guint i = 0; i < info->targets->len; i++)
     {
-      g_autofree char *dir = g_path_get_dirname (info->sources->pdata[i]);
-      g_autofree char *file = g_strdup_printf ("%s-%s@%s.qcow2", dname, (char *) info->targets->pdata[i], name);
-      char *overlay = g_build_filename (dir, file, NULL);
+      char *overlay = overlay_path (info, i, dname, name);
       g_autofree char *esc = g_markup_escape_text (overlay, -1);
       g_string_append_printf (xml, "<disk name='%s' snapshot='external' type='file'>"
                               "<driver type='qcow2'/><source file='%s'/></disk>",
@@ -261,18 +276,14 @@ take (virConnectPtr conn, virDomainPtr dom, DomainInfo *info, const char *name, 
   rec->running = running;
   if (info->nvram)
     {
-      g_autofree char *dir = g_path_get_dirname (info->sources->pdata[0]);
-      g_autofree char *file = g_strdup_printf ("%s@%s.nvram", dname, name);
-      rec->nvram_copy = g_build_filename (dir, file, NULL);
+      rec->nvram_copy = side_path (info, dname, name, "nvram");
       if (!copy_file (info->nvram, rec->nvram_copy, error))
         goto out;
       g_ptr_array_add (files, g_strdup (rec->nvram_copy));
     }
   if (tpm)
     {
-      g_autofree char *dir = g_path_get_dirname (info->sources->pdata[0]);
-      g_autofree char *file = g_strdup_printf ("%s@%s.tpm", dname, name);
-      rec->tpm_copy = g_build_filename (dir, file, NULL);
+      rec->tpm_copy = side_path (info, dname, name, "tpm");
       if (!copy_file (tpm, rec->tpm_copy, error))
         goto out;
       g_ptr_array_add (files, g_strdup (rec->tpm_copy));
@@ -423,6 +434,38 @@ nl_virt_overlay_needed (virConnectPtr conn, virDomainPtr dom, gboolean *needed, 
   if (!read_domain (conn, dom, &info, error))
     return FALSE;
   *needed = use_external (conn, &info);
+  domain_info_clear (&info);
+  return TRUE;
+}
+
+gboolean
+nl_virt_overlay_files (virConnectPtr conn, virDomainPtr dom, const char *name, GPtrArray *files,
+                       char **pool, GError **error)
+{
+  const char *dname = virDomainGetName (dom);
+  static const char *const ext[] = { "mem", "nvram", "tpm" };
+  DomainInfo info = { 0 };
+
+  *pool = NULL;
+  if (!read_domain (conn, dom, &info, error))
+    return FALSE;
+  if (info.targets->len > 0)
+    {
+      g_autoptr (virStorageVol) vol = virStorageVolLookupByPath (conn, info.sources->pdata[0]);
+      g_autoptr (virStoragePool) p = vol ? virStoragePoolLookupByVolume (vol) : NULL;
+      virResetLastError ();
+      if (p != NULL)
+        *pool = g_strdup (virStoragePoolGetName (p));
+      g_autofree char *tpm = tpm_state_path (dom);
+      /* The same conditions as take(). */
+      gboolean made[] = { nl_virt_domain_is_active (dom) && info.excluded->len == 0,
+                          info.nvram != NULL, tpm != NULL };
+      for (guint i = 0; i < info.targets->len; i++)
+        g_ptr_array_add (files, overlay_path (&info, i, dname, name));
+      for (guint i = 0; i < G_N_ELEMENTS (ext); i++)
+        if (made[i])
+          g_ptr_array_add (files, side_path (&info, dname, name, ext[i]));
+    }
   domain_info_clear (&info);
   return TRUE;
 }
