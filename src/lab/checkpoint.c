@@ -341,8 +341,18 @@ delete_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
           return FALSE;
         }
     }
-  /* External overlays stay in the chain (merging them back needs the
-   * machine's disks rewritten); destroy removes them with the lab. */
+  else if (rec == own->checkpoints->pdata[own->checkpoints->len - 1])
+    {
+      /* The newest checkpoint's overlays are the disks the machine runs
+       * on: fold them back into the frozen bases and free their files. An
+       * older one's overlays carry newer checkpoints, so they stay in the
+       * chain until destroy or rebuild. */
+      if (!nl_virt_overlay_merge (conn, dom, rec, error))
+        return FALSE;
+      task->done_what = "deleted (overlay folded back into the disks)";
+    }
+  else
+    task->done_what = "forgotten (older external checkpoint: its files stay until destroy)";
   text = nl_ownership_without_checkpoint (own, st->name, error);
   if (text == NULL || !nl_virt_domain_set_ownership (dom, text, error))
     return FALSE;

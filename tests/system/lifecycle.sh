@@ -162,6 +162,10 @@ expect "revert brings back the UEFI guest's memory (a file in RAM from before th
 expect "and forgets what was in memory after it" nl_guest_sh "$ulab-efi" '! test -e /ram-after'
 expect "memory and disk agree: the guest's file system reports no error" \
     nl_guest_sh "$ulab-efi" 'ls -la /data >/dev/null && cat /data/nestlab-golden >/dev/null && ! dmesg | grep -q "EXT4-fs error"'
+expect "deleting the newest external checkpoint" nl checkpoint "$ulab" --delete clean
+expect "folds its overlay back: the disk is the machine's own volume again" \
+    sh -c "virsh -q -c '$URI' domblklist '$ulab-efi' | grep -q '$ulab-efi-disk0.qcow2' && ! virsh -q -c '$URI' vol-list default | grep -q '$ulab-efi-vda@clean'"
+expect "while the guest runs on, memory intact" nl_guest_sh "$ulab-efi" 'test -e /ram-marker && ls /data >/dev/null'
 expect "destroy removes the UEFI lab" nl destroy --yes "$ulab"
 uefi_gone() {
     ! vsh list --all --name | grep -qx "$ulab-efi" && ! vsh vol-list default | grep -q "$ulab-"
