@@ -126,6 +126,10 @@ gboolean nl_ownership_lists_volume (const NlOwnership *own, const char *pool, co
 const NlCheckpointRecord *nl_ownership_find_checkpoint (const NlOwnership *own, const char *name);
 /* The element text of OWN with one change, keeping everything else; new strings. */
 char *nl_ownership_with_volume (const NlOwnership *own, const char *pool, const char *name, GError **error);
+/* OWN with every file of FILES (paths) listed as a volume of POOL, by its
+ * base name: a new ownership. */
+NlOwnership *nl_ownership_with_files (const NlOwnership *own, const char *pool, GPtrArray *files,
+                                      GError **error);
 char *nl_ownership_with_checkpoint (const NlOwnership *own, const NlCheckpointRecord *rec, GError **error);
 char *nl_ownership_without_checkpoint (const NlOwnership *own, const char *name, GError **error);
 

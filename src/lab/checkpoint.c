@@ -77,21 +77,20 @@ static gboolean
 record_checkpoint (virDomainPtr dom, const char *pool, GPtrArray *files, const NlCheckpointRecord *rec,
                    GError **error)
 {
+  g_autoptr (NlOwnership) cur = NULL;
   g_autoptr (NlOwnership) own = NULL;
   g_autofree char *text = NULL;
 
-  if (!nl_virt_domain_ownership (dom, &own, error))
+  if (!nl_virt_domain_ownership (dom, &cur, error))
     return FALSE;
-  for (guint i = 0; files && i < files->len; i++)
+  if (cur == NULL)
     {
-      g_autofree char *base = g_path_get_basename (files->pdata[i]);
-      g_autofree char *next = nl_ownership_with_volume (own, pool, base, error);
-      g_autoptr (NlOwnership) reparsed = NULL;
-      if (next == NULL || !nl_ownership_parse (next, &reparsed, error))
-        return FALSE;
-      nl_ownership_free (g_steal_pointer (&own));
-      own = g_steal_pointer (&reparsed);
+      g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT, "'%s' lost its nestlab mark", virDomainGetName (dom));
+      return FALSE;
     }
+  own = nl_ownership_with_files (cur, pool, files, error);
+  if (own == NULL)
+    return FALSE;
   text = rec ? nl_ownership_with_checkpoint (own, rec, error) : g_strdup (own->xml);
   return text != NULL && nl_virt_domain_set_ownership (dom, text, error);
 }

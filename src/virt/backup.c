@@ -87,23 +87,15 @@ set_overlay_point (virDomainPtr dom, const NlCheckpointRecord *rec, GError **err
 static gboolean
 own_files (virDomainPtr dom, const char *pool, GPtrArray *files, GError **error)
 {
+  g_autoptr (NlOwnership) cur = NULL;
   g_autoptr (NlOwnership) own = NULL;
 
-  if (!nl_virt_domain_ownership (dom, &own, error))
+  if (!nl_virt_domain_ownership (dom, &cur, error))
     return FALSE;
-  if (own == NULL || pool == NULL)
+  if (cur == NULL || pool == NULL)
     return TRUE;
-  for (guint i = 0; i < files->len; i++)
-    {
-      g_autofree char *base = g_path_get_basename (files->pdata[i]);
-      g_autofree char *next = nl_ownership_with_volume (own, pool, base, error);
-      g_autoptr (NlOwnership) reparsed = NULL;
-      if (next == NULL || !nl_ownership_parse (next, &reparsed, error))
-        return FALSE;
-      nl_ownership_free (g_steal_pointer (&own));
-      own = g_steal_pointer (&reparsed);
-    }
-  return nl_virt_domain_set_ownership (dom, own->xml, error);
+  own = nl_ownership_with_files (cur, pool, files, error);
+  return own != NULL && nl_virt_domain_set_ownership (dom, own->xml, error);
 }
 
 gboolean

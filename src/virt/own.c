@@ -321,6 +321,29 @@ nl_ownership_with_volume (const NlOwnership *own, const char *pool, const char *
   return rewrite (own, &v, NULL, NULL, error);
 }
 
+NlOwnership *
+nl_ownership_with_files (const NlOwnership *own, const char *pool, GPtrArray *files, GError **error)
+{
+  NlOwnership *cur = NULL;
+
+  if (!nl_ownership_parse (own->xml, &cur, error))
+    return NULL;
+  for (guint i = 0; files && i < files->len; i++)
+    {
+      g_autofree char *base = g_path_get_basename (files->pdata[i]);
+      g_autofree char *next = nl_ownership_with_volume (cur, pool, base, error);
+      NlOwnership *reparsed = NULL;
+      if (next == NULL || !nl_ownership_parse (next, &reparsed, error))
+        {
+          nl_ownership_free (cur);
+          return NULL;
+        }
+      nl_ownership_free (cur);
+      cur = reparsed;
+    }
+  return cur;
+}
+
 char *
 nl_ownership_with_checkpoint (const NlOwnership *own, const NlCheckpointRecord *rec, GError **error)
 {
