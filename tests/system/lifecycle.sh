@@ -166,6 +166,18 @@ expect "deleting the newest external checkpoint" nl checkpoint "$ulab" --delete 
 expect "folds its overlay back: the disk is the machine's own volume again" \
     sh -c "virsh -q -c '$URI' domblklist '$ulab-efi' | grep -q '$ulab-efi-disk0.qcow2' && ! virsh -q -c '$URI' vol-list default | grep -q '$ulab-efi-vda@clean'"
 expect "while the guest runs on, memory intact" nl_guest_sh "$ulab-efi" 'test -e /ram-marker && ls /data >/dev/null'
+# The same on a machine that is off: qemu-img folds the overlay back, and
+# what was written after the checkpoint stays.
+expect "a second checkpoint" nl checkpoint "$ulab" later
+nl_guest_sh "$ulab-efi" 'echo kept >/data/kept && sync' >/dev/null
+expect "the machine is powered off" vsh destroy "$ulab-efi"
+expect "deleting the checkpoint of a machine that is off" nl checkpoint "$ulab" --delete later
+expect "folds its overlay back too" \
+    sh -c "virsh -q -c '$URI' dumpxml --inactive '$ulab-efi' | grep -q '$ulab-efi-disk0.qcow2' && ! virsh -q -c '$URI' vol-list default | grep -q '$ulab-efi-vda@later'"
+expect "the machine starts again" vsh start "$ulab-efi"
+nl_wait_agent "$ulab-efi" 180
+kept_after() { test "$(nl_guest_sh "$ulab-efi" 'cat /data/kept')" = kept; }
+expect "what was written after the checkpoint is still there" kept_after
 expect "destroy removes the UEFI lab" nl destroy --yes "$ulab"
 uefi_gone() {
     ! vsh list --all --name | grep -qx "$ulab-efi" && ! vsh vol-list default | grep -q "$ulab-"
