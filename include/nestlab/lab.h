@@ -167,7 +167,8 @@ gboolean nl_lab_revert (virConnectPtr conn, const char *lab, const char *name,
 gboolean nl_lab_checkpoint_delete (virConnectPtr conn, const char *lab, const char *name,
                                    const NlLabOptions *options, NlReport *report, GError **error);
 /* Checkpoint names of LAB with how many machines hold each: GPtrArray of
- * char* "NAME\tCOUNT\tMODE\tCREATED". */
+ * char* "NAME\tHELD/MACHINES\tMODE\tWITH-MEMORY/HELD\tCREATED", MODE being
+ * internal, external or mixed. */
 GPtrArray *nl_lab_checkpoint_list (virConnectPtr conn, const char *lab, GError **error);
 
 G_END_DECLS

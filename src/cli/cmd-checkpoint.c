@@ -48,11 +48,11 @@ nl_cmd_checkpoint (NlCli *cli, int argc, char **argv, GError **error)
       if (names->len == 0)
         printf ("lab '%s' has no checkpoints\n", argv[1]);
       else
-        printf ("%-24s %-9s %-9s %s\n", "CHECKPOINT", "MACHINES", "MODE", "CREATED");
+        printf ("%-24s %-9s %-9s %-7s %s\n", "CHECKPOINT", "MACHINES", "MODE", "MEMORY", "CREATED");
       for (guint i = 0; i < names->len; i++)
         {
-          g_auto (GStrv) f = g_strsplit (names->pdata[i], "\t", 4);
-          printf ("%-24s %-9s %-9s %s\n", f[0], f[1], f[2], f[3]);
+          g_auto (GStrv) f = g_strsplit (names->pdata[i], "\t", 5);
+          printf ("%-24s %-9s %-9s %-7s %s\n", f[0], f[1], f[2], f[3], f[4]);
         }
       return 0;
     }

@@ -448,6 +448,8 @@ nl_lab_checkpoint_list (virConnectPtr conn, const char *lab, GError **error)
   g_autoptr (GPtrArray) owned = owned_in_order (conn, lab, FALSE, error);
   g_autoptr (GPtrArray) names = g_ptr_array_new ();
   g_autoptr (GHashTable) count = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) memory = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GHashTable) mixed = g_hash_table_new (g_str_hash, g_str_equal);
   g_autoptr (GHashTable) first = g_hash_table_new (g_str_hash, g_str_equal);
   GPtrArray *out;
 
@@ -459,22 +461,32 @@ nl_lab_checkpoint_list (virConnectPtr conn, const char *lab, GError **error)
       for (guint k = 0; k < own->checkpoints->len; k++)
         {
           NlCheckpointRecord *r = own->checkpoints->pdata[k];
+          NlCheckpointRecord *f = g_hash_table_lookup (first, r->name);
           guint n = GPOINTER_TO_UINT (g_hash_table_lookup (count, r->name));
-          if (n == 0)
+          guint m = GPOINTER_TO_UINT (g_hash_table_lookup (memory, r->name));
+          /* Internal snapshots of running machines hold their memory. */
+          gboolean with_memory = g_strcmp0 (r->mode, "internal") == 0 ? r->running : r->memory != NULL;
+          if (f == NULL)
             {
               g_ptr_array_add (names, r->name);
               g_hash_table_insert (first, r->name, r);
             }
+          else if (g_strcmp0 (f->mode, r->mode) != 0)
+            g_hash_table_add (mixed, r->name);
           g_hash_table_insert (count, r->name, GUINT_TO_POINTER (n + 1));
+          g_hash_table_insert (memory, r->name, GUINT_TO_POINTER (m + (with_memory ? 1 : 0)));
         }
     }
   out = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < names->len; i++)
     {
       NlCheckpointRecord *r = g_hash_table_lookup (first, names->pdata[i]);
-      g_ptr_array_add (out, g_strdup_printf ("%s\t%u/%u\t%s\t%s", r->name,
-                                             GPOINTER_TO_UINT (g_hash_table_lookup (count, r->name)),
-                                             owned->len, r->mode ? r->mode : "?", r->created ? r->created : ""));
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (count, r->name));
+      g_ptr_array_add (out, g_strdup_printf ("%s\t%u/%u\t%s\t%u/%u\t%s", r->name, n, owned->len,
+                                             g_hash_table_contains (mixed, r->name) ? "mixed"
+                                               : r->mode ? r->mode : "?",
+                                             GPOINTER_TO_UINT (g_hash_table_lookup (memory, r->name)), n,
+                                             r->created ? r->created : ""));
     }
   return out;
 }

@@ -115,7 +115,7 @@ assert ms["server"]["nested"] is False
 expect "status shows the lab's machines (table and JSON)" status_shows_the_lab
 
 expect "checkpoint of the running lab" nl checkpoint "$lab" clean
-expect "checkpoint --list names it on every machine" sh -c "'$NESTLAB' -c '$URI' checkpoint '$lab' --list | grep -Eq '^clean +3/3 +internal'"
+expect "checkpoint --list names it on every machine" sh -c "'$NESTLAB' -c '$URI' checkpoint '$lab' --list | grep -Eq '^clean +3/3 +internal +3/3 '"
 nl_guest_sh "$lab-server" 'echo changed >/data/x && sync' >/dev/null
 [ "$(nl_guest_sh "$lab-server" 'cat /data/x')" = changed ] || fail "the change was not written"
 expect "revert to the checkpoint" nl revert "$lab" clean
@@ -149,7 +149,7 @@ nl_wait_agent "$ulab-efi" 180
 # survives a revert only if the memory does.
 nl_guest_sh "$ulab-efi" 'echo before >/ram-marker' >/dev/null
 expect "checkpoint of the running UEFI guest" nl checkpoint "$ulab" clean
-expect "it is an external checkpoint" sh -c "'$NESTLAB' -c '$URI' checkpoint '$ulab' --list | grep -Eq '^clean +1/1 +external'"
+expect "it is an external checkpoint, with memory" sh -c "'$NESTLAB' -c '$URI' checkpoint '$ulab' --list | grep -Eq '^clean +1/1 +external +1/1 '"
 expect "its memory was saved beside its disks" sh -c "virsh -q -c '$URI' vol-list default | grep -q '$ulab-efi@clean.mem'"
 nl_guest_sh "$ulab-efi" 'echo changed >/data/x && echo after >/ram-after && sync' >/dev/null
 expect "revert of the UEFI guest" nl revert "$ulab" clean
@@ -191,7 +191,7 @@ expect "up of two nodes sharing a disk" nl up --no-status "$@" "$cluster"
 nl_wait_agent "$slab-node01" 180
 nl_guest_sh "$slab-node01" 'echo before >/ram-marker' >/dev/null
 expect "checkpoint of the cluster nodes" nl checkpoint "$slab" clean
-expect "they take external checkpoints" sh -c "'$NESTLAB' -c '$URI' checkpoint '$slab' --list | grep -Eq '^clean +2/2 +external'"
+expect "they take external checkpoints" sh -c "'$NESTLAB' -c '$URI' checkpoint '$slab' --list | grep -Eq '^clean +2/2 +external +0/2 '"
 shared_out() { vsh dumpxml "$slab-node01" | grep -q "$slab-shared-quorum.raw"; }
 expect "the shared disk is still attached as itself, not an overlay" shared_out
 nl_guest_sh "$slab-node01" 'echo changed >/data/x && echo after >/ram-after && sync' >/dev/null
