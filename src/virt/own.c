@@ -81,19 +81,6 @@ prop (xmlNodePtr node, const char *name)
   return r;
 }
 
-static char **
-split_or_empty (char *text)
-{
-  char **r = g_strsplit (text ? text : "", " ", -1);
-  g_free (text);
-  if (r[0] != NULL && r[0][0] == '\0' && r[1] == NULL)
-    {
-      g_strfreev (r);
-      r = g_new0 (char *, 1);
-    }
-  return r;
-}
-
 /* A checkpoint record from its element (in a lab mark or on its own). */
 static NlCheckpointRecord *
 checkpoint_from_node (xmlNodePtr c)
@@ -106,10 +93,36 @@ checkpoint_from_node (xmlNodePtr c)
   r->nvram_copy = prop (c, "nvram");
   r->tpm_copy = prop (c, "tpm");
   r->memory = prop (c, "memory");
-  r->targets = split_or_empty (prop (c, "targets"));
-  r->disks = split_or_empty (prop (c, "disks"));
-  r->bases = split_or_empty (prop (c, "bases"));
   r->running = running != NULL && strcmp (running, "yes") == 0;
+  {
+    /* One <disk target= overlay= base=/> per disk: paths may hold spaces. */
+    g_autoptr (GPtrArray) targets = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr (GPtrArray) disks = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr (GPtrArray) bases = g_ptr_array_new_with_free_func (g_free);
+    for (xmlNodePtr d = c->children; d; d = d->next)
+      if (d->type == XML_ELEMENT_NODE && strcmp ((const char *) d->name, "disk") == 0)
+        {
+          char *t = prop (d, "target"), *o = prop (d, "overlay"), *b = prop (d, "base");
+          if (t && o && b)
+            {
+              g_ptr_array_add (targets, t);
+              g_ptr_array_add (disks, o);
+              g_ptr_array_add (bases, b);
+            }
+          else
+            {
+              g_free (t);
+              g_free (o);
+              g_free (b);
+            }
+        }
+    g_ptr_array_add (targets, NULL);
+    g_ptr_array_add (disks, NULL);
+    g_ptr_array_add (bases, NULL);
+    r->targets = (char **) g_ptr_array_steal (targets, NULL);
+    r->disks = (char **) g_ptr_array_steal (disks, NULL);
+    r->bases = (char **) g_ptr_array_steal (bases, NULL);
+  }
   if (r->name == NULL)
     {
       nl_checkpoint_record_free (r);
@@ -121,26 +134,25 @@ checkpoint_from_node (xmlNodePtr c)
 static void
 checkpoint_to_node (xmlNodePtr c, const NlCheckpointRecord *rec)
 {
-  g_autofree char *targets = g_strjoinv (" ", rec->targets ? rec->targets : (char *[]) { NULL });
-  g_autofree char *disks = g_strjoinv (" ", rec->disks ? rec->disks : (char *[]) { NULL });
-  g_autofree char *bases = g_strjoinv (" ", rec->bases ? rec->bases : (char *[]) { NULL });
   xmlNewProp (c, (const xmlChar *) "name", (const xmlChar *) rec->name);
   xmlNewProp (c, (const xmlChar *) "mode", (const xmlChar *) rec->mode);
   if (rec->created)
     xmlNewProp (c, (const xmlChar *) "created", (const xmlChar *) rec->created);
   xmlNewProp (c, (const xmlChar *) "running", (const xmlChar *) (rec->running ? "yes" : "no"));
-  if (*targets)
-    xmlNewProp (c, (const xmlChar *) "targets", (const xmlChar *) targets);
-  if (*disks)
-    xmlNewProp (c, (const xmlChar *) "disks", (const xmlChar *) disks);
-  if (*bases)
-    xmlNewProp (c, (const xmlChar *) "bases", (const xmlChar *) bases);
   if (rec->nvram_copy)
     xmlNewProp (c, (const xmlChar *) "nvram", (const xmlChar *) rec->nvram_copy);
   if (rec->tpm_copy)
     xmlNewProp (c, (const xmlChar *) "tpm", (const xmlChar *) rec->tpm_copy);
   if (rec->memory)
     xmlNewProp (c, (const xmlChar *) "memory", (const xmlChar *) rec->memory);
+  for (guint i = 0; rec->targets && rec->disks && rec->bases && rec->targets[i] && rec->disks[i]
+                    && rec->bases[i]; i++)
+    {
+      xmlNodePtr d = xmlNewChild (c, c->ns, (const xmlChar *) "disk", NULL);
+      xmlNewProp (d, (const xmlChar *) "target", (const xmlChar *) rec->targets[i]);
+      xmlNewProp (d, (const xmlChar *) "overlay", (const xmlChar *) rec->disks[i]);
+      xmlNewProp (d, (const xmlChar *) "base", (const xmlChar *) rec->bases[i]);
+    }
 }
 
 char *

@@ -640,6 +640,36 @@ START_TEST (cluster_lab_converges_and_destroy_removes_its_shared_disks)
 }
 END_TEST
 
+START_TEST (checkpoint_records_survive_a_round_trip_through_xml)
+{
+  char *targets[] = { "vda", "vdb", NULL };
+  char *disks[] = { "/p/m-vda@c.qcow2", "/p/m-vdb@c.qcow2", NULL };
+  char *bases[] = { "/p/m-disk0.qcow2", "/p/m & <data>.qcow2", NULL };
+  NlCheckpointRecord rec = { .name = (char *) "c", .mode = (char *) "external",
+                             .created = (char *) "2026-11-23T12:00:00Z", .running = TRUE,
+                             .targets = targets, .disks = disks, .bases = bases,
+                             .nvram_copy = (char *) "/p/m@c.nvram", .memory = (char *) "/p/m@c.mem" };
+  g_autofree char *xml = nl_checkpoint_record_to_xml (&rec, "restore-point");
+  g_autoptr (NlCheckpointRecord) back = nl_checkpoint_record_from_xml (xml);
+
+  ck_assert_msg (g_str_has_prefix (xml, "<restore-point "), "%s", xml);
+  ck_assert_ptr_nonnull (back);
+  ck_assert_str_eq (back->name, "c");
+  ck_assert_str_eq (back->mode, "external");
+  ck_assert (back->running);
+  ck_assert_uint_eq (g_strv_length (back->targets), 2);
+  ck_assert_str_eq (back->bases[1], "/p/m & <data>.qcow2");
+  ck_assert_str_eq (back->disks[0], "/p/m-vda@c.qcow2");
+  ck_assert_str_eq (back->nvram_copy, "/p/m@c.nvram");
+  ck_assert_ptr_null (back->tpm_copy);
+  ck_assert_str_eq (back->memory, "/p/m@c.mem");
+  /* Not a record: nothing, not a crash. */
+  ck_assert_ptr_null (nl_checkpoint_record_from_xml ("<restore-point/>"));
+  ck_assert_ptr_null (nl_checkpoint_record_from_xml ("not xml"));
+  ck_assert_ptr_null (nl_checkpoint_record_from_xml (NULL));
+}
+END_TEST
+
 static Suite *
 lab_suite (void)
 {
@@ -666,6 +696,7 @@ lab_suite (void)
   tcase_add_test (tc, down_stops_every_machine);
   tcase_add_test (tc, the_demo_lab_comes_up_on_the_test_driver);
   tcase_add_test (tc, cluster_lab_converges_and_destroy_removes_its_shared_disks);
+  tcase_add_test (tc, checkpoint_records_survive_a_round_trip_through_xml);
   suite_add_tcase (s, tc);
   return s;
 }
