@@ -167,13 +167,13 @@ expect "a finished run is not resumed again" sh -c "! '$NESTLAB' rollout resume 
     --set "lab=$ulab" --set "subnet_prefix=10.213.$((octet + 1))" >/dev/null || fail "up of the UEFI lab failed"
 efi="$ulab-efi"
 nl_wait_agent "$efi" 180
-uplan() { # $1 file, $2 patch XML
+uplan() { # $1 file, $2 patch XML, $3 replica yes/no
     cat >"$1" <<EOF
 <rollout name="sys-$ulab" agent-timeout="90s">
   $2
   <targets><lab name="$ulab"/></targets>
   <health name="agent"><agent/></health>
-  <replica enabled="no"/>
+  <replica enabled="$3" keep="no" boot-timeout="180s"/>
   <ring name="all" select="*" batches="1" max-parallel="1" failure-budget="0"/>
 </rollout>
 EOF
@@ -182,7 +182,7 @@ EOF
 # rollback only if the memory is restored.
 nl_guest_sh "$efi" 'echo before >/ram-marker; touch /run/nestlab-fail' >/dev/null
 uplan "$work/e1.xml" '<patch id="KB5" severity="critical">
-    <install os="linux"><arg>/bin/sh</arg><arg>-c</arg><arg>echo KB5 >> /data/KB5; echo x >/ram-after; sync; test ! -e /run/nestlab-fail</arg></install></patch>'
+    <install os="linux"><arg>/bin/sh</arg><arg>-c</arg><arg>echo KB5 >> /data/KB5; echo x >/ram-after; sync; test ! -e /run/nestlab-fail</arg></install></patch>' no
 runs="$runs e1-$$"
 expect "a failing patch on a UEFI machine fails the rollout" \
     sh -c "! '$NESTLAB' rollout run --now --id 'e1-$$' '$work/e1.xml' >'$work/e1.out' 2>&1"
@@ -192,9 +192,18 @@ expect "the change is gone from its disk" nl_guest_sh "$efi" '! test -e /data/KB
 expect "its memory is the one from before the patch" nl_guest_sh "$efi" 'test -e /ram-marker && ! test -e /ram-after'
 nl_guest_sh "$efi" 'rm -f /run/nestlab-fail' >/dev/null
 uplan "$work/e2.xml" '<patch id="KB6" severity="critical">
-    <install os="linux"><arg>/bin/sh</arg><arg>-c</arg><arg>echo KB6 >> /data/KB6; sync</arg></install></patch>'
+    <install os="linux"><arg>/bin/sh</arg><arg>-c</arg><arg>echo KB6 >> /data/KB6; sync</arg></install></patch>' yes
 runs="$runs e2-$$"
-expect "a good patch on the UEFI machine is installed" "$NESTLAB" rollout run --now --id "e2-$$" "$work/e2.xml"
+expect "a good patch goes through a replica of the UEFI + TPM machine, then to it" \
+    sh -c "'$NESTLAB' rollout run --now --id 'e2-$$' '$work/e2.xml' >'$work/e2.out' 2>&1"
+replica_passed() {
+    "$NESTLAB" rollout status --json "e2-$$" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["targets"]
+sys.exit(0 if any(x["pass"] == "replica" and x["outcome"] == "installed" for x in t) else 1)'
+}
+expect "the replica passed" replica_passed
+expect "the replica is gone" sh -c "! virsh -q -c '$URI' list --all --name | grep -q '^replica-'"
 expect "it is on its disk" test "$(nl_guest_sh "$efi" 'cat /data/KB6')" = KB6
 expect "the overlay was folded back: the disk is the machine's own volume again" \
     sh -c "virsh -q -c '$URI' domblklist '$efi' | grep -q '$efi-disk0.qcow2' && ! virsh -q -c '$URI' vol-list default | grep -q '$efi.*@nl-'"
