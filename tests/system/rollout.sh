@@ -129,6 +129,8 @@ expect "a rollout whose patch fails on the canary fails" \
 expect "the canary was rolled back" grep -q "canary .*$(dom client01) .*rolled-back" "$work/c.out"
 expect "the rollout halted at the canary" grep -q "ring 'canary' exceeded its failure budget" "$work/c.out"
 expect "the change is gone inside the canary" test "$(guest_lines client01 /data/KB3)" = 0
+expect "the rolled-back canary keeps no restore point" \
+    test -z "$(virsh -q -c "$URI" snapshot-list "$(dom client01)" --name)"
 for m in server client02; do
     expect "$m (broad) was never touched" test "$(guest_lines "$m" /data/KB3)" = 0
 done
