@@ -6,13 +6,7 @@
 # neither vmx nor svm. Removes only the domain and temp dir it created.
 . "$NESTLAB_SOURCE/tests/system/lib.sh"
 nl_require_libvirtd
-# As nl_guest_dir, but build.sh is a bash script (lib.sh runs it with sh).
-guest=${NESTLAB_GUEST_DIR:-/var/lib/nestlab/guest}
-mkdir -p "$guest"
-(
-    flock 9
-    bash "$NESTLAB_SOURCE/tests/guest/build.sh" "$guest" >&2
-) 9>"$guest.lock" || fail "building the tiny guest failed"
+guest=$(nl_guest_dir)
 
 dom=nltest-nested-$$
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nltest-nested.XXXXXX")

@@ -13,14 +13,7 @@
 #       its memory, a good one is installed and the overlay folded back.
 . "$NESTLAB_SOURCE/tests/system/lib.sh"
 nl_require_libvirtd
-# tests/guest/build.sh needs bash; lib.sh's nl_guest_dir runs it with sh,
-# which fails where sh is dash: build it with bash then.
-dir=$(nl_guest_dir 2>/dev/null) || {
-    dir=${NESTLAB_GUEST_DIR:-/var/lib/nestlab/guest}
-    mkdir -p "$dir"
-    ( flock 9; bash "$NESTLAB_SOURCE/tests/guest/build.sh" "$dir" >&2 ) 9>"$dir.lock" ||
-        fail "building the tiny guest failed"
-}
+dir=$(nl_guest_dir)
 lab=$(nl_lab_name ro)
 ulab=$(nl_lab_name rou)
 octet=$(( $$ % 150 + 50 ))
