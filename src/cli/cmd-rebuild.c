@@ -23,16 +23,7 @@ nl_cmd_rebuild (NlCli *cli, int argc, char **argv, GError **error)
 
   if (!nl_cli_parse_options (nl_cli_command ("rebuild"), entries, &argc, &argv, error))
     return -1;
-  if (argc != 2)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one template FILE");
-      return -1;
-    }
-  lab = nl_cli_load_template (argv[1], o.sets, error);
-  if (lab == NULL)
-    return -1;
-  conn = nl_cli_lab_connect (cli, error);
-  if (conn == NULL)
+  if (!nl_cli_open_template (cli, argc, argv, o.sets, &lab, &conn, error))
     return -1;
   doomed = nl_lab_destroy_plan (conn, lab->name, error);
   if (doomed == NULL)

@@ -16,16 +16,7 @@ nl_cmd_up (NlCli *cli, int argc, char **argv, GError **error)
 
   if (!nl_cli_parse_options (nl_cli_command ("up"), entries, &argc, &argv, error))
     return -1;
-  if (argc != 2)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one template FILE");
-      return -1;
-    }
-  lab = nl_cli_load_template (argv[1], o.sets, error);
-  if (lab == NULL)
-    return -1;
-  conn = nl_cli_lab_connect (cli, error);
-  if (conn == NULL)
+  if (!nl_cli_open_template (cli, argc, argv, o.sets, &lab, &conn, error))
     return -1;
   return nl_cli_run_up (conn, lab, &o, error);
 }

@@ -197,6 +197,22 @@ nl_cli_load_template (const char *file, char **sets, GError **error)
   return nl_template_load (file, overrides, error);
 }
 
+gboolean
+nl_cli_open_template (NlCli *cli, int argc, char **argv, char **sets, NlLab **lab,
+                      virConnectPtr *conn, GError **error)
+{
+  if (argc != 2)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one template FILE");
+      return FALSE;
+    }
+  *lab = nl_cli_load_template (argv[1], sets, error);
+  if (*lab == NULL)
+    return FALSE;
+  *conn = nl_cli_lab_connect (cli, error);
+  return *conn != NULL;
+}
+
 int
 nl_cli_run_up (virConnectPtr conn, NlLab *lab, const NlCliUpOptions *opts, GError **error)
 {

@@ -28,6 +28,11 @@ void nl_cli_print_status (GPtrArray *statuses);
 
 /* Loads TEMPLATE with --set arguments SETS. */
 NlLab *nl_cli_load_template (const char *file, char **sets, GError **error);
+/* For commands that take one template FILE (ARGV[1] after option
+ * parsing): loads it with SETS, then connects. FALSE with ERROR set on bad
+ * usage, an invalid template or no connection. */
+gboolean nl_cli_open_template (NlCli *cli, int argc, char **argv, char **sets, NlLab **lab,
+                               virConnectPtr *conn, GError **error);
 
 /* Options shared by up and rebuild. */
 typedef struct {
