@@ -32,5 +32,20 @@ if [ -n "$missing" ]; then
     apt-get install -y -qq -o Dpkg::Options::=--force-confnew --no-install-recommends $missing
 fi
 
+# Without udev no rule has given /dev/kvm to group kvm (Debian's udev rules
+# make it root:kvm 0660), so QEMU, running as libvirt-qemu:kvm, cannot open
+# it and libvirt probes QEMU again on every call. Do what the rule would,
+# before libvirtd starts; on a host with udev, leave the device alone.
+if [ -c /dev/kvm ] && [ ! -S /run/udev/control ] && getent group kvm >/dev/null; then
+    if [ "$(stat -c '%G %a' /dev/kvm)" != "kvm 660" ]; then
+        if [ "$(id -u)" = 0 ]; then
+            chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+            echo "setup: no udev here: /dev/kvm set to group kvm, mode 0660, as Debian's udev rules do"
+        else
+            echo "setup: /dev/kvm is not group kvm mode 0660 and there is no udev: run as root to fix it" >&2
+        fi
+    fi
+fi
+
 # Without systemd, libvirtd and virtlogd are started by hand.
 "$(dirname "$0")/start-libvirtd.sh"
