@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <libvirt/libvirt.h>
 #include <nestlab/enum.h>
+#include <nestlab/host.h>
 #include <nestlab/model.h>
 
 G_BEGIN_DECLS
@@ -47,7 +48,7 @@ typedef struct {
   const NlLab *lab;          /* borrowed: outlives the plan */
   GPtrArray *items;          /* of NlPlanItem*, in apply order */
   gboolean emulate;          /* machines run under QEMU emulation */
-  char *emulate_reason;      /* why, for people */
+  NlAccel *accel;            /* how machines run here, and why */
   gboolean test_driver;
 } NlPlan;
 
@@ -69,7 +70,7 @@ typedef struct {
 typedef void (*NlProgressFunc) (const NlProgress *progress, gpointer data);
 
 typedef struct {
-  gboolean emulate;                /* force QEMU emulation (else: when KVM is missing) */
+  NlAccelMode accel;               /* --kvm/--emulate, else the host decides */
   gboolean create_missing_images;  /* test:///default only: empty golden images */
   gboolean define_only;            /* define everything, start nothing */
   gboolean no_delays;              /* ignore start delays */

@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <nestlab/host.h>
 
 G_BEGIN_DECLS
 
@@ -195,7 +196,20 @@ gboolean nl_virt_volume_delete (virStorageVolPtr vol, GError **error);
 gboolean nl_virt_volume_paths (virStorageVolPtr vol, char **path, char **backing, GError **error);
 
 /* Whether the hypervisor offers KVM for x86_64 guests (from capabilities),
- * and the host CPU vendor it reports ("Intel", "AMD", or NULL). */
-gboolean nl_virt_host_info (virConnectPtr conn, gboolean *kvm, char **vendor, GError **error);
+ * whether the host CPU it reports carries vmx or svm (each may be NULL),
+ * and its vendor ("Intel", "AMD", or NULL; VENDOR may be NULL). */
+gboolean nl_virt_host_info (virConnectPtr conn, gboolean *kvm, gboolean *hw_virt, char **vendor,
+                            GError **error);
+
+/* ---- How machines run (accel.c) ----
+ * The one decision of KVM or software emulation for CONN's host, with MODE
+ * from --kvm/--emulate (see nestlab/host.h). On a local connection the
+ * host's files are read (CPU flags, /dev/kvm as QEMU's user and group); on
+ * a remote one libvirt's capabilities stand in for them. The test driver
+ * runs nothing and gets KVM. NULL with ERROR when --kvm cannot work or the
+ * capabilities cannot be read. Caller owns the result; FACTS, when not NULL,
+ * receives the facts (caller owns them; NULL for the test driver). */
+NlAccel *nl_virt_accel_decide (virConnectPtr conn, NlAccelMode mode, NlKvmFacts **facts,
+                               GError **error);
 
 G_END_DECLS

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include <nestlab/host.h>
 
 typedef struct {
   char *uri;          /* -c/--connect, else LIBVIRT_DEFAULT_URI, else NULL */
@@ -31,6 +32,13 @@ const NlCommand *nl_cli_command (const char *name);
 
 /* Asks "QUESTION [y/N]" on a TTY; FALSE when stdin is not a TTY. */
 gboolean nl_cli_confirm (const char *question);
+
+/* The accel mode of --kvm and --emulate; FALSE with ERROR when both. */
+gboolean nl_cli_accel_mode (gboolean kvm, gboolean emulate, NlAccelMode *mode, GError **error);
+
+/* Prints how machines run and why ("machines: ..."), and a warning on
+ * stderr when ACCEL has one. */
+void nl_cli_print_accel (const NlAccel *accel);
 
 /* The command table, ending with a zeroed entry. */
 extern const NlCommand nl_commands[];

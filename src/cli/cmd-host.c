@@ -29,7 +29,7 @@ label (NlHostStatus status)
 }
 
 static void
-print_text (const GPtrArray *checks, const char *uri)
+print_text (const GPtrArray *checks, const NlAccel *accel, const char *uri)
 {
   guint failed = 0;
   guint warned = 0;
@@ -52,6 +52,8 @@ print_text (const GPtrArray *checks, const char *uri)
         emulation = TRUE;
     }
   printf ("\n");
+  if (accel != NULL)
+    nl_cli_print_accel (accel);
   if (failed == 0)
     {
       printf ("Ready: this host can run nested hypervisors");
@@ -63,8 +65,8 @@ print_text (const GPtrArray *checks, const char *uri)
   printf ("Not ready: %u check%s failed; this host cannot run hypervisors inside its VMs.\n",
           failed, failed == 1 ? "" : "s");
   if (emulation)
-    printf ("Only software emulation works here: `nestlab nested enable DOMAIN --emulate` "
-            "(QEMU TCG, slow, for testing only).\n");
+    printf ("Only software emulation works here: up and nested enable choose it by "
+            "themselves (QEMU TCG, slow, for testing only).\n");
 }
 
 int
@@ -87,6 +89,8 @@ nl_cmd_host_check (NlCli *cli, int argc, char **argv, GError **error)
   g_autofree char *qemu_caps = NULL;
   g_autofree char *root_owned = NULL;
   g_autoptr (GPtrArray) checks = NULL;
+  g_autoptr (NlKvmFacts) facts = NULL;
+  g_autoptr (NlAccel) accel = NULL;
   NlHostCheckOptions options = { 0 };
 
   if (!nl_cli_parse_options (nl_cli_command ("host check"), entries, &argc, &argv, error))
@@ -104,6 +108,14 @@ nl_cmd_host_check (NlCli *cli, int argc, char **argv, GError **error)
       kvm_caps = nl_virt_domain_caps (conn, "kvm", &kvm_error);
       qemu_caps = nl_virt_domain_caps (conn, "qemu", &qemu_error);
     }
+  /* The same decision up makes; under --root, on the fixture's files. */
+  if (root != NULL)
+    {
+      facts = nl_kvm_facts_read (root, FALSE);
+      accel = nl_accel_decide (facts, kvm_caps != NULL, NL_ACCEL_AUTO, NULL);
+    }
+  else if (conn != NULL)
+    accel = nl_virt_accel_decide (conn, NL_ACCEL_AUTO, &facts, NULL);
   options.root = root;
   options.kvm_caps_xml = kvm_caps;
   options.kvm_caps_error = conn_error ? conn_error->message
@@ -111,14 +123,16 @@ nl_cmd_host_check (NlCli *cli, int argc, char **argv, GError **error)
   options.qemu_caps_xml = qemu_caps;
   options.qemu_caps_error = conn_error ? conn_error->message
                             : qemu_error ? qemu_error->message : NULL;
+  /* A remote host's facts are libvirt's guesses: the checks read the files. */
+  options.facts = facts != NULL && facts->device_known ? facts : NULL;
   checks = nl_host_check_run (&options);
 
   if (json)
     {
-      g_autofree char *text = nl_host_check_to_json (checks);
+      g_autofree char *text = nl_host_check_to_json (checks, accel);
       fputs (text, stdout);
     }
   else
-    print_text (checks, cli->uri);
+    print_text (checks, accel, cli->uri);
   return nl_host_check_ready (checks) ? 0 : 1;
 }

@@ -47,33 +47,24 @@ parse_memory (const char *text, guint64 *bytes, GError **error)
   return TRUE;
 }
 
-/* A nested hypervisor needs KVM unless it is emulated: say so before anything
- * else, with the way out. The test driver has no KVM and needs none. */
+/* The host's decision of KVM or emulation (nl_virt_accel_decide), said
+ * before anything else: a nested hypervisor under emulation is slow. */
 static gboolean
-require_kvm (virConnectPtr conn, const char *uri, GError **error)
+decide_accel (virConnectPtr conn, NlNestedOptions *options, NlAccelMode mode, GError **error)
 {
-  gboolean kvm = FALSE;
+  g_autoptr (NlAccel) accel = nl_virt_accel_decide (conn, mode, NULL, error);
 
-  if (nl_virt_is_test_driver (conn))
-    return TRUE;
-  if (!nl_virt_host_info (conn, &kvm, NULL, error))
+  if (accel == NULL)
     return FALSE;
-  if (!kvm)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_UNSUPPORTED,
-                   "libvirt (%s) offers no KVM on this host (no /dev/kvm), and a nested "
-                   "hypervisor needs it: `nestlab host check` says why and how to fix it; "
-                   "or pass --emulate for QEMU's software emulation (slow, for testing only)",
-                   uri ? uri : "default URI");
-      return FALSE;
-    }
+  options->emulate = !accel->kvm;
+  nl_cli_print_accel (accel);
   return TRUE;
 }
 
 /* Shared by enable and disable: plan, print, ask, apply. */
 static int
 change_domain (NlCli *cli, NlNestedAction action, const char *name,
-               const NlNestedOptions *options, gboolean force, gboolean yes, gboolean dry_run,
+               NlNestedOptions *options, NlAccelMode mode, gboolean force, gboolean yes, gboolean dry_run,
                guint timeout, GError **error)
 {
   g_autoptr (virConnect) conn = NULL;
@@ -82,8 +73,7 @@ change_domain (NlCli *cli, NlNestedAction action, const char *name,
 
   if ((conn = nl_virt_connect (cli->uri, error)) == NULL)
     return -1;
-  if (action == NL_NESTED_ACTION_ENABLE && !options->emulate
-      && !require_kvm (conn, cli->uri, error))
+  if (action == NL_NESTED_ACTION_ENABLE && !decide_accel (conn, options, mode, error))
     return -1;
   plan = nl_virt_nested_plan (conn, name, action, options, error);
   if (plan == NULL)
@@ -170,6 +160,8 @@ nl_cmd_nested_enable (NlCli *cli, int argc, char **argv, GError **error)
   gboolean yes = FALSE;
   gboolean dry_run = FALSE;
   gboolean emulate = FALSE;
+  gboolean kvm = FALSE;
+  NlAccelMode mode = NL_ACCEL_AUTO;
   int timeout = NL_NESTED_SHUTDOWN_TIMEOUT;
   const GOptionEntry entries[] = {
     { "memory", 0, 0, G_OPTION_ARG_STRING, &memory,
@@ -179,7 +171,10 @@ nl_cmd_nested_enable (NlCli *cli, int argc, char **argv, GError **error)
     { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Apply without asking", NULL },
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print the changes only", NULL },
     { "emulate", 0, 0, G_OPTION_ARG_NONE, &emulate,
-      "No KVM: QEMU software emulation, CPU mode maximum (slow, for testing only)", NULL },
+      "QEMU software emulation, CPU mode maximum, whatever the host offers (slow, for testing "
+      "only; automatic where KVM cannot run guests)", NULL },
+    { "kvm", 0, 0, G_OPTION_ARG_NONE, &kvm,
+      "KVM even where the host check advises emulation (refused when KVM cannot work)", NULL },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
       "Seconds to wait for a graceful shutdown before powering off (default 60)", "SECONDS" },
     G_OPTION_ENTRY_NULL,
@@ -202,9 +197,10 @@ nl_cmd_nested_enable (NlCli *cli, int argc, char **argv, GError **error)
     }
   if (!parse_memory (memory, &options.min_memory, error))
     return -1;
+  if (!nl_cli_accel_mode (kvm, emulate, &mode, error))
+    return -1;
   options.vendor = nl_nested_host_vendor (NULL);
-  options.emulate = emulate;
-  return change_domain (cli, NL_NESTED_ACTION_ENABLE, argv[1], &options, force, yes, dry_run,
+  return change_domain (cli, NL_NESTED_ACTION_ENABLE, argv[1], &options, mode, force, yes, dry_run,
                         (guint) timeout, error);
 }
 
@@ -239,7 +235,8 @@ nl_cmd_nested_disable (NlCli *cli, int argc, char **argv, GError **error)
       return -1;
     }
   options.vendor = nl_nested_host_vendor (NULL);
-  return change_domain (cli, NL_NESTED_ACTION_DISABLE, argv[1], &options, force, yes, dry_run,
+  return change_domain (cli, NL_NESTED_ACTION_DISABLE, argv[1], &options, NL_ACCEL_AUTO, force,
+                        yes, dry_run,
                         (guint) timeout, error);
 }
 

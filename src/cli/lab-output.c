@@ -222,7 +222,8 @@ nl_cli_run_up (virConnectPtr conn, NlLab *lab, const NlCliUpOptions *opts, GErro
   g_autoptr (GError) local = NULL;
   gboolean ok;
 
-  options.emulate = opts->emulate;
+  if (!nl_cli_accel_mode (opts->kvm, opts->emulate, &options.accel, error))
+    return -1;
   options.create_missing_images = opts->create_missing_images;
   options.define_only = opts->define_only;
   options.no_delays = opts->no_delays;
@@ -243,8 +244,7 @@ nl_cli_run_up (virConnectPtr conn, NlLab *lab, const NlCliUpOptions *opts, GErro
       g_prefix_error (error, "lab '%s': ", lab->name);
       return -1;
     }
-  if (plan->emulate_reason)
-    printf ("note: %s\n", plan->emulate_reason);
+  nl_cli_print_accel (plan->accel);
   if (opts->dry_run)
     {
       nl_cli_print_plan (plan);

@@ -39,6 +39,7 @@ typedef struct {
   char **sets;
   gboolean dry_run;
   gboolean emulate;
+  gboolean kvm;
   gboolean create_missing_images;
   gboolean define_only;
   gboolean no_delays;
@@ -51,7 +52,9 @@ typedef struct {
     { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(o).sets, "Set a template parameter", "NAME=VALUE" }, \
     { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &(o).dry_run, "Print the plan and change nothing", NULL }, \
     { "emulate", 0, 0, G_OPTION_ARG_NONE, &(o).emulate, \
-      "Run machines under QEMU emulation even if KVM is available (automatic without KVM)", NULL }, \
+      "Run machines under QEMU's software emulation whatever the host offers", NULL }, \
+    { "kvm", 0, 0, G_OPTION_ARG_NONE, &(o).kvm, \
+      "Run machines under KVM even where the host check advises emulation (refused when KVM cannot work)", NULL }, \
     { "create-missing-images", 0, 0, G_OPTION_ARG_NONE, &(o).create_missing_images, \
       "test:///default only: create empty placeholder golden images", NULL }, \
     { "define-only", 0, 0, G_OPTION_ARG_NONE, &(o).define_only, "Define everything, start nothing", NULL }, \

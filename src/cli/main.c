@@ -143,6 +143,29 @@ nl_cli_command (const char *name)
 }
 
 gboolean
+nl_cli_accel_mode (gboolean kvm, gboolean emulate, NlAccelMode *mode, GError **error)
+{
+  if (kvm && emulate)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_USAGE,
+                   "--kvm and --emulate contradict each other: give one, or neither to let "
+                   "the host decide");
+      return FALSE;
+    }
+  *mode = kvm ? NL_ACCEL_KVM : emulate ? NL_ACCEL_EMULATE : NL_ACCEL_AUTO;
+  return TRUE;
+}
+
+void
+nl_cli_print_accel (const NlAccel *accel)
+{
+  printf ("machines: %s\n", accel->reason);
+  if (accel->warning)
+    fprintf (stderr, "warning: %s\n", accel->warning);
+  fflush (stdout);
+}
+
+gboolean
 nl_cli_confirm (const char *question)
 {
   char answer[16];

@@ -39,6 +39,7 @@ typedef struct {
   const char *root;
   GPtrArray *checks;
   CpuInfo cpu;
+  const NlKvmFacts *facts;
 } Ctx;
 
 void
@@ -225,10 +226,9 @@ check_cpu (Ctx *ctx)
 static void
 check_kvm_device (Ctx *ctx)
 {
-  g_autofree char *path = path_in (ctx, "dev/kvm");
   g_autofree char *fix = NULL;
 
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+  if (!ctx->facts->device)
     {
       if (ctx->cpu.vendor == VENDOR_UNKNOWN)
         fix = g_strdup ("KVM needs an Intel or AMD CPU with VT-x or AMD-V");
@@ -245,15 +245,40 @@ check_kvm_device (Ctx *ctx)
            "software emulation and cannot run a hypervisor at useful speed");
       return;
     }
-  if (access (path, R_OK | W_OK) != 0)
+  if (!ctx->facts->device_access)
     {
       add (ctx, "kvm-device", NL_HOST_STATUS_FAIL,
-           "add the user to the kvm group: usermod -aG kvm $USER, then log in again "
-           "(libvirt's qemu:///system runs QEMU as its own user and is not affected)",
-           "/dev/kvm exists but this user cannot open it for reading and writing");
+           "chgrp kvm /dev/kvm && chmod 0660 /dev/kvm, as Debian's udev rules do (on a host "
+           "without udev, scripts/setup.sh does it before libvirtd starts); or name a user "
+           "and group that can open it in /etc/libvirt/qemu.conf and restart libvirtd",
+           "/dev/kvm is %s: QEMU runs as %s:%s (%s) and cannot open it, so libvirt cannot "
+           "start KVM domains (and probes QEMU again on every call)",
+           ctx->facts->device_owner, ctx->facts->qemu_user, ctx->facts->qemu_group,
+           ctx->facts->qemu_source);
       return;
     }
-  add (ctx, "kvm-device", NL_HOST_STATUS_OK, NULL, "/dev/kvm is present and accessible");
+  add (ctx, "kvm-device", NL_HOST_STATUS_OK, NULL, "/dev/kvm is %s: QEMU's %s:%s can open it",
+       ctx->facts->device_owner, ctx->facts->qemu_user, ctx->facts->qemu_group);
+}
+
+/* A /dev/kvm on a CPU without VT-x/AMD-V is a KVM of another kind (such as
+ * kvm_pvm, which pages instead of virtualizing): it runs only guests built
+ * for it, and an ordinary guest hangs right after its BIOS. */
+static void
+check_kvm_hardware (Ctx *ctx)
+{
+  g_autofree char *backend = NULL;
+
+  if (!ctx->facts->device || !ctx->facts->cpu_known || ctx->facts->hw_virt)
+    return;
+  if (exists_in (ctx, "sys/module/kvm_pvm"))
+    backend = g_strdup (" (the kernel's KVM back end is kvm_pvm)");
+  add (ctx, "kvm-hardware", NL_HOST_STATUS_FAIL,
+       "nothing to do for emulation: nestlab runs machines under software emulation here by "
+       "itself (domain type qemu; --kvm overrides for guests built for this KVM); for real "
+       "KVM, use a host whose CPU offers vmx or svm (see cpu-flag)",
+       "KVM without hardware virtualization: ordinary guests cannot run%s; /dev/kvm exists "
+       "but the CPU offers neither vmx nor svm", backend ? backend : "");
 }
 
 static void
@@ -526,12 +551,17 @@ GPtrArray *
 nl_host_check_run (const NlHostCheckOptions *options)
 {
   Ctx ctx = { 0 };
+  g_autoptr (NlKvmFacts) own_facts = NULL;
 
   ctx.root = options->root ? options->root : "/";
   ctx.checks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_check_free);
+  ctx.facts = options->facts;
+  if (ctx.facts == NULL)
+    ctx.facts = own_facts = nl_kvm_facts_read (ctx.root, FALSE);
 
   check_cpu (&ctx);
   check_kvm_device (&ctx);
+  check_kvm_hardware (&ctx);
   check_kvm_module (&ctx);
   if (ctx.cpu.vendor == VENDOR_INTEL)
     {
@@ -567,7 +597,7 @@ nl_host_check_ready (const GPtrArray *checks)
 }
 
 char *
-nl_host_check_to_json (const GPtrArray *checks)
+nl_host_check_to_json (const GPtrArray *checks, const NlAccel *accel)
 {
   GString *out = g_string_new ("{\n  \"ready\": ");
 
@@ -589,6 +619,12 @@ nl_host_check_to_json (const GPtrArray *checks)
         g_string_append (out, "null");
       g_string_append_c (out, '}');
     }
-  g_string_append (out, "\n  ]\n}\n");
+  g_string_append (out, "\n  ]");
+  if (accel != NULL)
+    {
+      g_string_append (out, ",\n  \"machines\": ");
+      nl_accel_append_json (out, accel);
+    }
+  g_string_append (out, "\n}\n");
   return g_string_free (out, FALSE);
 }

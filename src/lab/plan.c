@@ -37,7 +37,7 @@ nl_plan_free (NlPlan *plan)
   if (plan == NULL)
     return;
   g_ptr_array_unref (plan->items);
-  g_free (plan->emulate_reason);
+  nl_accel_free (plan->accel);
   g_free (plan);
 }
 
@@ -245,7 +245,6 @@ nl_lab_plan_up (virConnectPtr conn, const NlLab *lab, const NlLabOptions *option
   g_autoptr (GPtrArray) owned_networks = NULL;
   g_autoptr (GPtrArray) specs = NULL;
   g_autofree char *vendor = NULL;
-  gboolean kvm = FALSE;
   NlRenderOptions ropts = { 0 };
   g_autoptr (virStoragePool) pool = NULL;
   g_autofree char *pool_dir = NULL;
@@ -254,22 +253,12 @@ nl_lab_plan_up (virConnectPtr conn, const NlLab *lab, const NlLabOptions *option
   plan->items = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_item_free);
   plan->test_driver = nl_virt_is_test_driver (conn);
 
-  if (!nl_virt_host_info (conn, &kvm, &vendor, error))
+  if (!nl_virt_host_info (conn, NULL, NULL, &vendor, error))
     return NULL;
-  if (options && options->emulate)
-    {
-      plan->emulate = TRUE;
-      plan->emulate_reason = g_strdup ("--emulate given: machines run under QEMU emulation "
-                                       "(domain type qemu, CPU mode maximum; slow, for testing)");
-    }
-  else if (!kvm && !plan->test_driver)
-    {
-      plan->emulate = TRUE;
-      plan->emulate_reason = g_strdup ("KVM is not available on this host (the hypervisor offers no "
-                                       "'kvm' domain type): machines run under QEMU emulation "
-                                       "(domain type qemu, CPU mode maximum; slow, nested Hyper-V "
-                                       "will not perform)");
-    }
+  plan->accel = nl_virt_accel_decide (conn, options ? options->accel : NL_ACCEL_AUTO, NULL, error);
+  if (plan->accel == NULL)
+    return NULL;
+  plan->emulate = !plan->accel->kvm;
   ropts.emulate = plan->emulate;
   ropts.vendor = vendor == NULL ? NL_CPU_VENDOR_UNKNOWN
                  : g_ascii_strcasecmp (vendor, "AMD") == 0 ? NL_CPU_VENDOR_AMD

@@ -160,7 +160,8 @@ nl_virt_volume_paths (virStorageVolPtr vol, char **path, char **backing, GError 
 }
 
 gboolean
-nl_virt_host_info (virConnectPtr conn, gboolean *kvm, char **vendor, GError **error)
+nl_virt_host_info (virConnectPtr conn, gboolean *kvm, gboolean *hw_virt, char **vendor,
+                   GError **error)
 {
   g_autofree char *caps = virConnectGetCapabilities (conn);
   g_autofree char *kvm_text = NULL;
@@ -178,7 +179,14 @@ nl_virt_host_info (virConnectPtr conn, gboolean *kvm, char **vendor, GError **er
       return FALSE;
     }
   kvm_text = xpath_string (doc, "string(/capabilities/guest[arch/@name='x86_64']/arch/domain[@type='kvm']/@type)");
-  *kvm = kvm_text != NULL;
+  if (kvm)
+    *kvm = kvm_text != NULL;
+  if (hw_virt)
+    {
+      g_autofree char *ext = xpath_string (
+        doc, "string(/capabilities/host/cpu/feature[@name='vmx' or @name='svm']/@name)");
+      *hw_virt = ext != NULL;
+    }
   if (vendor)
     *vendor = xpath_string (doc, "string(/capabilities/host/cpu/vendor)");
   xmlFreeDoc (doc);
