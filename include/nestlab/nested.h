@@ -42,6 +42,13 @@ gboolean nl_nested_enable (xmlDocPtr doc, const NlNestedOptions *options,
 gboolean nl_nested_disable (xmlDocPtr doc, const NlNestedOptions *options,
                             GPtrArray *changes, GError **error);
 
+/* Makes DOC (a <domain> of type kvm) run under QEMU's software emulation:
+ * type qemu, a host CPU mode becomes maximum (QEMU's "host" CPU needs KVM),
+ * vmx gives way to svm (what emulation offers), and the Hyper-V
+ * enlightenments QEMU refuses without KVM go. Other types are left as they
+ * are. Appends changes like nl_nested_enable. */
+gboolean nl_nested_emulate (xmlDocPtr doc, GPtrArray *changes, GError **error);
+
 /* Whether DOC is nested-ready; every reason it is not is appended to REASONS
  * (may be NULL). */
 gboolean nl_nested_check (xmlDocPtr doc, const NlNestedOptions *options,

@@ -222,8 +222,15 @@ nl_lab_finish (virConnectPtr conn, const NlLabOptions *options, NlReport *report
     }
   if (report && report->failures->len > 0)
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "%u object%s failed",
-                   report->failures->len, report->failures->len == 1 ? "" : "s");
+      /* Each failure with libvirt's own reason (QEMU's message when a
+       * machine did not start), one per line. */
+      GString *text = g_string_new (NULL);
+      g_string_append_printf (text, "%u object%s failed:", report->failures->len,
+                              report->failures->len == 1 ? "" : "s");
+      for (guint i = 0; i < report->failures->len; i++)
+        g_string_append_printf (text, "\n  %s", (const char *) report->failures->pdata[i]);
+      g_set_error_literal (error, NL_ERROR, NL_ERROR_FAILED, text->str);
+      g_string_free (text, TRUE);
       return FALSE;
     }
   return TRUE;

@@ -835,6 +835,59 @@ nl_nested_enable (xmlDocPtr doc, const NlNestedOptions *options,
 }
 
 gboolean
+nl_nested_emulate (xmlDocPtr doc, GPtrArray *changes, GError **error)
+{
+  const NlNestedOptions options = { .emulate = TRUE };
+  xmlNodePtr root = domain_root (doc, error);
+  xmlNodePtr cpu;
+  xmlNodePtr features;
+  g_autofree char *type = NULL;
+  g_autofree char *mode = NULL;
+
+  if (root == NULL)
+    return FALSE;
+  type = get_prop (root, "type");
+  if (g_strcmp0 (type, "kvm") != 0)
+    return TRUE;   /* already emulated, or not QEMU's to switch */
+  enable_type (root, &options, changes);
+  cpu = child_element (root, "cpu");
+  mode = get_prop (cpu, "mode");
+  /* QEMU's "host" CPU needs KVM; its "max" is the emulated counterpart. */
+  if (g_strcmp0 (mode, "host-passthrough") == 0 || g_strcmp0 (mode, "host-model") == 0)
+    {
+      xmlNodePtr model = child_element (cpu, "model");
+      gboolean nested = FALSE;
+      for (xmlNodePtr c = cpu->children; c != NULL; c = c->next)
+        if (is_element (c, "feature"))
+          {
+            g_autofree char *name = get_prop (c, "name");
+            g_autofree char *policy = get_prop (c, "policy");
+            nested = nested || (is_extension (name) && policy_exposes (policy));
+          }
+      set_prop (cpu, "mode", "maximum");
+      add_line (changes, "CPU: mode %s -> maximum", mode);
+      if (model != NULL)
+        unlink_free (model);
+      unset_prop (cpu, "migratable");
+      unset_prop (cpu, "match");
+      set_cpu_attr (cpu, "check", "none", changes);
+      remove_extension_features (cpu, "svm", FALSE, " (emulation offers svm)", changes);
+      /* A nested hypervisor keeps one: the extension emulation has. */
+      if (nested && child_element_with (cpu, "feature", "name", "svm") == NULL)
+        {
+          xmlNodePtr feature = insert_element (cpu, "feature", cpu_order);
+          set_prop (feature, "policy", "require");
+          set_prop (feature, "name", "svm");
+          add_line (changes, "CPU: svm required");
+        }
+    }
+  if ((features = child_element (root, "features")) != NULL
+      && child_element (features, "hyperv") != NULL)
+    sanitize_hyperv (child_element (features, "hyperv"), &options, changes);
+  return TRUE;
+}
+
+gboolean
 nl_nested_disable (xmlDocPtr doc, const NlNestedOptions *options,
                    GPtrArray *changes, GError **error)
 {

@@ -11,6 +11,7 @@
 
 #include <nestlab/agent.h>
 #include <nestlab/error.h>
+#include <nestlab/nested.h>
 #include <nestlab/virt.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
@@ -696,7 +697,7 @@ replica_xml (xmlDocPtr doc, const char *name, const char *network, const char *l
 static gboolean
 replica_one (virConnectPtr conn, virStoragePoolPtr pool, const char *pool_name, const char *pool_dir,
              const char *lab, const char *network, const char *source, const char *name,
-             GError **error)
+             gboolean emulate, GError **error)
 {
   g_autoptr (virDomain) dom = NULL;
   g_autoptr (virDomain) copy = NULL;
@@ -762,6 +763,9 @@ replica_one (virConnectPtr conn, virStoragePoolPtr pool, const char *pool_name, 
           return FALSE;
         }
     }
+  /* Production may be KVM where the replica's host decides emulation. */
+  if (emulate && !nl_nested_emulate (doc, NULL, error))
+    return FALSE;
   xml = replica_xml (doc, name, network, lab, pool_name, disks);
   copy = nl_virt_domain_define (conn, xml, error);
   if (copy == NULL)
@@ -779,8 +783,13 @@ nl_virt_replica_create (virConnectPtr conn, const char *run_id, const char *pool
   g_autoptr (virStoragePool) pool = NULL;
   g_autofree char *pool_dir = NULL;
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (NlAccel) accel = NULL;
 
   *replicas = NULL;
+  accel = nl_virt_accel_decide (conn, NL_ACCEL_AUTO, NULL, error);
+  if (accel == NULL)
+    return FALSE;
+  g_debug ("replicas of run %s: %s", run_id, accel->reason);
   pool = nl_virt_pool_lookup (conn, pool_name, error);
   if (pool == NULL || (pool_dir = nl_virt_pool_target (pool, error)) == NULL)
     return FALSE;
@@ -790,7 +799,8 @@ nl_virt_replica_create (virConnectPtr conn, const char *run_id, const char *pool
     {
       const char *source = domains->pdata[i];
       g_autofree char *name = g_strdup_printf ("%s-%s", lab, source);
-      if (!replica_one (conn, pool, pool_name, pool_dir, lab, lab, source, name, error))
+      if (!replica_one (conn, pool, pool_name, pool_dir, lab, lab, source, name, !accel->kvm,
+                        error))
         {
           g_prefix_error (error, "replica of '%s': ", source);
           return FALSE;

@@ -16,7 +16,7 @@ relay=""
 cleanup() {
     rc=$?
     [ -n "$relay" ] && kill "$relay" 2>/dev/null || true
-    "$NESTLAB" -c "$URI" destroy --yes "$lab" >/dev/null 2>&1 || true
+    nl_remove_lab "$lab"
     rm -rf "$tmp"
     exit "$rc"
 }

@@ -86,3 +86,34 @@ r = json.load(sys.stdin)["return"]
 sys.stdout.write(base64.b64decode(r.get("out-data", "")).decode(errors="replace"))
 sys.exit(r.get("exitcode", 1))'
 }
+
+# Removes lab $1 with nestlab destroy, then anything named after it that is
+# left (a test that failed halfway; the names are unique to the test run),
+# saying what was left. For cleanup traps: it never fails.
+nl_remove_lab() {
+    "$NESTLAB" -c "$URI" destroy --yes "$1" >/dev/null 2>&1 \
+        || say "nestlab destroy $1 failed; removing what is left with virsh"
+    for d in $(virsh -q -c "$URI" list --all --name | grep "^$1-" || true); do
+        say "left behind: domain $d"
+        virsh -q -c "$URI" destroy "$d" >/dev/null 2>&1 || true
+        virsh -q -c "$URI" undefine "$d" --managed-save --snapshots-metadata --nvram --tpm >/dev/null 2>&1 \
+            || virsh -q -c "$URI" undefine "$d" >/dev/null 2>&1 || true
+    done
+    for v in $(virsh -q -c "$URI" vol-list default 2>/dev/null | awk '{print $1}' | grep "^$1-" || true); do
+        say "left behind: volume $v"
+        virsh -q -c "$URI" vol-delete --pool default "$v" >/dev/null 2>&1 || true
+    done
+    for n in $(virsh -q -c "$URI" net-list --all --name | grep "^$1" || true); do
+        say "left behind: network $n"
+        virsh -q -c "$URI" net-destroy "$n" >/dev/null 2>&1 || true
+        virsh -q -c "$URI" net-undefine "$n" >/dev/null 2>&1 || true
+    done
+}
+
+# The domain type the product chooses on this host (kvm or qemu), as
+# `nestlab host check --json` reports it.
+nl_decided_type() {
+    "$NESTLAB" -c "$URI" host check --json 2>/dev/null | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["machines"]["domain_type"])'
+}

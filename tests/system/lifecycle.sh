@@ -13,6 +13,7 @@ lab=$(nl_lab_name lc)
 ulab=$(nl_lab_name lcu)
 slab=$(nl_lab_name lcs)
 clab=$(nl_lab_name lcc)
+flab=$(nl_lab_name lcf)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nltest-lifecycle.XXXXXX")
 vsh() { virsh -q -c "$URI" "$@"; }
 nl() { "$NESTLAB" -c "$URI" "$@"; }
@@ -35,8 +36,8 @@ remove_network() {
 cleanup() {
     rc=$?
     # The labs through nestlab itself, then whatever this test made by hand.
-    for l in "$lab" "$ulab" "$slab" "$clab"; do
-        nl destroy --yes "$l" >/dev/null 2>&1 || true
+    for l in "$lab" "$ulab" "$slab" "$clab" "$flab"; do
+        nl_remove_lab "$l"
     done
     remove_domain "$lab-foreign"
     remove_domain "$clab-server"
@@ -80,7 +81,35 @@ refuses_foreign_name() {
 }
 expect "up refuses to adopt a foreign domain with the lab's name, and changes nothing" refuses_foreign_name
 
-expect "up builds the lab and starts it" nl up "$@" "$tiny"
+# A machine libvirt cannot start (QEMU refuses an empty kernel): the error
+# names the machine and QEMU's own reason, not only a count.
+mkdir -p "$tmp/badguest"
+: >"$tmp/badguest/vmlinuz"
+chmod 755 "$tmp" "$tmp/badguest"
+cp "$guest/initrd.img" "$guest/golden.qcow2" "$tmp/badguest/"
+chmod 644 "$tmp/badguest/"*
+fails_with_qemus_reason() {
+    if nl up --no-status --set "guest_dir=$tmp/badguest" --set "lab=$flab" --set subnet_prefix=10.213.65 \
+        "$tiny" >"$tmp/fail.out" 2>"$tmp/fail.err"; then
+        return 1
+    fi
+    sed 's/^/#   /' "$tmp/fail.err" >&2
+    grep -q "1 object failed:" "$tmp/fail.err" \
+        && grep -q "domain $flab-server: starting" "$tmp/fail.err" \
+        && grep -qi "qemu" "$tmp/fail.err"
+}
+expect "a machine that cannot start fails up with QEMU's reason, per machine" fails_with_qemus_reason
+nl_remove_lab "$flab"
+
+decided=$(nl_decided_type)
+up_says_why() {
+    nl up "$@" "$tiny" >"$tmp/up.out" || return 1
+    grep '^machines: ' "$tmp/up.out" | sed 's/^/#   /' >&2
+    grep -q "^machines: .*domain type $decided" "$tmp/up.out"
+}
+expect "up builds the lab and starts it, saying how machines run here and why" up_says_why "$@"
+expect "its machines have the domain type the host decided ($decided)" \
+    sh -c "virsh -q -c '$URI' dumpxml --inactive '$lab-server' | grep -q \"<domain type='$decided'\""
 expect "a second up changes nothing" sh -c "'$NESTLAB' -c '$URI' up $* '$tiny' | grep -q ': 0 done, .* 0 failed'"
 
 validates() {

@@ -21,31 +21,14 @@ work=$(mktemp -d)
 export NESTLAB_STATE_DIR="$work/state"
 runs=""
 
-# Removes lab $1 with nestlab destroy, then anything named after it that is
-# left (the names are unique to this test run).
-nl_rollout_remove() {
-    "$NESTLAB" destroy --yes "$1" >/dev/null 2>&1 || true
-    for d in $(virsh -q -c "$URI" list --all --name | grep "^$1-"); do
-        virsh -q -c "$URI" destroy "$d" >/dev/null 2>&1 || true
-        virsh -q -c "$URI" undefine "$d" --snapshots-metadata >/dev/null 2>&1 || true
-    done
-    for v in $(virsh -q -c "$URI" vol-list default | awk '{print $1}' | grep "^$1-"); do
-        virsh -q -c "$URI" vol-delete --pool default "$v" >/dev/null 2>&1 || true
-    done
-    for n in $(virsh -q -c "$URI" net-list --all --name | grep "^$1"); do
-        virsh -q -c "$URI" net-destroy "$n" >/dev/null 2>&1 || true
-        virsh -q -c "$URI" net-undefine "$n" >/dev/null 2>&1 || true
-    done
-}
-
 cleanup() {
     for id in $runs; do
         # The replica lab of a run is named after the run id's hash.
         h=$(printf '%s' "$id" | sha256sum | cut -c1-8)
-        nl_rollout_remove "replica-$h"
+        nl_remove_lab "replica-$h"
     done
-    nl_rollout_remove "$lab"
-    nl_rollout_remove "$ulab"
+    nl_remove_lab "$lab"
+    nl_remove_lab "$ulab"
     rm -rf "$work"
 }
 trap cleanup EXIT INT TERM

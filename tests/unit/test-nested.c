@@ -250,6 +250,46 @@ START_TEST (disable_of_an_emulated_domain_leaves_a_cpu_that_boots)
 }
 END_TEST
 
+START_TEST (a_kvm_domain_is_made_to_run_under_emulation)
+{
+  /* A nested Windows Hyper-V host as rendered for an Intel KVM host: what a
+   * replica of it needs on a host that can only emulate. */
+  xmlDocPtr doc = load_domain ("nested/windows-intel.out.xml");
+  g_autoptr (GPtrArray) changes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) again = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *text = NULL;
+  g_autofree char *lines = NULL;
+  xmlChar *buf = NULL;
+  int len = 0;
+
+  ck_assert (nl_nested_emulate (doc, changes, NULL));
+  xmlDocDumpFormatMemory (doc, &buf, &len, 1);
+  text = g_strndup ((const char *) buf, len);
+  xmlFree (buf);
+  lines = join_lines (changes);
+  ck_assert_ptr_nonnull (strstr (text, "<domain type=\"qemu\""));
+  ck_assert_ptr_nonnull (strstr (text, "<cpu mode=\"maximum\" check=\"none\">"));
+  /* Still nested: with the extension emulation offers. */
+  ck_assert_ptr_nonnull (strstr (text, "<feature policy=\"require\" name=\"svm\"/>"));
+  ck_assert_ptr_null (strstr (text, "migratable"));
+  ck_assert_ptr_null (strstr (text, "name=\"vmx\""));
+  ck_assert_ptr_null (strstr (text, "vpindex"));
+  ck_assert_ptr_null (strstr (text, "synic"));
+  ck_assert_ptr_null (strstr (text, "evmcs"));
+  ck_assert_ptr_nonnull (strstr (text, "<relaxed state=\"on\"/>"));
+  ck_assert_ptr_nonnull (strstr (lines, "domain type: kvm -> qemu (software emulation)"));
+  ck_assert_ptr_nonnull (strstr (lines, "CPU: mode host-passthrough -> maximum"));
+  {
+    g_autofree char *output = NULL;
+    ck_assert_msg (xml_validates (text, "domain", &output), "not valid libvirt XML: %s", output);
+  }
+  /* Once emulated, nothing more to do. */
+  ck_assert (nl_nested_emulate (doc, again, NULL));
+  ck_assert_uint_eq (again->len, 0);
+  xmlFreeDoc (doc);
+}
+END_TEST
+
 START_TEST (disable_without_cpu_changes_nothing)
 {
   NlNestedOptions options = { .vendor = NL_CPU_VENDOR_AMD };
@@ -380,6 +420,7 @@ nested_suite (void)
   tc = tcase_create ("behaviour");
   tcase_add_test (tc, disable_hides_extension_and_keeps_memory);
   tcase_add_test (tc, disable_of_an_emulated_domain_leaves_a_cpu_that_boots);
+  tcase_add_test (tc, a_kvm_domain_is_made_to_run_under_emulation);
   tcase_add_test (tc, disable_without_cpu_changes_nothing);
   tcase_add_test (tc, enable_raises_to_custom_minimum);
   tcase_add_test (tc, enable_rejects_bad_memory_and_changes_nothing);
