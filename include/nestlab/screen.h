@@ -1,8 +1,10 @@
 /* Screening of XML input files (lab templates, rollout plans) before any
- * parser sees them, and of the parsed tree's depth. */
+ * parser sees them, of the parsed tree's depth, and validation against a
+ * RelaxNG schema with every complaint placed on a line. */
 #pragma once
 
 #include <glib.h>
+#include <libxml/relaxng.h>
 #include <libxml/tree.h>
 
 G_BEGIN_DECLS
@@ -29,5 +31,14 @@ char *nl_screen_read (const char *path, const NlScreenKind *kind, gsize *length,
 /* The first element among FIRST, its siblings and their descendants that
  * lies deeper than MAX_DEPTH levels (FIRST being level 1), or NULL. */
 xmlNodePtr nl_screen_too_deep (xmlNodePtr first, int max_depth);
+
+/* Validates DOC against SCHEMA (both borrowed). TRUE when it matches;
+ * otherwise FALSE with *MESSAGE (newly allocated) libxml2's first, most
+ * specific complaint and *LINE the line of the element it concerns. Some
+ * complaints come from libxml2 without a node ("Extra element disk in
+ * interleave"); the element is then found from the cascade of complaints
+ * that follows. *LINE is 0 only when nothing places the complaint, and
+ * *MESSAGE is NULL when libxml2 gave none. */
+gboolean nl_screen_validate (xmlDocPtr doc, xmlRelaxNGPtr schema, int *line, char **message);
 
 G_END_DECLS

@@ -29,7 +29,6 @@ GResource *nl_resources_get_resource (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlParserCtxt, xmlFreeParserCtxt)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
 
 /* ------------------------------------------------------------------ */
@@ -139,7 +138,6 @@ nl_rollout_command_for (const GPtrArray *commands, NlOsFamily os)
 typedef struct {
   const char *file;
   GPtrArray *diags;
-  guint schema_errors;
 } Ctx;
 
 static void G_GNUC_PRINTF (3, 4)
@@ -191,17 +189,6 @@ nl_rollout_schema (void)
   g_autoptr (GBytes) bytes = schema_bytes ();
   /* Resource data is static and lives as long as the program. */
   return g_bytes_get_data (bytes, NULL);
-}
-
-static void
-schema_error (void *data, xmlErrorPtr err)
-{
-  Ctx *ctx = data;
-  g_autofree char *msg = g_strchomp (g_strdup (err->message ? err->message : "invalid"));
-  /* Only the first, most specific error of libxml2's cascade helps. */
-  if (ctx->schema_errors++ > 0)
-    return;
-  diag (ctx, err->node ? (int) xmlGetLineNo (err->node) : err->line, "%s", msg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -593,7 +580,6 @@ nl_rollout_plan_load (const char *file, GError **error)
   g_autofree char *contents = NULL;
   g_autoptr (xmlParserCtxt) pctxt = NULL;
   g_autoptr (xmlDoc) doc = NULL;
-  g_autoptr (xmlRelaxNGValidCtxt) vctxt = NULL;
   g_autoptr (NlRolloutPlan) plan = NULL;
   xmlNodePtr root;
   gsize len = 0;
@@ -639,14 +625,18 @@ nl_rollout_plan_load (const char *file, GError **error)
       DIAG (&ctx, root, "root element is <%s>; expected <rollout>", root->name);
       goto fail;
     }
-  vctxt = xmlRelaxNGNewValidCtxt (schema_get ());
-  xmlRelaxNGSetValidStructuredErrors (vctxt, schema_error, &ctx);
-  if (xmlRelaxNGValidateDoc (vctxt, doc) != 0)
-    {
-      if (diags->len == 0)
-        DIAG (&ctx, root, "does not match the rollout plan schema");
-      goto fail;
-    }
+  {
+    g_autofree char *invalid = NULL;
+    int line = 0;
+    if (!nl_screen_validate (doc, schema_get (), &line, &invalid))
+      {
+        if (invalid != NULL)
+          diag (&ctx, line, "%s", invalid);
+        else
+          DIAG (&ctx, root, "does not match the rollout plan schema");
+        goto fail;
+      }
+  }
   plan = build_plan (&ctx, root);
   if (diags->len == 0)
     return g_steal_pointer (&plan);

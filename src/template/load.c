@@ -23,7 +23,6 @@ GResource *nl_resources_get_resource (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlParserCtxt, xmlFreeParserCtxt)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
 
 /* ------------------------------------------------------------------ */
@@ -121,20 +120,6 @@ nl_template_schema (void)
   return g_bytes_get_data (bytes, NULL);
 }
 
-static void
-schema_error (void *data, xmlErrorPtr err)
-{
-  NlLoader *loader = data;
-  g_autofree char *msg = g_strchomp (g_strdup (err->message ? err->message : "invalid"));
-  /* libxml2 follows the first, most specific error with a cascade about
-   * every enclosing pattern; only the first helps. */
-  if (loader->schema_errors++ > 0)
-    return;
-  nl_loader_diag_at (loader, err->file ? err->file : "?",
-                     err->node ? (int) xmlGetLineNo (err->node) : err->line,
-                     "%s", msg);
-}
-
 /* Parses one file; adds it to loader->docs and returns it (borrowed), or
  * NULL after adding diagnostics. ROOT is "lab" or "lab-part". */
 static xmlDocPtr
@@ -143,10 +128,8 @@ parse_file (NlLoader *loader, const char *path, const char *root)
   g_autofree char *contents = NULL;
   g_autoptr (xmlParserCtxt) ctxt = NULL;
   g_autoptr (xmlDoc) doc = NULL;
-  g_autoptr (xmlRelaxNGValidCtxt) vctxt = NULL;
   xmlNodePtr top;
   gsize len = 0;
-  guint before = loader->diags->len;
 
   {
     static const NlScreenKind kind = { "templates", "an XML template", NL_TEMPLATE_MAX_SIZE };
@@ -192,15 +175,18 @@ parse_file (NlLoader *loader, const char *path, const char *root)
       return NULL;
     }
 
-  loader->schema_errors = 0;
-  vctxt = xmlRelaxNGNewValidCtxt (schema_get ());
-  xmlRelaxNGSetValidStructuredErrors (vctxt, schema_error, loader);
-  if (xmlRelaxNGValidateDoc (vctxt, doc) != 0)
-    {
-      if (loader->diags->len == before)
-        nl_loader_diag (loader, top, "does not match the template schema");
-      return NULL;
-    }
+  {
+    g_autofree char *invalid = NULL;
+    int line = 0;
+    if (!nl_screen_validate (doc, schema_get (), &line, &invalid))
+      {
+        if (invalid != NULL)
+          nl_loader_diag_at (loader, path, line, "%s", invalid);
+        else
+          nl_loader_diag (loader, top, "does not match the template schema");
+        return NULL;
+      }
+  }
   g_checksum_update (loader->digest, (const guchar *) contents, len);
   g_ptr_array_add (loader->docs, doc);
   return g_steal_pointer (&doc);

@@ -13,7 +13,6 @@ typedef struct {
   GHashTable *profiles;     /* name -> xmlNodePtr */
   GHashTable *machine_nodes;/* template name (before expansion) -> GPtrArray of NlMachine* */
   GHashTable *includes;     /* <include> xmlNodePtr -> its xmlDocPtr */
-  guint schema_errors;      /* errors seen while validating one file */
   GChecksum *digest;
   NlLab *lab;
 } NlLoader;

@@ -21,8 +21,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (path == NULL)
     return 0;
   plan = nl_rollout_plan_load (path, &error);
-  /* Either a plan or an error with a message, never both or neither. */
-  if ((plan == NULL) == (error == NULL) || (error != NULL && error->message[0] == '\0'))
+  /* Either a plan or an error with a message, never both or neither; the
+   * message starts with the file's name. */
+  if ((plan == NULL) == (error == NULL) || (error != NULL && error->message[0] == '\0')
+      || (error != NULL && !g_str_has_prefix (error->message, path)))
     __builtin_trap ();
   nl_rollout_plan_free (plan);
   return 0;
