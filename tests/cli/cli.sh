@@ -5,6 +5,10 @@
 set -u
 : "${NESTLAB:?}" "${NESTLAB_SOURCE:?}"
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+# Every nestlab run below keeps its temporary files (osinfo-db's scratch
+# folder, while a template is validated) in a TMPDIR that must be empty at
+# the end.
+mkdir "$T/tmp"; export TMPDIR="$T/tmp"
 n=0; failed=0
 
 # Under `meson test --setup valgrindcli`, every nestlab process runs under
@@ -79,6 +83,9 @@ done <"$T/commands"
 n=$((n + 1))
 if [ -s "$T/commands" ] && [ -z "$missing" ]; then echo "ok $n - the man page and README cover $(wc -l <"$T/commands") commands and their options"
 else echo "not ok $n - not documented:$missing"; failed=1; fi
+
+n=$((n + 1)); if [ -z "$(ls -A "$TMPDIR")" ]; then echo "ok $n - nestlab leaves TMPDIR as it found it"
+else echo "not ok $n - left in TMPDIR: $(ls -A "$TMPDIR" | tr '\n' ' ')"; failed=1; fi
 
 echo "1..$n"
 exit $failed

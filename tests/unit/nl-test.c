@@ -1,4 +1,6 @@
-/* Test helpers: TAP runner and golden files. */
+/* Test helpers: TAP runner, golden files and temporary folders. */
+#include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -62,15 +64,81 @@ nl_test_golden (const char *relative, const char *actual)
   return FALSE;
 }
 
-int
-nl_test_run (Suite *suite)
+static int
+remove_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-  SRunner *runner = srunner_create (suite);
+  if (remove (path) != 0)
+    fprintf (stderr, "cannot remove %s: %s\n", path, g_strerror (errno));
+  return 0;
+}
+
+void
+nl_test_remove_tree (const char *path)
+{
+  nftw (path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+NlTestDir *
+nl_test_dir_new (const char *template)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp (template, &error);
+  ck_assert_msg (dir != NULL, "%s", error ? error->message : "");
+  return dir;
+}
+
+void
+nl_test_dir_free (NlTestDir *dir)
+{
+  nl_test_remove_tree (dir);
+  g_free (dir);
+}
+
+/* Names what is left in DIR on stderr; TRUE when something is. */
+static gboolean
+report_leftovers (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  gboolean any = FALSE;
+
+  while (d && (name = g_dir_read_name (d)) != NULL)
+    {
+      fprintf (stderr, "# left behind in TMPDIR: %s\n", name);
+      any = TRUE;
+    }
+  return any;
+}
+
+int
+nl_test_run (Suite *(*make_suite) (void))
+{
+  const char *outer = g_getenv ("TMPDIR");
+  g_autofree char *scratch = g_build_filename (outer && *outer ? outer : "/tmp", "nl-test-XXXXXX", NULL);
+  SRunner *runner;
   int failed;
 
+  /* Before anything asks GLib for the temporary folder: it keeps the first
+   * answer. */
+  if (g_mkdtemp (scratch) == NULL)
+    {
+      fprintf (stderr, "cannot make %s: %s\n", scratch, g_strerror (errno));
+      return 1;
+    }
+  g_setenv ("TMPDIR", scratch, TRUE);
+  if (!g_str_equal (g_get_tmp_dir (), scratch))
+    {
+      fprintf (stderr, "g_get_tmp_dir () was called before the run set TMPDIR\n");
+      nl_test_remove_tree (scratch);
+      return 1;
+    }
+  runner = srunner_create (make_suite ());
   srunner_set_tap (runner, "-");
   srunner_run_all (runner, CK_SILENT);
   failed = srunner_ntests_failed (runner);
   srunner_free (runner);
+  if (failed == 0 && report_leftovers (scratch))
+    failed = 1;
+  nl_test_remove_tree (scratch);
   return failed == 0 ? 0 : 1;
 }

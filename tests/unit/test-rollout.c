@@ -431,13 +431,13 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Journal and locks                                                    */
 
-static char *
+/* A folder for one case's journals and fake machines, removed when the
+ * case's g_autoptr lets it go (in the case's own process: the runs it
+ * forks die by SIGKILL or _exit). */
+static NlTestDir *
 temp_root (void)
 {
-  g_autoptr (GError) error = NULL;
-  char *dir = g_dir_make_tmp ("nl-rollout-XXXXXX", &error);
-  ck_assert_msg (dir != NULL, "%s", error ? error->message : "");
-  return dir;
+  return nl_test_dir_new ("nl-rollout-XXXXXX");
 }
 
 static NlTargetRecord *
@@ -455,7 +455,7 @@ add_target (NlJournal *j, const char *pass, const char *ring, const char *name)
 
 START_TEST (journal_round_trips_and_replaces_atomically)
 {
-  g_autofree char *root = temp_root ();
+  g_autoptr (NlTestDir) root = temp_root ();
   g_autoptr (GError) error = NULL;
   g_autoptr (NlJournal) j = nl_journal_create (root, "run-1", &error);
   g_autoptr (NlJournal) back = NULL;
@@ -507,7 +507,7 @@ END_TEST
 
 START_TEST (journal_lists_newest_first)
 {
-  g_autofree char *root = temp_root ();
+  g_autoptr (NlTestDir) root = temp_root ();
   g_autoptr (GPtrArray) ids = NULL;
   const char *names[] = { "b-run", "a-run", "c-run" };
 
@@ -527,7 +527,7 @@ END_TEST
 
 START_TEST (lock_keeps_two_runs_off_the_same_machine)
 {
-  g_autofree char *root = temp_root ();
+  g_autoptr (NlTestDir) root = temp_root ();
   const char *first[] = { "web01", "web02", NULL };
   const char *second[] = { "db01", "web02", NULL };
   const char *third[] = { "db01", NULL };
@@ -947,7 +947,7 @@ rec_of (NlJournal *j, const char *key)
 
 START_TEST (exec_good_patch_goes_replica_canary_broad)
 {
-  g_autofree char *root = temp_root ();
+  g_autoptr (NlTestDir) root = temp_root ();
   g_autoptr (NlRolloutPlan) plan = fake_plan (root, KB1_GOOD, NULL);
   Fake *fake = fake_estate (root);
   g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
@@ -982,7 +982,7 @@ END_TEST
 
 START_TEST (exec_replica_failure_never_touches_production)
 {
-  g_autofree char *root = temp_root ();
+  g_autoptr (NlTestDir) root = temp_root ();
   g_autoptr (NlRolloutPlan) plan = fake_plan (root,
     "<patch id='KB2' severity='critical'>"
     "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>BROKEN</arg></install></patch>", NULL);
@@ -1009,7 +1009,7 @@ END_TEST
 
 START_TEST (exec_canary_failure_rolls_back_and_halts)
 {
-  g_autofree char *root = temp_root ();
+  g_autoptr (NlTestDir) root = temp_root ();
   g_autoptr (NlRolloutPlan) plan = fake_plan (root,
     "<patch id='KB3' severity='critical'>"
     "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>KB3</arg><arg>fail-on</arg><arg>web01</arg></install></patch>",
@@ -1043,7 +1043,7 @@ END_TEST
 static void
 crash_and_resume (const char *patch_xml, const char *crash, NlResumeAction expect_seen)
 {
-  g_autofree char *root = temp_root ();
+  g_autoptr (NlTestDir) root = temp_root ();
   g_autoptr (NlRolloutPlan) plan = fake_plan (root, patch_xml, "<replica enabled='no'/>");
   Fake *fake = fake_estate (root);
   g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
@@ -1121,7 +1121,7 @@ END_TEST
 
 START_TEST (exec_present_patches_are_not_applicable)
 {
-  g_autofree char *root = temp_root ();
+  g_autoptr (NlTestDir) root = temp_root ();
   g_autoptr (NlRolloutPlan) plan = fake_plan (root, KB1_GOOD, "<replica enabled='no'/>");
   Fake *fake = fake_estate (root);
   g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
@@ -1144,7 +1144,7 @@ END_TEST
 
 START_TEST (exec_windows_split_critical_from_the_rest)
 {
-  g_autofree char *root = temp_root ();
+  g_autoptr (NlTestDir) root = temp_root ();
   /* A window in the far future: the critical patch goes now, the other
    * waits (no_wait: the run stops in state "waiting"). */
   g_autoptr (NlRolloutPlan) plan = fake_plan (root,
@@ -1174,7 +1174,7 @@ END_TEST
 
 START_TEST (exec_percent_budget_tolerates_what_it_allows)
 {
-  g_autofree char *root = temp_root ();
+  g_autoptr (NlTestDir) root = temp_root ();
   g_autofree char *path = g_build_filename (root, "plan.xml", NULL);
   g_autoptr (NlRolloutPlan) plan = NULL;
   Fake *fake = fake_estate (root);
@@ -1200,7 +1200,7 @@ END_TEST
 
 START_TEST (exec_abort_skips_what_did_not_start)
 {
-  g_autofree char *root = temp_root ();
+  g_autoptr (NlTestDir) root = temp_root ();
   g_autoptr (NlRolloutPlan) plan = fake_plan (root, KB1_GOOD, "<replica enabled='no'/>");
   Fake *fake = fake_estate (root);
   g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
@@ -1229,7 +1229,7 @@ END_TEST
 
 START_TEST (exec_report_formats_escape_and_count)
 {
-  g_autofree char *root = temp_root ();
+  g_autoptr (NlTestDir) root = temp_root ();
   g_autoptr (NlRolloutPlan) plan = fake_plan (root,
     "<patch id='KB3' severity='critical'>"
     "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>&lt;script&gt;&amp;\"</arg><arg>fail-on</arg><arg>web01</arg></install></patch>",

@@ -229,12 +229,13 @@ assert_refused (const char *contents, gssize length, const char *expected_part)
   g_autofree char *path = write_temp (contents, length);
   g_autoptr (GError) error = NULL;
   g_autoptr (NlLab) lab = nl_template_load (path, NULL, &error);
+
+  g_unlink (path); /* before any assertion can end the case */
   ck_assert_ptr_null (lab);
   ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_INVALID));
   ck_assert_msg (strstr (error->message, expected_part) != NULL, "message '%s' lacks '%s'",
                  error->message, expected_part);
   ck_assert_msg (strstr (error->message, path) != NULL, "message '%s' does not name the file", error->message);
-  g_unlink (path);
 }
 
 START_TEST (binary_input_is_refused)
