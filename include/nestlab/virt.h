@@ -27,7 +27,13 @@ virConnectPtr nl_virt_connect (const char *uri, GError **error);
  * NL_ERROR_NOT_FOUND for libvirt's no-such-object errors, NL_ERROR_UNSUPPORTED
  * for unsupported operations, NL_ERROR_FAILED for a lost connection, else
  * NL_ERROR_LIBVIRT. */
-void nl_virt_set_error (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
+#define nl_virt_set_error(error, ...) \
+  (nl_virt_save_error (), nl_virt_set_error_saved ((error), __VA_ARGS__))
+/* The two halves of nl_virt_set_error: the comma sequences the copy of
+ * libvirt's error before the arguments, which may call libvirt (and so
+ * reset its error: virDomainGetName() does). */
+void nl_virt_save_error (void);
+void nl_virt_set_error_saved (GError **error, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 /* TRUE when the last libvirt error says the object does not exist. */
 gboolean nl_virt_last_error_is_not_found (void);

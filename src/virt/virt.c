@@ -53,18 +53,43 @@ code_for (const virError *err)
     }
 }
 
+/* libvirt's last error, copied by nl_virt_set_error before its arguments
+ * are evaluated: virDomainGetName() and every other public call reset it. */
+static _Thread_local virErrorPtr saved_error;
+
 void
-nl_virt_set_error (GError **error, const char *format, ...)
+nl_virt_save_error (void)
 {
-  virErrorPtr err = virGetLastError ();
+  if (saved_error != NULL)
+    virFreeError (saved_error);
+  saved_error = virSaveLastError ();
+}
+
+void
+nl_virt_set_error_saved (GError **error, const char *format, ...)
+{
+  virErrorPtr err = saved_error;
   g_autofree char *context = NULL;
   va_list ap;
 
+  saved_error = NULL;
+  if (err == NULL || err->code == VIR_ERR_OK)
+    {
+      /* Not through the macro, or nothing saved: the error as it is now. */
+      if (err != NULL)
+        virFreeError (err);
+      err = virSaveLastError ();
+    }
   va_start (ap, format);
   context = g_strdup_vprintf (format, ap);
   va_end (ap);
-  g_set_error (error, NL_ERROR, code_for (err), "%s: %s", context,
-               err && err->message ? err->message : "unknown libvirt error");
+  if (err != NULL && err->code != VIR_ERR_OK)
+    g_set_error (error, NL_ERROR, code_for (err), "%s: %s", context,
+                 err->message ? err->message : "libvirt gave no message");
+  else
+    g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "%s: libvirt reported no error", context);
+  if (err != NULL)
+    virFreeError (err);
   virResetLastError ();
 }
 

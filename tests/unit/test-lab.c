@@ -559,6 +559,24 @@ START_TEST (status_shows_each_machines_patch_level)
 }
 END_TEST
 
+START_TEST (libvirts_reason_survives_a_libvirt_call_in_the_message_arguments)
+{
+  g_autoptr (virConnect) conn = connect_test ();
+  g_autoptr (virDomain) dom = virDomainLookupByName (conn, "test");
+  g_autoptr (GError) error = NULL;
+
+  ck_assert (dom != NULL);
+  /* The test driver has no backup API: libvirt says so, and the name of the
+   * domain, fetched through libvirt for the message, must not erase that. */
+  ck_assert_int_lt (virDomainBackupBegin (dom, "<domainbackup/>", NULL, 0), 0);
+  nl_virt_set_error (&error, "starting the backup of '%s'", virDomainGetName (dom));
+  ck_assert_msg (strstr (error->message, "starting the backup of 'test': ") != NULL, "%s",
+                 error->message);
+  ck_assert_msg (strstr (error->message, "not supported") != NULL, "%s", error->message);
+  ck_assert (virGetLastError () == NULL);
+}
+END_TEST
+
 START_TEST (down_stops_every_machine)
 {
   g_autoptr (virConnect) conn = connect_test ();
@@ -694,6 +712,7 @@ lab_suite (void)
   tcase_add_test (tc, status_finds_labs_from_their_marks_only);
   tcase_add_test (tc, status_shows_each_machines_patch_level);
   tcase_add_test (tc, down_stops_every_machine);
+  tcase_add_test (tc, libvirts_reason_survives_a_libvirt_call_in_the_message_arguments);
   tcase_add_test (tc, the_demo_lab_comes_up_on_the_test_driver);
   tcase_add_test (tc, cluster_lab_converges_and_destroy_removes_its_shared_disks);
   tcase_add_test (tc, checkpoint_records_survive_a_round_trip_through_xml);
