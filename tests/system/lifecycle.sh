@@ -35,14 +35,14 @@ remove_network() {
 
 cleanup() {
     rc=$?
-    # The labs through nestlab itself, then whatever this test made by hand.
-    for l in "$lab" "$ulab" "$slab" "$clab" "$flab"; do
-        nl_remove_lab "$l"
-    done
+    # What this test made by hand, then the labs through nestlab itself.
     remove_domain "$lab-foreign"
     remove_domain "$clab-server"
     remove_network "$lab-foreign"
     vsh vol-delete --pool default "$lab-foreign-disk0.qcow2" >/dev/null 2>&1 || true
+    for l in "$lab" "$ulab" "$slab" "$clab" "$flab"; do
+        nl_remove_lab "$l"
+    done
     rm -rf "$tmp"
     exit "$rc"
 }
@@ -94,9 +94,10 @@ fails_with_qemus_reason() {
         return 1
     fi
     sed 's/^/#   /' "$tmp/fail.err" >&2
-    grep -q "1 object failed:" "$tmp/fail.err" \
+    grep -q "3 objects failed:" "$tmp/fail.err" \
         && grep -q "domain $flab-server: starting" "$tmp/fail.err" \
-        && grep -qi "qemu" "$tmp/fail.err"
+        && grep -q "could not load kernel" "$tmp/fail.err" \
+        && grep -q "domain $flab-client01: not started: it starts after 'server', which failed" "$tmp/fail.err"
 }
 expect "a machine that cannot start fails up with QEMU's reason, per machine" fails_with_qemus_reason
 nl_remove_lab "$flab"
