@@ -396,8 +396,10 @@ NlJournal *nl_rollout_run (const NlRolloutPlan *plan, NlRolloutDriver *driver,
 NlJournal *nl_rollout_resume (const char *id, NlRolloutDriver *driver,
                               const NlRolloutOptions *options, GError **error);
 /* Asks run ID to stop: a running process halts before its next step; a
- * run no process holds is marked aborted at once. */
-gboolean nl_rollout_abort (const char *root, const char *id, GError **error);
+ * run no process holds is marked aborted at once, and with DRIVER (may be
+ * NULL) its replica and restore points are cleaned up as an ended run's. */
+gboolean nl_rollout_abort (const char *root, const char *id, NlRolloutDriver *driver,
+                           GError **error);
 
 /* The steps the run will take, in order, with the window times it will
  * wait for, one line each (new array of char*). TARGETS (char* domain

@@ -240,11 +240,14 @@ int
 nl_cmd_rollout_abort (NlCli *cli, int argc, char **argv, GError **error)
 {
   g_autofree char *root = nl_rollout_state_root ();
+  g_autoptr (NlRolloutDriver) driver = NULL;
 
   if (!nl_cli_parse_options (nl_cli_command ("rollout abort"), NULL, &argc, &argv, error)
       || !one_arg (argc, "rollout ID", error))
     return -1;
-  if (!nl_rollout_abort (root, argv[1], error))
+  /* A dead run's replica and restore points go with the abort. */
+  driver = nl_rollout_virt_driver_new (cli->uri, NULL);
+  if (!nl_rollout_abort (root, argv[1], driver, error))
     return -1;
   if (nl_rollout_run_is_active (root, argv[1]))
     printf ("rollout %s: abort requested; the run stops before its next machine\n", argv[1]);

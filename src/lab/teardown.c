@@ -121,6 +121,28 @@ nl_lab_down (virConnectPtr conn, const char *lab, const NlLabOptions *options, N
   return ok;
 }
 
+/* Appends "volume POOL/NAME" to OUT for each volume OWN lists that exists
+ * and SEEN does not hold yet. */
+static void
+plan_volumes (virConnectPtr conn, const NlOwnership *own, GHashTable *seen, GPtrArray *out)
+{
+  for (guint v = 0; own && v < own->volumes->len; v++)
+    {
+      NlOwnedVolume *vol = own->volumes->pdata[v];
+      g_autofree char *key = g_strdup_printf ("%s/%s", vol->pool, vol->name);
+      g_autoptr (virStoragePool) pool = NULL;
+      g_autoptr (virStorageVol) sv = NULL;
+      if (g_hash_table_contains (seen, key))
+        continue;
+      pool = virStoragePoolLookupByName (conn, vol->pool);
+      sv = pool ? virStorageVolLookupByName (pool, vol->name) : NULL;
+      virResetLastError ();
+      if (sv != NULL)
+        g_ptr_array_add (out, g_strdup_printf ("volume %s", key));
+      g_hash_table_add (seen, g_steal_pointer (&key));
+    }
+}
+
 GPtrArray *
 nl_lab_destroy_plan (virConnectPtr conn, const char *lab, GError **error)
 {
@@ -139,30 +161,22 @@ nl_lab_destroy_plan (virConnectPtr conn, const char *lab, GError **error)
     {
       NlOwnedDomain *od = domains->pdata[i];
       g_ptr_array_add (out, g_strdup_printf ("domain %s", od->name));
-      for (guint v = 0; v < od->own->volumes->len; v++)
-        {
-          NlOwnedVolume *vol = od->own->volumes->pdata[v];
-          g_autofree char *key = g_strdup_printf ("%s/%s", vol->pool, vol->name);
-          g_autoptr (virStoragePool) pool = NULL;
-          g_autoptr (virStorageVol) sv = NULL;
-          if (g_hash_table_contains (seen, key))
-            continue;
-          pool = virStoragePoolLookupByName (conn, vol->pool);
-          sv = pool ? virStorageVolLookupByName (pool, vol->name) : NULL;
-          virResetLastError ();
-          if (sv != NULL)
-            g_ptr_array_add (out, g_strdup_printf ("volume %s", key));
-          g_hash_table_add (seen, g_steal_pointer (&key));
-        }
+      plan_volumes (conn, od->own, seen, out);
     }
   for (guint i = 0; i < networks->len; i++)
-    g_ptr_array_add (out, g_strdup_printf ("network %s", ((NlOwnedNetwork *) networks->pdata[i])->name));
+    {
+      NlOwnedNetwork *on = networks->pdata[i];
+      plan_volumes (conn, on->own, seen, out);
+      g_ptr_array_add (out, g_strdup_printf ("network %s", on->name));
+    }
   return g_steal_pointer (&out);
 }
 
 typedef struct {
   const char *lab;
 } DestroyState;
+
+static gboolean delete_listed_volumes (virConnectPtr conn, const NlOwnership *own, GError **error);
 
 static gboolean
 destroy_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
@@ -185,6 +199,18 @@ destroy_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
     return FALSE;
   /* Volumes first: until the domain is gone, its mark lists them, so an
    * interrupted destroy leaves nothing that a rerun cannot find. */
+  if (!delete_listed_volumes (conn, own, error))
+    return FALSE;
+  if (!nl_virt_domain_remove (dom, error))
+    return FALSE;
+  task->changed = TRUE;
+  return TRUE;
+}
+
+/* Deletes every volume OWN lists that exists. */
+static gboolean
+delete_listed_volumes (virConnectPtr conn, const NlOwnership *own, GError **error)
+{
   for (guint v = 0; v < own->volumes->len; v++)
     {
       NlOwnedVolume *vol = own->volumes->pdata[v];
@@ -212,9 +238,6 @@ destroy_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
           return FALSE;
         }
     }
-  if (!nl_virt_domain_remove (dom, error))
-    return FALSE;
-  task->changed = TRUE;
   return TRUE;
 }
 
@@ -258,6 +281,10 @@ nl_lab_destroy (virConnectPtr conn, const char *lab, const NlLabOptions *options
 
       if (net != NULL && nl_virt_network_ownership (net, &own, &local) && !nl_ownership_is_lab (own, lab))
         g_set_error (&local, NL_ERROR, NL_ERROR_CONFLICT, "no longer carries the mark of lab '%s'", lab);
+      /* A replica network lists the files of replicas that were never
+       * defined (a rollout killed while it made them). */
+      if (local == NULL)
+        delete_listed_volumes (conn, own, &local);
       if (local == NULL)
         nl_virt_network_remove (net, &local);
       if (g_error_matches (local, NL_ERROR, NL_ERROR_NOT_FOUND))

@@ -962,6 +962,21 @@ drop_checkpoints (Run *run)
     }
 }
 
+/* What an ended run (done, halted, aborted) leaves: the replica only when
+ * the plan keeps it, restore points only of machines neither done nor
+ * rolled back (their state is not known to be good). Run again, it finds
+ * nothing more to do. */
+static void
+end_cleanup (Run *run)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (run->plan->replica.enabled && !run->plan->replica.keep
+      && !run->driver->ops->replica_discard (run->driver->data, run->journal->id, &local))
+    progress (run, "replica: discarding failed: %s", local->message);
+  drop_checkpoints (run);
+}
+
 static void
 execute (Run *run)
 {
@@ -1033,7 +1048,7 @@ out:
   if (j->state != NL_RUN_WAITING)
     {
       skip_pending (j);
-      drop_checkpoints (run);
+      end_cleanup (run);
     }
   j->pid = 0;
   if (!nl_journal_save (j, &error) && error)
@@ -1226,7 +1241,7 @@ fail:
 }
 
 gboolean
-nl_rollout_abort (const char *root, const char *id, GError **error)
+nl_rollout_abort (const char *root, const char *id, NlRolloutDriver *driver, GError **error)
 {
   g_autoptr (NlJournal) j = nl_journal_load (root, id, error);
   g_autofree char *flag = NULL;
@@ -1248,11 +1263,27 @@ nl_rollout_abort (const char *root, const char *id, GError **error)
   lock = nl_rollout_lock_acquire (root, id, NULL, NULL);
   if (lock != NULL)
     {
+      g_autofree char *copy = g_build_filename (j->dir, PLAN_COPY, NULL);
+      g_autoptr (NlRolloutPlan) plan = driver ? nl_rollout_plan_load (copy, NULL) : NULL;
+
       j->state = NL_RUN_ABORTED;
       g_free (j->reason);
       j->reason = g_strdup ("aborted by request");
       skip_pending (j);
-      return nl_journal_save (j, error);
+      if (!nl_journal_save (j, error))
+        return FALSE;
+      /* A dead run's leftovers (its replica, restore points of finished
+       * machines) go as an ended run's would. */
+      if (plan != NULL)
+        {
+          NlRolloutOptions o = { .root = root };
+          Run run;
+          run_init (&run, plan, driver, &o);
+          run.journal = j;
+          end_cleanup (&run);
+          run_clear (&run);
+        }
+      return TRUE;
     }
   return TRUE;
 }

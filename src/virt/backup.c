@@ -8,6 +8,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xpath.h>
 
 #include <nestlab/agent.h>
 #include <nestlab/error.h>
@@ -333,6 +334,31 @@ disk_copy_free (DiskCopy *d)
   g_free (d);
 }
 
+/* One production machine to copy: what replica_plan learnt of it. */
+typedef struct {
+  char *source;          /* production domain */
+  char *name;            /* its replica */
+  gboolean running;
+  xmlDocPtr livedoc;
+  xmlDocPtr doc;         /* inactive definition */
+  GPtrArray *disks;      /* of DiskCopy* */
+} ReplicaSource;
+
+static void
+replica_source_free (ReplicaSource *r)
+{
+  g_free (r->source);
+  g_free (r->name);
+  if (r->livedoc)
+    xmlFreeDoc (r->livedoc);
+  if (r->doc)
+    xmlFreeDoc (r->doc);
+  if (r->disks)
+    g_ptr_array_unref (r->disks);
+  g_free (r);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReplicaSource, replica_source_free)
+
 /* The path of a disk's <source>: file='...', or pool='...' volume='...'. */
 static char *
 source_path (virConnectPtr conn, xmlNodePtr disk, xmlNodePtr source)
@@ -424,13 +450,18 @@ wait_backup (virDomainPtr dom, GError **error)
               virResetLastError ();
               return TRUE;
             }
-          virTypedParamsFree (params, n);
           if (type == VIR_DOMAIN_JOB_FAILED || type == VIR_DOMAIN_JOB_CANCELLED)
             {
-              g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "the backup of '%s' failed",
-                           virDomainGetName (dom));
+              const char *why = NULL;
+              /* libvirt's reason, such as QEMU's "No space left on device". */
+              if (virTypedParamsGetString (params, n, VIR_DOMAIN_JOB_ERRMSG, &why) < 1)
+                why = type == VIR_DOMAIN_JOB_CANCELLED ? "cancelled" : "libvirt gave no reason";
+              g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "the backup of '%s' failed: %s",
+                           virDomainGetName (dom), why);
+              virTypedParamsFree (params, n);
               return FALSE;
             }
+          virTypedParamsFree (params, n);
           return TRUE;
         }
       g_usleep (200 * 1000);
@@ -576,7 +607,7 @@ add_mark (xmlNodePtr metadata, const char *lab, const char *machine, const char 
 
 static gboolean
 define_network (virConnectPtr conn, const char *lab, const char *name, const char *bridge,
-                GError **error)
+                const char *pool, GPtrArray *sources, GError **error)
 {
   g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
   xmlNodePtr root = xmlNewNode (NULL, (const xmlChar *) "network");
@@ -586,15 +617,26 @@ define_network (virConnectPtr conn, const char *lab, const char *name, const cha
 
   xmlDocSetRootElement (doc, root);
   xmlNewTextChild (root, NULL, (const xmlChar *) "name", (const xmlChar *) name);
-  add_mark (xmlNewChild (root, NULL, (const xmlChar *) "metadata", NULL), lab, NULL, "replica", NULL, NULL);
+  {
+    /* Every file of every replica, listed before any exists. */
+    g_autoptr (GPtrArray) all = g_ptr_array_new ();
+    for (guint i = 0; i < sources->len; i++)
+      {
+        GPtrArray *disks = ((ReplicaSource *) sources->pdata[i])->disks;
+        for (guint k = 0; k < disks->len; k++)
+          g_ptr_array_add (all, disks->pdata[k]);
+      }
+    add_mark (xmlNewChild (root, NULL, (const xmlChar *) "metadata", NULL), lab, NULL, "replica",
+              pool, all);
+  }
   n = xmlNewChild (root, NULL, (const xmlChar *) "bridge", NULL);
   xmlNewProp (n, (const xmlChar *) "name", (const xmlChar *) bridge);
   /* No <forward> and no <ip>: the host has no address on it and routes
    * nothing, so replicas reach only each other. */
   xml = doc_to_string (doc);
-  net = nl_virt_network_lookup (conn, name, NULL);
-  if (net == NULL)
-    net = nl_virt_network_define (conn, xml, error);
+  /* A network left by an earlier attempt was discarded before this one, so
+   * the name is free; one that is still there is not this run's to reuse. */
+  net = nl_virt_network_define (conn, xml, error);
   if (net == NULL)
     return FALSE;
   if (virNetworkIsActive (net) != 1 && virNetworkCreate (net) < 0)
@@ -694,48 +736,66 @@ replica_xml (xmlDocPtr doc, const char *name, const char *network, const char *l
   return doc_to_string (doc);
 }
 
-static gboolean
-replica_one (virConnectPtr conn, virStoragePoolPtr pool, const char *pool_name, const char *pool_dir,
-             const char *lab, const char *network, const char *source, const char *name,
-             gboolean emulate, GError **error)
+
+/* Reads SOURCE and names every file its replica will make; creates nothing. */
+static ReplicaSource *
+replica_plan (virConnectPtr conn, const char *pool_dir, const char *source, const char *name,
+              GError **error)
 {
+  g_autoptr (ReplicaSource) r = g_new0 (ReplicaSource, 1);
   g_autoptr (virDomain) dom = NULL;
-  g_autoptr (virDomain) copy = NULL;
   g_autofree char *live = NULL;
   g_autofree char *inactive = NULL;
-  g_autofree char *xml = NULL;
-  g_autoptr (xmlDoc) livedoc = NULL;
-  g_autoptr (xmlDoc) doc = NULL;
-  g_autoptr (GPtrArray) disks = NULL;
-  gboolean running;
 
+  r->source = g_strdup (source);
+  r->name = g_strdup (name);
   dom = nl_virt_domain_lookup (conn, source, error);
   if (dom == NULL)
-    return FALSE;
-  running = nl_virt_domain_is_active (dom);
+    return NULL;
+  r->running = nl_virt_domain_is_active (dom);
   live = nl_virt_domain_xml (dom, FALSE, error);
   inactive = live ? nl_virt_domain_xml (dom, TRUE, error) : NULL;
-  if (inactive == NULL || (livedoc = parse (live, error)) == NULL || (doc = parse (inactive, error)) == NULL)
-    return FALSE;
-  disks = disks_to_copy (conn, livedoc);
-  if (disks->len == 0)
+  if (inactive == NULL || (r->livedoc = parse (live, error)) == NULL
+      || (r->doc = parse (inactive, error)) == NULL)
+    return NULL;
+  r->disks = disks_to_copy (conn, r->livedoc);
+  if (r->disks->len == 0)
     {
       g_set_error (error, NL_ERROR, NL_ERROR_UNSUPPORTED,
                    "'%s' has no file or volume disk a replica could copy", source);
-      return FALSE;
+      return NULL;
     }
-  for (guint i = 0; i < disks->len; i++)
+  for (guint i = 0; i < r->disks->len; i++)
     {
-      DiskCopy *d = disks->pdata[i];
+      DiskCopy *d = r->disks->pdata[i];
       d->backup_vol = g_strdup_printf ("%s-%s.backup.qcow2", name, d->dev);
       d->overlay_vol = g_strdup_printf ("%s-%s.qcow2", name, d->dev);
       d->backup = g_build_filename (pool_dir, d->backup_vol, NULL);
       d->overlay = g_build_filename (pool_dir, d->overlay_vol, NULL);
     }
-  g_debug ("replica %s of %s: %u disks, %s", name, source, disks->len, running ? "backup" : "copy");
-  if (running ? !backup_running (dom, livedoc, disks, error) : !backup_stopped (conn, pool, disks, error))
+  return g_steal_pointer (&r);
+}
+
+/* Backs R up, clones the backups and defines and starts the replica. Every
+ * file it makes is already listed in the replica network's mark. */
+static gboolean
+replica_build (virConnectPtr conn, virStoragePoolPtr pool, const char *pool_name,
+               const char *lab, const char *network, ReplicaSource *r, gboolean emulate,
+               GError **error)
+{
+  g_autoptr (virDomain) dom = NULL;
+  g_autoptr (virDomain) copy = NULL;
+  g_autofree char *xml = NULL;
+
+  dom = nl_virt_domain_lookup (conn, r->source, error);
+  if (dom == NULL)
+    return FALSE;
+  g_debug ("replica %s of %s: %u disks, %s", r->name, r->source, r->disks->len,
+           r->running ? "backup" : "copy");
+  if (r->running ? !backup_running (dom, r->livedoc, r->disks, error)
+                 : !backup_stopped (conn, pool, r->disks, error))
     {
-      g_prefix_error (error, "backing up '%s': ", source);
+      g_prefix_error (error, "backing up '%s' into pool '%s': ", r->source, pool_name);
       return FALSE;
     }
   if (virStoragePoolRefresh (pool, 0) < 0)
@@ -743,9 +803,9 @@ replica_one (virConnectPtr conn, virStoragePoolPtr pool, const char *pool_name, 
       nl_virt_set_error (error, "refreshing pool '%s'", pool_name);
       return FALSE;
     }
-  for (guint i = 0; i < disks->len; i++)
+  for (guint i = 0; i < r->disks->len; i++)
     {
-      DiskCopy *d = disks->pdata[i];
+      DiskCopy *d = r->disks->pdata[i];
       g_autoptr (virStorageVol) bvol = virStorageVolLookupByPath (conn, d->backup);
       g_autoptr (virStorageVol) ovl = NULL;
       g_autofree char *vxml = NULL;
@@ -759,14 +819,15 @@ replica_one (virConnectPtr conn, virStoragePoolPtr pool, const char *pool_name, 
       ovl = virStorageVolCreateXML (pool, vxml, 0);
       if (ovl == NULL)
         {
-          nl_virt_set_error (error, "creating the linked clone '%s'", d->overlay_vol);
+          nl_virt_set_error (error, "creating the linked clone '%s' in pool '%s'", d->overlay_vol,
+                             pool_name);
           return FALSE;
         }
     }
   /* Production may be KVM where the replica's host decides emulation. */
-  if (emulate && !nl_nested_emulate (doc, NULL, error))
+  if (emulate && !nl_nested_emulate (r->doc, NULL, error))
     return FALSE;
-  xml = replica_xml (doc, name, network, lab, pool_name, disks);
+  xml = replica_xml (r->doc, r->name, network, lab, pool_name, r->disks);
   copy = nl_virt_domain_define (conn, xml, error);
   if (copy == NULL)
     return FALSE;
@@ -783,6 +844,8 @@ nl_virt_replica_create (virConnectPtr conn, const char *run_id, const char *pool
   g_autoptr (virStoragePool) pool = NULL;
   g_autofree char *pool_dir = NULL;
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) sources = g_ptr_array_new_with_free_func ((GDestroyNotify) replica_source_free);
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) disk_copy_free);
   g_autoptr (NlAccel) accel = NULL;
 
   *replicas = NULL;
@@ -793,19 +856,31 @@ nl_virt_replica_create (virConnectPtr conn, const char *run_id, const char *pool
   pool = nl_virt_pool_lookup (conn, pool_name, error);
   if (pool == NULL || (pool_dir = nl_virt_pool_target (pool, error)) == NULL)
     return FALSE;
-  if (!define_network (conn, lab, lab, bridge, error))
-    return FALSE;
   for (guint i = 0; i < domains->len; i++)
     {
       const char *source = domains->pdata[i];
       g_autofree char *name = g_strdup_printf ("%s-%s", lab, source);
-      if (!replica_one (conn, pool, pool_name, pool_dir, lab, lab, source, name, !accel->kvm,
-                        error))
+      ReplicaSource *r = replica_plan (conn, pool_dir, source, name, error);
+      if (r == NULL)
         {
           g_prefix_error (error, "replica of '%s': ", source);
           return FALSE;
         }
-      g_ptr_array_add (names, g_steal_pointer (&name));
+      g_ptr_array_add (sources, r);
+    }
+  /* The network's mark lists every file before the first one exists, so a
+   * run killed anywhere below leaves nothing that discard cannot find. */
+  if (!define_network (conn, lab, lab, bridge, pool_name, sources, error))
+    return FALSE;
+  for (guint i = 0; i < sources->len; i++)
+    {
+      ReplicaSource *r = sources->pdata[i];
+      if (!replica_build (conn, pool, pool_name, lab, lab, r, !accel->kvm, error))
+        {
+          g_prefix_error (error, "replica of '%s': ", r->source);
+          return FALSE;
+        }
+      g_ptr_array_add (names, g_strdup (r->name));
     }
   *replicas = g_steal_pointer (&names);
   return TRUE;
@@ -846,14 +921,128 @@ nl_virt_marked_domains (virConnectPtr conn, const char *lab, GError **error)
   return g_steal_pointer (&result);
 }
 
+/* Deletes volume NAME of pool POOL_NAME if it exists (a file libvirt has
+ * not seen yet shows up after a refresh). */
+static gboolean
+delete_volume (virConnectPtr conn, const char *pool_name, const char *name, GError **error)
+{
+  g_autoptr (virStoragePool) pool = nl_virt_pool_lookup (conn, pool_name, NULL);
+  g_autoptr (virStorageVol) vol = NULL;
+
+  if (pool == NULL)
+    return TRUE;
+  vol = virStorageVolLookupByName (pool, name);
+  if (vol == NULL && virStoragePoolRefresh (pool, 0) == 0)
+    vol = virStorageVolLookupByName (pool, name);
+  virResetLastError ();
+  if (vol == NULL)
+    return TRUE;
+  if (!nl_virt_volume_delete (vol, error))
+    {
+      if (!g_error_matches (*error, NL_ERROR, NL_ERROR_NOT_FOUND))
+        return FALSE;
+      g_clear_error (error);
+    }
+  g_debug ("deleted replica volume %s/%s", pool_name, name);
+  return TRUE;
+}
+
+/* libvirt keeps a push backup running after the client that began it died:
+ * ends every one that writes into PATHS (a set of file paths) and waits
+ * until it has ended. */
+static gboolean
+end_orphan_backups (virConnectPtr conn, GHashTable *paths, GError **error)
+{
+  virDomainPtr *doms = NULL;
+  int n = virConnectListAllDomains (conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+  gboolean ok = TRUE;
+
+  if (n < 0)
+    {
+      nl_virt_set_error (error, "listing running domains");
+      return FALSE;
+    }
+  for (int i = 0; i < n; i++)
+    {
+      g_autofree char *xml = virDomainBackupGetXMLDesc (doms[i], 0);
+      g_autoptr (xmlDoc) doc = NULL;
+      xmlXPathContextPtr xp;
+      xmlXPathObjectPtr obj;
+      gboolean ours = FALSE;
+
+      virResetLastError ();   /* no backup job: nothing to end */
+      if (xml != NULL && (doc = parse (xml, NULL)) != NULL)
+        {
+          xp = xmlXPathNewContext (doc);
+          obj = xmlXPathEvalExpression ((const xmlChar *) "//disk/target/@file", xp);
+          for (int k = 0; obj && obj->nodesetval && k < obj->nodesetval->nodeNr; k++)
+            {
+              g_autofree char *file = (char *) xmlNodeGetContent (obj->nodesetval->nodeTab[k]);
+              ours = ours || (file && g_hash_table_contains (paths, file));
+            }
+          xmlXPathFreeObject (obj);
+          xmlXPathFreeContext (xp);
+        }
+      if (ours && ok)
+        {
+          const char *name = virDomainGetName (doms[i]);
+          gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+          virDomainJobInfo info = { 0 };
+
+          g_debug ("ending the backup of %s a killed run left running", name);
+          if (virDomainAbortJob (doms[i]) < 0)
+            virResetLastError ();   /* ended meanwhile: checked below */
+          do
+            {
+              if (virDomainGetJobInfo (doms[i], &info) < 0)
+                {
+                  virResetLastError ();
+                  break;
+                }
+              if (info.type != VIR_DOMAIN_JOB_NONE)
+                g_usleep (100 * 1000);
+            }
+          while (info.type != VIR_DOMAIN_JOB_NONE && g_get_monotonic_time () < deadline);
+          if (info.type != VIR_DOMAIN_JOB_NONE)
+            {
+              g_set_error (error, NL_ERROR, NL_ERROR_FAILED,
+                           "the backup of '%s' a killed run left running did not end", name);
+              ok = FALSE;
+            }
+        }
+      virDomainFree (doms[i]);
+    }
+  free (doms);
+  return ok;
+}
+
 gboolean
 nl_virt_replica_discard (virConnectPtr conn, const char *run_id, GError **error)
 {
   g_autofree char *lab = nl_virt_replica_lab (run_id);
   g_autoptr (GPtrArray) doms = nl_virt_marked_domains (conn, lab, error);
   g_autoptr (GPtrArray) nets = NULL;
+  g_autoptr (GHashTable) paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   if (doms == NULL)
+    return FALSE;
+  nets = nl_virt_list_owned_networks (conn, lab, error);
+  if (nets == NULL)
+    return FALSE;
+  /* The files the network's mark lists: a backup may still be writing one. */
+  for (guint i = 0; i < nets->len; i++)
+    {
+      NlOwnership *own = ((NlOwnedNetwork *) nets->pdata[i])->own;
+      for (guint k = 0; own && k < own->volumes->len; k++)
+        {
+          NlOwnedVolume *v = own->volumes->pdata[k];
+          g_autoptr (virStoragePool) pool = nl_virt_pool_lookup (conn, v->pool, NULL);
+          g_autofree char *dir = pool ? nl_virt_pool_target (pool, NULL) : NULL;
+          if (dir != NULL)
+            g_hash_table_add (paths, g_build_filename (dir, v->name, NULL));
+        }
+    }
+  if (g_hash_table_size (paths) > 0 && !end_orphan_backups (conn, paths, error))
     return FALSE;
   for (guint i = 0; i < doms->len; i++)
     {
@@ -864,18 +1053,24 @@ nl_virt_replica_discard (virConnectPtr conn, const char *run_id, GError **error)
       for (guint k = 0; k < od->own->volumes->len; k++)
         {
           NlOwnedVolume *v = od->own->volumes->pdata[k];
-          g_autoptr (virStoragePool) pool = nl_virt_pool_lookup (conn, v->pool, NULL);
-          g_autoptr (virStorageVol) vol = pool ? nl_virt_volume_lookup (pool, v->name, NULL) : NULL;
-          if (vol != NULL && !nl_virt_volume_delete (vol, error))
+          if (!delete_volume (conn, v->pool, v->name, error))
             return FALSE;
         }
     }
-  nets = nl_virt_list_owned_networks (conn, lab, error);
-  if (nets == NULL)
-    return FALSE;
+  /* What the network lists: files of replicas that were never defined. The
+   * network goes last, so a discard killed before here can be run again. */
   for (guint i = 0; i < nets->len; i++)
-    if (!nl_virt_network_remove (((NlOwnedNetwork *) nets->pdata[i])->net, error))
-      return FALSE;
+    {
+      NlOwnedNetwork *on = nets->pdata[i];
+      for (guint k = 0; on->own && k < on->own->volumes->len; k++)
+        {
+          NlOwnedVolume *v = on->own->volumes->pdata[k];
+          if (!delete_volume (conn, v->pool, v->name, error))
+            return FALSE;
+        }
+      if (!nl_virt_network_remove (on->net, error))
+        return FALSE;
+    }
   return TRUE;
 }
 

@@ -1218,11 +1218,40 @@ START_TEST (exec_abort_skips_what_did_not_start)
     }
   ck_assert (waitpid (pid, &status, 0) == pid);
   /* The run is dead: abort marks it at once. */
-  ck_assert_msg (nl_rollout_abort (root, "aborted", &error), "%s", error ? error->message : "");
+  ck_assert_msg (nl_rollout_abort (root, "aborted", driver, &error), "%s", error ? error->message : "");
   j = nl_journal_load (root, "aborted", NULL);
   ck_assert_int_eq (j->state, NL_RUN_ABORTED);
   ck_assert_int_eq (rec_of (j, "now/broad/db01")->state, NL_TARGET_SKIPPED);
   ck_assert_ptr_null (nl_rollout_resume ("aborted", driver, &o, NULL));
+  fake_free (fake);
+}
+END_TEST
+
+START_TEST (exec_abort_of_a_dead_run_discards_its_replica)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = fake_plan (root, KB1_GOOD, "<replica enabled='yes' keep='no'/>");
+  Fake *fake = fake_estate (root);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "deadreplica");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *replica = g_build_filename (root, "guests", "replica-web01", NULL);
+  int status;
+  pid_t pid = fork ();
+
+  if (pid == 0)
+    {
+      /* Killed on the replica, while its first install runs. */
+      g_setenv ("NL_FAKE_CRASH", "wait:1", TRUE);
+      nl_rollout_run (plan, driver, &o, NULL);
+      _exit (0);
+    }
+  ck_assert (waitpid (pid, &status, 0) == pid);
+  ck_assert (WIFSIGNALED (status));
+  ck_assert_msg (g_file_test (replica, G_FILE_TEST_EXISTS), "the replica was not made");
+  ck_assert_msg (nl_rollout_abort (root, "deadreplica", driver, &error), "%s",
+                 error ? error->message : "");
+  ck_assert_msg (!g_file_test (replica, G_FILE_TEST_EXISTS), "the aborted run left its replica");
   fake_free (fake);
 }
 END_TEST
@@ -1266,6 +1295,7 @@ nl_rollout_exec_tcases (Suite *s)
   tcase_add_test (tc, exec_windows_split_critical_from_the_rest);
   tcase_add_test (tc, exec_percent_budget_tolerates_what_it_allows);
   tcase_add_test (tc, exec_abort_skips_what_did_not_start);
+  tcase_add_test (tc, exec_abort_of_a_dead_run_discards_its_replica);
   tcase_add_test (tc, exec_report_formats_escape_and_count);
   suite_add_tcase (s, tc);
 }
