@@ -18,6 +18,7 @@ typedef enum {
   NL_ERROR_LIBVIRT,       /* libvirt refused or failed (exit 1) */
   NL_ERROR_UNSUPPORTED,   /* the host or driver cannot do it (exit 1) */
   NL_ERROR_CANCELLED,     /* interrupted by the user (exit 1) */
+  NL_ERROR_DISCONNECTED,  /* lost the connection to libvirtd (exit 1); rerun to go on */
 } NlErrorCode;
 
 G_END_DECLS

@@ -51,7 +51,9 @@ report (const NlJournal *j, gboolean json, const char *html, GError **error)
     case NL_RUN_WAITING:
       return 0;
     default:
-      fprintf (stderr, "nestlab rollout: %s %s%s%s\n", j->id, nl_run_state_to_string (j->state),
+      /* A run that stopped without ending (lost connection) is resumable. */
+      fprintf (stderr, "nestlab rollout: %s %s%s%s\n", j->id,
+               nl_run_state_to_string (j->state == NL_RUN_RUNNING ? NL_RUN_INTERRUPTED : j->state),
                j->reason ? ": " : "", j->reason ? j->reason : "");
       return 1;
     }

@@ -30,6 +30,28 @@ virt_driver_free (gpointer data)
   g_free (d);
 }
 
+/* After a failure on CONN: when the connection is gone (libvirtd
+ * restarted or stopped), ERROR becomes NL_ERROR_DISCONNECTED, which stops
+ * the run as resumable instead of failing the machine. Returns FALSE. */
+static gboolean
+check_lost (virConnectPtr conn, const char *uri, GError **error)
+{
+  g_autofree char *why = NULL;
+
+  if (error == NULL || *error == NULL || (conn != NULL && virConnectIsAlive (conn) == 1))
+    return FALSE;
+  if (g_error_matches (*error, NL_ERROR, NL_ERROR_DISCONNECTED))
+    return FALSE;
+  why = g_strdup ((*error)->message);
+  g_clear_error (error);
+  virResetLastError ();
+  g_set_error (error, NL_ERROR, NL_ERROR_DISCONNECTED, "lost the connection to libvirt at %s (%s)",
+               uri ? uri : "the default URI", why);
+  return FALSE;
+}
+
+#define LOST(h, error) check_lost ((h)->conn, (h)->drv->uri, (error))
+
 static gpointer
 v_open (gpointer data, const char *domain, GError **error)
 {
@@ -39,10 +61,16 @@ v_open (gpointer data, const char *domain, GError **error)
   virDomainPtr dom;
 
   if (conn == NULL)
-    return NULL;
+    {
+      check_lost (NULL, drv->uri, error);
+      return NULL;
+    }
   dom = nl_virt_domain_lookup (conn, domain, error);
   if (dom == NULL)
-    return NULL;
+    {
+      check_lost (conn, drv->uri, error);
+      return NULL;
+    }
   h = g_new0 (VirtHandle, 1);
   h->drv = drv;
   h->conn = g_steal_pointer (&conn);
@@ -63,57 +91,64 @@ static gboolean
 v_ping (gpointer handle, guint timeout, GError **error)
 {
   VirtHandle *h = handle;
-  return nl_agent_wait (h->dom, timeout, h->drv->poll_ms, error);
+  return nl_agent_wait (h->dom, timeout, h->drv->poll_ms, error) || LOST (h, error);
 }
 
 static gboolean
 v_os (gpointer handle, NlOsFamily *os, GError **error)
 {
-  return nl_agent_os_family (((VirtHandle *) handle)->dom, os, error);
+  VirtHandle *h = handle;
+  return nl_agent_os_family (h->dom, os, error) || LOST (h, error);
 }
 
 static gboolean
 v_checkpoint (gpointer handle, const char *name, GError **error)
 {
-  return nl_virt_restore_point_take (((VirtHandle *) handle)->dom, name, error);
+  VirtHandle *h = handle;
+  return nl_virt_restore_point_take (h->dom, name, error) || LOST (h, error);
 }
 
 static gboolean
 v_revert (gpointer handle, const char *name, GError **error)
 {
-  return nl_virt_restore_point_revert (((VirtHandle *) handle)->dom, name, error);
+  VirtHandle *h = handle;
+  return nl_virt_restore_point_revert (h->dom, name, error) || LOST (h, error);
 }
 
 static gboolean
 v_drop (gpointer handle, const char *name, GError **error)
 {
-  return nl_virt_restore_point_drop (((VirtHandle *) handle)->dom, name, error);
+  VirtHandle *h = handle;
+  return nl_virt_restore_point_drop (h->dom, name, error) || LOST (h, error);
 }
 
 static gboolean
 v_exec_start (gpointer handle, const char *const *argv, gint64 *pid, GError **error)
 {
-  return nl_agent_exec_start (((VirtHandle *) handle)->dom, argv, pid, error);
+  VirtHandle *h = handle;
+  return nl_agent_exec_start (h->dom, argv, pid, error) || LOST (h, error);
 }
 
 static gboolean
 v_exec_wait (gpointer handle, gint64 pid, guint timeout, int *status, char **output, GError **error)
 {
   VirtHandle *h = handle;
-  return nl_agent_exec_wait (h->dom, pid, timeout, h->drv->poll_ms, status, output, error);
+  return nl_agent_exec_wait (h->dom, pid, timeout, h->drv->poll_ms, status, output, error)
+         || LOST (h, error);
 }
 
 static gboolean
 v_reboot (gpointer handle, guint timeout, GError **error)
 {
   VirtHandle *h = handle;
-  return nl_agent_reboot (h->dom, timeout, h->drv->poll_ms, error);
+  return nl_agent_reboot (h->dom, timeout, h->drv->poll_ms, error) || LOST (h, error);
 }
 
 static gboolean
 v_record (gpointer handle, const char *run_id, const char *const *ids, GError **error)
 {
-  return nl_virt_patches_record (((VirtHandle *) handle)->dom, run_id, ids, error);
+  VirtHandle *h = handle;
+  return nl_virt_patches_record (h->dom, run_id, ids, error) || LOST (h, error);
 }
 
 static void
@@ -187,8 +222,9 @@ v_replica_create (gpointer data, const char *run_id, const GPtrArray *domains, g
   VirtDriver *drv = data;
   g_autoptr (virConnect) conn = nl_virt_connect (drv->uri, error);
   if (conn == NULL)
-    return FALSE;
-  return nl_virt_replica_create (conn, run_id, REPLICA_POOL, domains, replicas, error);
+    return check_lost (NULL, drv->uri, error);
+  return nl_virt_replica_create (conn, run_id, REPLICA_POOL, domains, replicas, error)
+         || check_lost (conn, drv->uri, error);
 }
 
 static gboolean
@@ -197,8 +233,8 @@ v_replica_discard (gpointer data, const char *run_id, GError **error)
   VirtDriver *drv = data;
   g_autoptr (virConnect) conn = nl_virt_connect (drv->uri, error);
   if (conn == NULL)
-    return FALSE;
-  return nl_virt_replica_discard (conn, run_id, error);
+    return check_lost (NULL, drv->uri, error);
+  return nl_virt_replica_discard (conn, run_id, error) || check_lost (conn, drv->uri, error);
 }
 
 static const NlRolloutDriverOps virt_ops = {

@@ -27,6 +27,7 @@ typedef struct {
   char *root;
   GMutex progress_lock;
   gint halt;      /* atomic: start no more targets */
+  gint lost;      /* atomic: the libvirt connection was lost; resume goes on */
 } Run;
 
 void
@@ -271,6 +272,20 @@ agent_timeout (Target *t)
   return t->replica ? t->run->plan->replica.boot_timeout : t->run->plan->agent_timeout;
 }
 
+/* A lost libvirt connection is no verdict on the machine: it keeps its
+ * journalled state, as if the run had been killed there, nothing new
+ * starts, and `rollout resume` goes on once libvirtd is back. */
+static gboolean
+lost_connection (Target *t, const GError *error)
+{
+  if (!g_error_matches (error, NL_ERROR, NL_ERROR_DISCONNECTED))
+    return FALSE;
+  progress (t->run, "%s: %s: stopping", t->rec->name, error->message);
+  g_atomic_int_set (&t->run->lost, 1);
+  g_atomic_int_set (&t->run->halt, 1);
+  return TRUE;
+}
+
 /* Failure: production targets go back to their checkpoint (counted as a
  * failure); replicas and targets without one stop as failed. */
 static void
@@ -299,6 +314,9 @@ fail_target (Target *t, const char *why)
   if (!OPS (t)->revert (t->h, rec->checkpoint, &error)
       || !OPS (t)->ping (t->h, agent_timeout (t), &error))
     {
+      /* Still rolling back: resume finishes it. */
+      if (lost_connection (t, error))
+        return;
       g_autofree char *msg = g_strdup_printf ("%s; rollback failed: %s", why, error->message);
       g_clear_error (&error);
       journal (t, NL_TARGET_FAILED, msg, NULL);
@@ -455,6 +473,22 @@ verify (Target *t, GError **error)
   return health_checks (t, error);
 }
 
+/* A step of T failed with ERROR (PREFIX: what it was, or NULL): the
+ * machine fails (FAIL_ONLY: as failed, without a rollback, since nothing
+ * was changed yet), unless the connection was lost. */
+static void
+step_failed (Target *t, const GError *error, const char *prefix, gboolean fail_only)
+{
+  g_autofree char *msg = prefix ? g_strdup_printf ("%s: %s", prefix, error->message)
+                                : g_strdup (error->message);
+  if (lost_connection (t, error))
+    return;
+  if (fail_only)
+    journal (t, NL_TARGET_FAILED, msg, NULL);
+  else
+    fail_target (t, msg);
+}
+
 /* Steps a target from its journalled state to a final one. */
 static void
 process_target (Target *t)
@@ -466,10 +500,8 @@ process_target (Target *t)
   t->h = OPS (t)->open (t->run->driver->data, rec->name, &error);
   if (t->h == NULL)
     {
-      if (rec->state == NL_TARGET_PENDING || rec->state == NL_TARGET_PRECHECKED)
-        journal (t, NL_TARGET_FAILED, error->message, NULL);
-      else
-        fail_target (t, error->message);
+      step_failed (t, error, NULL,
+                   rec->state == NL_TARGET_PENDING || rec->state == NL_TARGET_PRECHECKED);
       return;
     }
   if (rec->state == NL_TARGET_ROLLING_BACK)
@@ -482,11 +514,8 @@ process_target (Target *t)
    * been restarted meanwhile). */
   if (!OPS (t)->ping (t->h, agent_timeout (t), &error) || !OPS (t)->os_family (t->h, &t->os, &error))
     {
-      g_autofree char *msg = g_strdup_printf ("pre-check: %s", error->message);
-      if (rec->state == NL_TARGET_PENDING || rec->state == NL_TARGET_PRECHECKED)
-        journal (t, NL_TARGET_FAILED, msg, NULL);
-      else
-        fail_target (t, msg);
+      step_failed (t, error, "pre-check",
+                   rec->state == NL_TARGET_PENDING || rec->state == NL_TARGET_PRECHECKED);
       goto out;
     }
 
@@ -500,8 +529,8 @@ process_target (Target *t)
           gboolean present = patch_present (t, patch, &has_check, &error);
           if (error != NULL)
             {
-              g_autofree char *msg = g_strdup_printf ("pre-check of %s: %s", patch->id, error->message);
-              journal (t, NL_TARGET_FAILED, msg, NULL);
+              g_autofree char *what = g_strdup_printf ("pre-check of %s", patch->id);
+              step_failed (t, error, what, TRUE);
               goto out;
             }
           if (!present)
@@ -525,8 +554,7 @@ process_target (Target *t)
           progress (t->run, "%s: checkpoint %s", rec->name, rec->checkpoint);
           if (!OPS (t)->checkpoint (t->h, rec->checkpoint, &error))
             {
-              g_autofree char *msg = g_strdup_printf ("checkpoint: %s", error->message);
-              journal (t, NL_TARGET_FAILED, msg, NULL);
+              step_failed (t, error, "checkpoint", TRUE);
               goto out;
             }
         }
@@ -541,7 +569,7 @@ process_target (Target *t)
     {
       if (!install_all (t, resuming, &error))
         {
-          fail_target (t, error->message);
+          step_failed (t, error, NULL, FALSE);
           goto out;
         }
       if (todo_needs_reboot (t) && (t->replica || !t->defer_reboot))
@@ -551,7 +579,7 @@ process_target (Target *t)
           progress (t->run, "%s: rebooting", rec->name);
           if (!OPS (t)->reboot (t->h, agent_timeout (t), &error))
             {
-              fail_target (t, error->message);
+              step_failed (t, error, NULL, FALSE);
               goto out;
             }
         }
@@ -563,7 +591,7 @@ process_target (Target *t)
       /* Resume: the reboot was asked for; wait for the agent. */
       if (!OPS (t)->ping (t->h, agent_timeout (t), &error))
         {
-          fail_target (t, error->message);
+          step_failed (t, error, NULL, FALSE);
           goto out;
         }
     }
@@ -573,7 +601,7 @@ process_target (Target *t)
   progress (t->run, "%s: verifying", rec->name);
   if (!verify (t, &error))
     {
-      fail_target (t, error->message);
+      step_failed (t, error, NULL, FALSE);
       goto out;
     }
   if (!t->replica && OPS (t)->record_patches != NULL
@@ -887,6 +915,14 @@ run_replica (Run *run, GError **error)
   if (!ops->replica_create (run->driver->data, j->id, prod, run->plan->replica.boot_timeout,
                             &replicas, &local))
     {
+      if (g_error_matches (local, NL_ERROR, NL_ERROR_DISCONNECTED))
+        {
+          /* Not the replica's fault: resume builds it again. */
+          progress (run, "replica: %s: stopping", local->message);
+          g_atomic_int_set (&run->lost, 1);
+          g_atomic_int_set (&run->halt, 1);
+          return FALSE;
+        }
       rr->halted = TRUE;
       rr->finished_at = g_get_real_time () / G_USEC_PER_SEC;
       j->reason = g_strdup_printf ("building the replica failed: %s", local->message);
@@ -916,7 +952,7 @@ run_replica (Run *run, GError **error)
       if (!nl_journal_save (j, error))
         return FALSE;
     }
-  if (!run->plan->replica.keep)
+  if (!run->plan->replica.keep && !g_atomic_int_get (&run->lost))
     {
       progress (run, "replica: discarding");
       if (!ops->replica_discard (run->driver->data, j->id, &local))
@@ -1027,7 +1063,14 @@ execute (Run *run)
     }
 
 out:
-  if (error != NULL)
+  if (g_atomic_int_get (&run->lost))
+    {
+      /* As if killed: nothing is judged, resume goes on. */
+      g_free (j->reason);
+      j->reason = g_strdup_printf ("lost the connection to libvirt; `nestlab rollout resume %s` "
+                                   "goes on once libvirtd is back", j->id);
+    }
+  else if (error != NULL)
     {
       g_free (j->reason);
       j->reason = g_strdup (error->message);
@@ -1045,7 +1088,7 @@ out:
     j->state = NL_RUN_HALTED;
   else
     j->state = NL_RUN_DONE;
-  if (j->state != NL_RUN_WAITING)
+  if (j->state != NL_RUN_WAITING && j->state != NL_RUN_RUNNING)
     {
       skip_pending (j);
       end_cleanup (run);
@@ -1053,7 +1096,8 @@ out:
   j->pid = 0;
   if (!nl_journal_save (j, &error) && error)
     g_warning ("%s", error->message);
-  progress (run, "rollout %s: %s%s%s", j->id, nl_run_state_to_string (j->state),
+  progress (run, "rollout %s: %s%s%s", j->id,
+            nl_run_state_to_string (g_atomic_int_get (&run->lost) ? NL_RUN_INTERRUPTED : j->state),
             j->reason ? ": " : "", j->reason ? j->reason : "");
 }
 

@@ -269,6 +269,13 @@ nl_agent_wait (virDomainPtr dom, guint timeout, guint poll_ms, GError **error)
       g_clear_error (&last);
       if (nl_agent_ping (dom, 2, &last))
         return TRUE;
+      /* A lost connection will not come back by waiting on it. */
+      if (virConnectIsAlive (virDomainGetConnect (dom)) != 1)
+        {
+          virResetLastError ();
+          g_propagate_error (error, g_steal_pointer (&last));
+          return FALSE;
+        }
       g_usleep ((gulong) poll_ms * 1000);
     }
   while (g_get_monotonic_time () < deadline);

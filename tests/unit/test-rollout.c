@@ -741,6 +741,15 @@ fake_exec_start (gpointer handle, const char *const *argv, gint64 *pid, GError *
   int status = 0;
 
   ck_assert_str_eq (argv[0], "/fake");
+  /* NL_FAKE_LOST "start:N": libvirtd goes away before the N-th install. */
+  if (g_str_equal (argv[1], "append") && g_getenv ("NL_FAKE_LOST") != NULL
+      && g_str_has_prefix (g_getenv ("NL_FAKE_LOST"), "start:")
+      && atoi (g_getenv ("NL_FAKE_LOST") + 6) == g_atomic_int_get (&h->fake->starts) + 1)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_DISCONNECTED,
+                   "lost the connection to libvirt at test:///fake (libvirtd restarted)");
+      return FALSE;
+    }
   if (g_str_equal (argv[1], "append"))
     {
       g_autofree char *next = g_strdup_printf ("%s%s\n", text, argv[2]);
@@ -1119,6 +1128,44 @@ START_TEST (exec_resume_with_known_pid_takes_its_result)
 }
 END_TEST
 
+START_TEST (exec_lost_connection_stops_resumable_and_judges_no_machine)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = fake_plan (root, KB1_GOOD, "<replica enabled='no'/>");
+  Fake *fake = fake_estate (root);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "lost");
+  g_autoptr (NlJournal) first = NULL;
+  g_autoptr (NlJournal) j = NULL;
+  g_autoptr (GError) error = NULL;
+
+  /* The canary is in; libvirtd goes away before the broad ring's first. */
+  g_setenv ("NL_FAKE_LOST", "start:2", TRUE);
+  first = nl_rollout_run (plan, driver, &o, &error);
+  g_unsetenv ("NL_FAKE_LOST");
+  ck_assert_msg (first != NULL, "%s", error ? error->message : "");
+  /* Not halted: nothing was judged, and resume goes on. */
+  ck_assert_int_eq (first->state, NL_RUN_RUNNING);
+  ck_assert_ptr_nonnull (strstr (first->reason, "lost the connection to libvirt"));
+  for (guint i = 0; i < first->targets->len; i++)
+    {
+      NlTargetRecord *r = first->targets->pdata[i];
+      ck_assert_msg (r->state != NL_TARGET_FAILED && r->state != NL_TARGET_ROLLED_BACK, "%s was judged %s",
+                     r->key, nl_target_state_to_string (r->state));
+    }
+  j = nl_rollout_resume ("lost", driver, &o, &error);
+  ck_assert_msg (j != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (j->state, NL_RUN_DONE);
+  for (guint i = 0; i < G_N_ELEMENTS (fake_targets); i++)
+    {
+      g_autofree char *data = fake_data_of (fake, fake_targets[i]);
+      ck_assert_msg (count_lines (data, "KB1") == 1, "%s has KB1 %u times", fake_targets[i],
+                     count_lines (data, "KB1"));
+    }
+  fake_free (fake);
+}
+END_TEST
+
 START_TEST (exec_present_patches_are_not_applicable)
 {
   g_autoptr (NlTestDir) root = temp_root ();
@@ -1291,6 +1338,7 @@ nl_rollout_exec_tcases (Suite *s)
   tcase_add_test (tc, exec_resume_after_crash_before_pid_uses_check);
   tcase_add_test (tc, exec_resume_without_check_reverts_and_redoes);
   tcase_add_test (tc, exec_resume_with_known_pid_takes_its_result);
+  tcase_add_test (tc, exec_lost_connection_stops_resumable_and_judges_no_machine);
   tcase_add_test (tc, exec_present_patches_are_not_applicable);
   tcase_add_test (tc, exec_windows_split_critical_from_the_rest);
   tcase_add_test (tc, exec_percent_budget_tolerates_what_it_allows);
