@@ -49,7 +49,8 @@ b_resolve (gpointer d, const GPtrArray *sel, GPtrArray **doms, GPtrArray **machs
     }
   return TRUE;
 }
-static gboolean b_rcreate (gpointer d, const char *id, const GPtrArray *doms, guint t, GPtrArray **r, GError **e) { return FALSE; }
+static gboolean b_rcreate (gpointer d, const char *id, const GPtrArray *doms, const char *pool, guint t,
+                           GPtrArray **r, GError **e) { return FALSE; }
 static gboolean b_rdiscard (gpointer d, const char *id, GError **e) { return TRUE; }
 
 static const NlRolloutDriverOps bench_ops = {

@@ -112,6 +112,7 @@ typedef struct {
   gboolean enabled;
   gboolean keep;        /* keep the replica after the rollout */
   guint boot_timeout;   /* seconds for a replica's agent to answer */
+  char *pool;           /* storage pool of its backups and clones ("default") */
 } NlReplicaSpec;
 
 typedef struct {
@@ -356,7 +357,8 @@ typedef struct {
   /* Builds the isolated replica of DOMAINS for run RUN_ID; REPLICAS gets the
    * replica domain names, started, in the same order. */
   gboolean (*replica_create) (gpointer data, const char *run_id, const GPtrArray *domains,
-                              guint boot_timeout, GPtrArray **replicas, GError **error);
+                              const char *pool, guint boot_timeout, GPtrArray **replicas,
+                              GError **error);
   gboolean (*replica_discard) (gpointer data, const char *run_id, GError **error);
 } NlRolloutDriverOps;
 

@@ -9,7 +9,6 @@
 #include <nestlab/rollout.h>
 #include <nestlab/virt.h>
 
-#define REPLICA_POOL "default"
 
 typedef struct {
   char *uri;
@@ -216,14 +215,14 @@ v_resolve (gpointer data, const GPtrArray *selectors, GPtrArray **domains, GPtrA
 }
 
 static gboolean
-v_replica_create (gpointer data, const char *run_id, const GPtrArray *domains, guint boot_timeout,
-                  GPtrArray **replicas, GError **error)
+v_replica_create (gpointer data, const char *run_id, const GPtrArray *domains, const char *pool,
+                  guint boot_timeout, GPtrArray **replicas, GError **error)
 {
   VirtDriver *drv = data;
   g_autoptr (virConnect) conn = nl_virt_connect (drv->uri, error);
   if (conn == NULL)
     return check_lost (NULL, drv->uri, error);
-  return nl_virt_replica_create (conn, run_id, REPLICA_POOL, domains, replicas, error)
+  return nl_virt_replica_create (conn, run_id, pool, domains, replicas, error)
          || check_lost (conn, drv->uri, error);
 }
 

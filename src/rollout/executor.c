@@ -912,8 +912,8 @@ run_replica (Run *run, GError **error)
   if (!ops->replica_discard (run->driver->data, j->id, error))
     return FALSE;
   progress (run, "replica: backing up and cloning %u machines", prod->len);
-  if (!ops->replica_create (run->driver->data, j->id, prod, run->plan->replica.boot_timeout,
-                            &replicas, &local))
+  if (!ops->replica_create (run->driver->data, j->id, prod, run->plan->replica.pool,
+                            run->plan->replica.boot_timeout, &replicas, &local))
     {
       if (g_error_matches (local, NL_ERROR, NL_ERROR_DISCONNECTED))
         {

@@ -110,6 +110,7 @@ nl_rollout_plan_free (NlRolloutPlan *plan)
   g_free (plan->id);
   g_free (plan->description);
   g_free (plan->file);
+  g_free (plan->replica.pool);
   g_clear_pointer (&plan->patches, g_ptr_array_unref);
   g_clear_pointer (&plan->targets, g_ptr_array_unref);
   g_clear_pointer (&plan->health, g_ptr_array_unref);
@@ -538,6 +539,7 @@ build_plan (Ctx *ctx, xmlNodePtr root)
   plan->windows = g_ptr_array_new_with_free_func ((GDestroyNotify) window_free);
   plan->replica.enabled = TRUE;
   plan->replica.boot_timeout = 120;
+  plan->replica.pool = g_strdup ("default");
   attr_duration (ctx, root, "agent-timeout", 120, &plan->agent_timeout);
 
   for (xmlNodePtr c = root->children; c; c = c->next)
@@ -557,6 +559,11 @@ build_plan (Ctx *ctx, xmlNodePtr root)
           plan->replica.enabled = attr_yes (c, "enabled", TRUE);
           plan->replica.keep = attr_yes (c, "keep", FALSE);
           attr_duration (ctx, c, "boot-timeout", 120, &plan->replica.boot_timeout);
+          if (xmlHasProp (c, (const xmlChar *) "pool"))
+            {
+              g_free (plan->replica.pool);
+              plan->replica.pool = (char *) xmlGetProp (c, (const xmlChar *) "pool");
+            }
         }
       else if (is_element (c, "ring"))
         parse_ring (ctx, plan, c);

@@ -73,6 +73,7 @@ START_TEST (plan_full_example_parses)
   ck_assert_uint_eq (h->timeout, 30);
   ck_assert (plan->replica.enabled && plan->replica.keep);
   ck_assert_uint_eq (plan->replica.boot_timeout, 600);
+  ck_assert_str_eq (plan->replica.pool, "replicas");
 
   ck_assert_uint_eq (plan->rings->len, 2);
   r = plan->rings->pdata[0];
@@ -833,8 +834,8 @@ fake_resolve (gpointer data, const GPtrArray *selectors, GPtrArray **domains, GP
 }
 
 static gboolean
-fake_replica_create (gpointer data, const char *run_id, const GPtrArray *domains, guint boot_timeout,
-                     GPtrArray **replicas, GError **error)
+fake_replica_create (gpointer data, const char *run_id, const GPtrArray *domains, const char *pool,
+                     guint boot_timeout, GPtrArray **replicas, GError **error)
 {
   Fake *fake = data;
   *replicas = g_ptr_array_new_with_free_func (g_free);
