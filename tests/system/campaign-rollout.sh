@@ -26,10 +26,8 @@ say "rollout kill campaign: seed $seed, $rounds round(s), up to $kills kills eac
 
 cleanup() {
     rc=$?
-    for id in $runs; do
-        h=$(printf '%s' "$id" | sha256sum | cut -c1-8)
-        nl_remove_lab "replica-$h"
-    done
+    # shellcheck disable=SC2086
+    nl_remove_replicas $runs
     nl_remove_lab "$lab"
     rm -rf "$work"
     exit "$rc"
@@ -53,14 +51,8 @@ pool_files() {
 }
 # Every file in the pool that names a replica of run $1.
 replica_files() {
-    h=$(printf '%s' "$1" | sha256sum | cut -c1-8)
     vsh pool-refresh default >/dev/null
-    vsh vol-list default | awk '{ print $1 }' | grep "^replica-$h" || true
-}
-state_of() {
-    "$NESTLAB" rollout status --json "$1" 2>/dev/null | python3 -c '
-import json, sys
-print(json.load(sys.stdin)["state"])' 2>/dev/null || echo unknown
+    vsh vol-list default | awk '{ print $1 }' | grep "^$(nl_replica_lab "$1")" || true
 }
 counter() { # $1 machine, $2 file: its number of lines (0 when absent)
     nl_guest_sh "$(dom "$1")" "if [ -e '$2' ]; then wc -l < '$2'; else echo 0; fi" | tr -d ' \n'
@@ -109,22 +101,22 @@ EOF
             kill -9 "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
             n=$((n + 1))
-            say "round $r: killed after ${d}s ($n), state $(state_of "$id")"
+            say "round $r: killed after ${d}s ($n), state $(nl_rollout_state "$id")"
         else
             wait "$pid" 2>/dev/null || true
         fi
-        case $(state_of "$id") in
+        case $(nl_rollout_state "$id") in
             "done" | "halted" | "aborted") break ;;
         esac
         [ "$n" -lt "$kills" ] || break
         "$NESTLAB" -c "$URI" rollout resume "$id" >>"$work/out-$r" 2>&1 &
         pid=$!
     done
-    case $(state_of "$id") in
+    case $(nl_rollout_state "$id") in
         "done" | "halted" | "aborted") ;;
         *) "$NESTLAB" -c "$URI" rollout resume "$id" >>"$work/out-$r" 2>&1 || true ;;
     esac
-    st=$(state_of "$id")
+    st=$(nl_rollout_state "$id")
     if [ "$st" != done ]; then
         sed 's/^/#   /' "$work/out-$r" >&2
         fail "round $r (seed $seed): the rollout ended $st, not done"

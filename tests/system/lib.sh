@@ -116,3 +116,23 @@ nl_decided_type() {
 import json, sys
 print(json.load(sys.stdin)["machines"]["domain_type"])'
 }
+
+# The replica lab of rollout run $1 (named after the run id's hash).
+nl_replica_lab() {
+    printf 'replica-%s\n' "$(printf '%s' "$1" | sha256sum | cut -c1-8)"
+}
+
+# Removes the replica labs of the rollout runs named in $@.
+nl_remove_replicas() {
+    for id in "$@"; do
+        nl_remove_lab "$(nl_replica_lab "$id")"
+    done
+}
+
+# The state of rollout run $1 as `rollout status --json` says it
+# (running, done, halted, aborted, interrupted, ...), or "unknown".
+nl_rollout_state() {
+    "$NESTLAB" rollout status --json "$1" 2>/dev/null | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["state"])' 2>/dev/null || echo unknown
+}

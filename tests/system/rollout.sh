@@ -22,11 +22,8 @@ export NESTLAB_STATE_DIR="$work/state"
 runs=""
 
 cleanup() {
-    for id in $runs; do
-        # The replica lab of a run is named after the run id's hash.
-        h=$(printf '%s' "$id" | sha256sum | cut -c1-8)
-        nl_remove_lab "replica-$h"
-    done
+    # shellcheck disable=SC2086
+    nl_remove_replicas $runs
     nl_remove_lab "$lab"
     nl_remove_lab "$ulab"
     rm -rf "$work"

@@ -1048,6 +1048,36 @@ START_TEST (exec_canary_failure_rolls_back_and_halts)
 }
 END_TEST
 
+/* Runs PLAN in a child that dies by SIGKILL at CRASH (NL_FAKE_CRASH). */
+static void
+run_and_crash (const NlRolloutPlan *plan, NlRolloutDriver *driver, const NlRolloutOptions *o,
+               const char *crash)
+{
+  int status;
+  pid_t pid = fork ();
+
+  if (pid == 0)
+    {
+      g_setenv ("NL_FAKE_CRASH", crash, TRUE);
+      nl_rollout_run (plan, driver, o, NULL);
+      _exit (0);
+    }
+  ck_assert (waitpid (pid, &status, 0) == pid);
+  ck_assert_msg (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL, "the run did not crash at %s", crash);
+}
+
+/* Every fake machine holds patch ID exactly once. */
+static void
+assert_each_once (Fake *fake, const char *id)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (fake_targets); i++)
+    {
+      g_autofree char *data = fake_data_of (fake, fake_targets[i]);
+      ck_assert_msg (count_lines (data, id) == 1, "%s has %s %u times:\n%s", fake_targets[i], id,
+                     count_lines (data, id), data);
+    }
+}
+
 /* Runs the plan in a child that dies at CRASH, then resumes in this
  * process; every machine must end with exactly one KB1. */
 static void
@@ -1062,18 +1092,8 @@ crash_and_resume (const char *patch_xml, const char *crash, NlResumeAction expec
   g_autoptr (NlJournal) j = NULL;
   g_autoptr (GError) error = NULL;
   gboolean was_installing = FALSE;
-  int status;
-  pid_t pid = fork ();
 
-  if (pid == 0)
-    {
-      g_setenv ("NL_FAKE_CRASH", crash, TRUE);
-      nl_rollout_run (plan, driver, &o, NULL);
-      _exit (0);
-    }
-  ck_assert (waitpid (pid, &status, 0) == pid);
-  ck_assert_msg (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL, "the run did not crash at %s", crash);
-
+  run_and_crash (plan, driver, &o, crash);
   before = nl_journal_load (root, "crashy", &error);
   ck_assert_msg (before != NULL, "%s", error ? error->message : "");
   ck_assert_int_eq (before->state, NL_RUN_RUNNING);
@@ -1092,12 +1112,7 @@ crash_and_resume (const char *patch_xml, const char *crash, NlResumeAction expec
   j = nl_rollout_resume ("crashy", driver, &o, &error);
   ck_assert_msg (j != NULL, "%s", error ? error->message : "");
   ck_assert_int_eq (j->state, NL_RUN_DONE);
-  for (guint i = 0; i < G_N_ELEMENTS (fake_targets); i++)
-    {
-      g_autofree char *data = fake_data_of (fake, fake_targets[i]);
-      ck_assert_msg (count_lines (data, "KB1") == 1, "%s has KB1 %u times:\n%s", fake_targets[i],
-                     count_lines (data, "KB1"), data);
-    }
+  assert_each_once (fake, "KB1");
   /* A finished run cannot be resumed again. */
   ck_assert_ptr_null (nl_rollout_resume ("crashy", driver, &o, NULL));
   fake_free (fake);
@@ -1157,12 +1172,7 @@ START_TEST (exec_lost_connection_stops_resumable_and_judges_no_machine)
   j = nl_rollout_resume ("lost", driver, &o, &error);
   ck_assert_msg (j != NULL, "%s", error ? error->message : "");
   ck_assert_int_eq (j->state, NL_RUN_DONE);
-  for (guint i = 0; i < G_N_ELEMENTS (fake_targets); i++)
-    {
-      g_autofree char *data = fake_data_of (fake, fake_targets[i]);
-      ck_assert_msg (count_lines (data, "KB1") == 1, "%s has KB1 %u times", fake_targets[i],
-                     count_lines (data, "KB1"));
-    }
+  assert_each_once (fake, "KB1");
   fake_free (fake);
 }
 END_TEST
@@ -1255,16 +1265,8 @@ START_TEST (exec_abort_skips_what_did_not_start)
   NlRolloutOptions o = fake_options (root, "aborted");
   g_autoptr (NlJournal) j = NULL;
   g_autoptr (GError) error = NULL;
-  int status;
-  pid_t pid = fork ();
 
-  if (pid == 0)
-    {
-      g_setenv ("NL_FAKE_CRASH", "start:2", TRUE);
-      nl_rollout_run (plan, driver, &o, NULL);
-      _exit (0);
-    }
-  ck_assert (waitpid (pid, &status, 0) == pid);
+  run_and_crash (plan, driver, &o, "start:2");
   /* The run is dead: abort marks it at once. */
   ck_assert_msg (nl_rollout_abort (root, "aborted", driver, &error), "%s", error ? error->message : "");
   j = nl_journal_load (root, "aborted", NULL);
@@ -1284,18 +1286,9 @@ START_TEST (exec_abort_of_a_dead_run_discards_its_replica)
   NlRolloutOptions o = fake_options (root, "deadreplica");
   g_autoptr (GError) error = NULL;
   g_autofree char *replica = g_build_filename (root, "guests", "replica-web01", NULL);
-  int status;
-  pid_t pid = fork ();
 
-  if (pid == 0)
-    {
-      /* Killed on the replica, while its first install runs. */
-      g_setenv ("NL_FAKE_CRASH", "wait:1", TRUE);
-      nl_rollout_run (plan, driver, &o, NULL);
-      _exit (0);
-    }
-  ck_assert (waitpid (pid, &status, 0) == pid);
-  ck_assert (WIFSIGNALED (status));
+  /* Killed on the replica, while its first install runs. */
+  run_and_crash (plan, driver, &o, "wait:1");
   ck_assert_msg (g_file_test (replica, G_FILE_TEST_EXISTS), "the replica was not made");
   ck_assert_msg (nl_rollout_abort (root, "deadreplica", driver, &error), "%s",
                  error ? error->message : "");
