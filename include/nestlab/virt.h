@@ -145,6 +145,11 @@ gboolean nl_virt_domain_ownership (virDomainPtr dom, NlOwnership **out, GError *
 gboolean nl_virt_network_ownership (virNetworkPtr net, NlOwnership **out, GError **error);
 /* Replaces DOM's mark with ELEMENT (config, and live when running). */
 gboolean nl_virt_domain_set_ownership (virDomainPtr dom, const char *element, GError **error);
+/* Replaces the mark in the definition that reverting to SNAP (a snapshot of
+ * DOM) brings back with ELEMENT: a revert then restores the mark as it is
+ * now, not as it was when SNAP was taken. Borrows all three. (domain.c) */
+gboolean nl_virt_snapshot_set_ownership (virDomainPtr dom, virDomainSnapshotPtr snap, const char *element,
+                                         GError **error);
 
 typedef struct {
   virDomainPtr dom;

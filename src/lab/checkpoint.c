@@ -216,6 +216,13 @@ revert_internal (virDomainPtr dom, const NlOwnership *own, const char *name, GEr
       nl_virt_set_error (error, "snapshot '%s' of '%s'", name, objname);
       return FALSE;
     }
+  /* A revert brings back the definition saved with the snapshot, mark
+   * included: one from before this checkpoint was recorded. Give the
+   * snapshot the current mark first, so that a revert that libvirt finishes
+   * after nestlab was killed still leaves every checkpoint record in place
+   * (and the rerun finds the checkpoint it was asked for). */
+  if (!nl_virt_snapshot_set_ownership (dom, snap, own->xml, error))
+    return FALSE;
   if (virDomainRevertToSnapshot (snap, 0) < 0)
     {
       virResetLastError ();
@@ -225,9 +232,7 @@ revert_internal (virDomainPtr dom, const NlOwnership *own, const char *name, GEr
           return FALSE;
         }
     }
-  /* The snapshot brought back the mark as it was when taken: put back the
-   * current one, which records this and later checkpoints. */
-  return nl_virt_domain_set_ownership (dom, own->xml, error);
+  return TRUE;
 }
 
 static gboolean

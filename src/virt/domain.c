@@ -1,7 +1,15 @@
 /* Domains: lookup, define, start, stop and complete removal, with libvirt
- * failures reported as GError naming the domain. */
+ * failures reported as GError naming the domain; and the mark a snapshot
+ * brings back. */
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
 #include <nestlab/error.h>
 #include <nestlab/virt.h>
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 
 virDomainPtr
 nl_virt_domain_lookup (virConnectPtr conn, const char *name, GError **error)
@@ -147,4 +155,92 @@ nl_virt_domain_xml (virDomainPtr dom, gboolean inactive, GError **error)
   if (xml == NULL)
     nl_virt_set_error (error, "reading domain '%s'", objname);
   return xml;
+}
+
+/* Puts the mark ELEMENT into definition DEF (a <domain> or <inactiveDomain>
+ * inside a snapshot), in place of any mark it holds. */
+static void
+put_mark (xmlNodePtr def, xmlNodePtr element)
+{
+  xmlNodePtr metadata = NULL, copy;
+  xmlNsPtr ns;
+
+  for (xmlNodePtr m = def->children; m && !metadata; m = m->next)
+    if (m->type == XML_ELEMENT_NODE && strcmp ((const char *) m->name, "metadata") == 0)
+      metadata = m;
+  if (metadata == NULL)
+    metadata = xmlNewChild (def, NULL, (const xmlChar *) "metadata", NULL);
+  for (xmlNodePtr m = metadata->children, next; m; m = next)
+    {
+      next = m->next;
+      if (m->type == XML_ELEMENT_NODE && m->ns && m->ns->href
+          && strcmp ((const char *) m->ns->href, NL_VIRT_METADATA_NS) == 0)
+        {
+          xmlUnlinkNode (m);
+          xmlFreeNode (m);
+        }
+    }
+  /* In the namespace, as virDomainSetMetadata stores it. */
+  copy = xmlDocCopyNode (element, def->doc, 1);
+  ns = xmlNewNs (copy, (const xmlChar *) NL_VIRT_METADATA_NS, (const xmlChar *) NL_VIRT_METADATA_PREFIX);
+  xmlSetNs (copy, ns);
+  for (xmlNodePtr c = copy->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE)
+      xmlSetNs (c, ns);
+  xmlAddChild (metadata, copy);
+}
+
+gboolean
+nl_virt_snapshot_set_ownership (virDomainPtr dom, virDomainSnapshotPtr snap, const char *element,
+                                GError **error)
+{
+  const char *objname = virDomainGetName (dom);
+  const char *snapname = virDomainSnapshotGetName (snap);
+  g_autofree char *xml = virDomainSnapshotGetXMLDesc (snap, VIR_DOMAIN_SNAPSHOT_XML_SECURE);
+  g_autoptr (xmlDoc) doc = NULL;
+  g_autoptr (xmlDoc) mark = NULL;
+  g_autoptr (virDomainSnapshot) redefined = NULL;
+  xmlNodePtr root;
+  guint defs = 0;
+  xmlChar *text = NULL;
+  int len = 0;
+
+  if (xml == NULL)
+    {
+      nl_virt_set_error (error, "reading snapshot '%s' of '%s'", snapname, objname);
+      return FALSE;
+    }
+  doc = xmlReadMemory (xml, strlen (xml), "snapshot.xml", NULL, XML_PARSE_NONET);
+  mark = xmlReadMemory (element, strlen (element), "mark.xml", NULL, XML_PARSE_NONET);
+  if (doc == NULL || mark == NULL || (root = xmlDocGetRootElement (doc)) == NULL
+      || xmlDocGetRootElement (mark) == NULL)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "snapshot '%s' of '%s': %s does not parse", snapname,
+                   objname, mark == NULL ? "the lab mark" : "its XML");
+      return FALSE;
+    }
+  /* The definition a revert makes live and, when the snapshot has one, the
+   * persistent definition it restores beside it (<inactiveDomain>). */
+  for (xmlNodePtr c = root->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && (strcmp ((const char *) c->name, "domain") == 0
+                                        || strcmp ((const char *) c->name, "inactiveDomain") == 0))
+      {
+        put_mark (c, xmlDocGetRootElement (mark));
+        defs++;
+      }
+  if (defs == 0)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "snapshot '%s' of '%s' holds no definition", snapname,
+                   objname);
+      return FALSE;
+    }
+  xmlDocDumpMemory (doc, &text, &len);
+  redefined = virDomainSnapshotCreateXML (dom, (const char *) text, VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE);
+  xmlFree (text);
+  if (redefined == NULL)
+    {
+      nl_virt_set_error (error, "writing the lab mark into snapshot '%s' of '%s'", snapname, objname);
+      return FALSE;
+    }
+  return TRUE;
 }

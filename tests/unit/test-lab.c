@@ -2,6 +2,7 @@
  * idempotency, conflicts, destroy and checkpoint ordering. Every test is a
  * forked Check case with its own test:///default state (the parent never
  * opens a connection). */
+#include <dlfcn.h>
 #include <string.h>
 
 #include <nestlab/agent.h>
@@ -479,6 +480,51 @@ START_TEST (revert_brings_back_the_running_state_and_keeps_the_record)
 }
 END_TEST
 
+/* A revert that libvirt finishes after nestlab was killed (found by the
+ * kill campaigns, tests/system/campaign-lab.sh). This file's own
+ * virDomainRevertToSnapshot stands in for libvirt's, as libvirt's tests
+ * mock its functions: while revert_dies is set it reverts, then fails as a
+ * dead client would, so nothing nestlab does after a revert happens. */
+static gboolean revert_dies;
+
+int
+virDomainRevertToSnapshot (virDomainSnapshotPtr snapshot, unsigned int flags)
+{
+  static int (*real) (virDomainSnapshotPtr, unsigned int);
+  int rc;
+
+  if (real == NULL)
+    *(void **) &real = dlsym (RTLD_NEXT, "virDomainRevertToSnapshot");
+  rc = real (snapshot, flags);
+  return revert_dies ? -1 : rc;
+}
+
+START_TEST (a_revert_killed_after_libvirt_reverted_completes_on_the_next_run)
+{
+  g_autoptr (virConnect) conn = connect_test ();
+  g_autoptr (NlLab) lab = load_ad (NULL);
+  g_autoptr (NlReport) report = nl_report_new ();
+  g_autoptr (NlReport) rerun = nl_report_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+
+  up (conn, lab);
+  ck_assert (nl_lab_checkpoint (conn, "ad", "first", NULL, report, &error));
+  ck_assert (nl_lab_checkpoint (conn, "ad", "second", NULL, report, &error));
+  revert_dies = TRUE;
+  ck_assert (!nl_lab_revert (conn, "ad", "first", NULL, report, &error));
+  revert_dies = FALSE;
+  g_clear_error (&error);
+  /* The machine libvirt reverted still records both checkpoints. */
+  ck_assert_msg (nl_lab_revert (conn, "ad", "first", NULL, rerun, &error), "%s", error ? error->message : "");
+  ck_assert_uint_eq (rerun->done, 5);
+  list = nl_lab_checkpoint_list (conn, "ad", &error);
+  ck_assert_uint_eq (list->len, 2);
+  ck_assert_msg (g_str_has_prefix (list->pdata[0], "first\t5/5\t"), "%s", (char *) list->pdata[0]);
+  ck_assert_msg (g_str_has_prefix (list->pdata[1], "second\t5/5\t"), "%s", (char *) list->pdata[1]);
+}
+END_TEST
+
 START_TEST (revert_to_an_unknown_checkpoint_changes_nothing)
 {
   g_autoptr (virConnect) conn = connect_test ();
@@ -708,6 +754,7 @@ lab_suite (void)
   tcase_add_test (tc, missing_golden_image_is_named);
   tcase_add_test (tc, checkpoint_takes_domain_controllers_last_and_revert_brings_them_back_first);
   tcase_add_test (tc, revert_brings_back_the_running_state_and_keeps_the_record);
+  tcase_add_test (tc, a_revert_killed_after_libvirt_reverted_completes_on_the_next_run);
   tcase_add_test (tc, revert_to_an_unknown_checkpoint_changes_nothing);
   tcase_add_test (tc, status_finds_labs_from_their_marks_only);
   tcase_add_test (tc, status_shows_each_machines_patch_level);
