@@ -176,7 +176,8 @@ virDomainPtr nl_virt_domain_lookup (virConnectPtr conn, const char *name, GError
 virDomainPtr nl_virt_domain_define (virConnectPtr conn, const char *xml, GError **error);
 /* Undefines with managed save, snapshot and checkpoint metadata, NVRAM and
  * TPM state; stops it first when running. Drivers that refuse a flag (the
- * test driver: NVRAM, TPM) are retried without it. */
+ * test driver: NVRAM, TPM) are retried without it. A domain that is gone
+ * by the time it is stopped or undefined counts as removed. */
 gboolean nl_virt_domain_remove (virDomainPtr dom, GError **error);
 gboolean nl_virt_domain_start (virDomainPtr dom, GError **error);
 gboolean nl_virt_domain_poweroff (virDomainPtr dom, GError **error);

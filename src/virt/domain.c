@@ -55,8 +55,15 @@ nl_virt_domain_remove (virDomainPtr dom, GError **error)
                        | VIR_DOMAIN_UNDEFINE_TPM;
   const char *name = virDomainGetName (dom);
 
+  /* Gone meanwhile counts as removed: libvirt finishes the removal a
+   * killed nestlab asked for, possibly just before the rerun's. */
   if (virDomainIsActive (dom) == 1 && virDomainDestroy (dom) < 0)
     {
+      if (nl_virt_last_error_is_not_found ())
+        {
+          virResetLastError ();
+          return TRUE;
+        }
       nl_virt_set_error (error, "stopping domain '%s'", name);
       return FALSE;
     }
@@ -65,6 +72,11 @@ nl_virt_domain_remove (virDomainPtr dom, GError **error)
       virErrorPtr err;
       if (virDomainUndefineFlags (dom, flags) == 0)
         return TRUE;
+      if (nl_virt_last_error_is_not_found ())
+        {
+          virResetLastError ();
+          return TRUE;
+        }
       err = virGetLastError ();
       if (i == G_N_ELEMENTS (optional) || err == NULL
           || (err->code != VIR_ERR_INVALID_ARG && err->code != VIR_ERR_NO_SUPPORT

@@ -525,6 +525,41 @@ START_TEST (a_revert_killed_after_libvirt_reverted_completes_on_the_next_run)
 }
 END_TEST
 
+/* libvirt finishing the undefine of a destroy that was killed, just before
+ * the rerun's own: while undefine_twice is set, this file's
+ * virDomainUndefineFlags undefines the domain, then fails as libvirt does
+ * on a domain that is gone. */
+static gboolean undefine_twice;
+
+int
+virDomainUndefineFlags (virDomainPtr domain, unsigned int flags)
+{
+  static int (*real) (virDomainPtr, unsigned int);
+
+  if (real == NULL)
+    *(void **) &real = dlsym (RTLD_NEXT, "virDomainUndefineFlags");
+  if (undefine_twice && real (domain, flags) < 0)
+    return -1;
+  return real (domain, flags);
+}
+
+START_TEST (destroy_completes_when_libvirt_removes_a_domain_under_it)
+{
+  g_autoptr (virConnect) conn = connect_test ();
+  g_autoptr (NlLab) lab = load_ad (NULL);
+  g_autoptr (NlReport) report = nl_report_new ();
+  g_autoptr (GError) error = NULL;
+
+  up (conn, lab);
+  undefine_twice = TRUE;
+  ck_assert_msg (nl_lab_destroy (conn, "ad", NULL, report, &error), "%s", error ? error->message : "");
+  undefine_twice = FALSE;
+  ck_assert_uint_eq (report->failures->len, 0);
+  ck_assert (!domain_exists (conn, "ad-dc01"));
+  ck_assert (!network_exists (conn, "ad-corp"));
+}
+END_TEST
+
 START_TEST (revert_to_an_unknown_checkpoint_changes_nothing)
 {
   g_autoptr (virConnect) conn = connect_test ();
@@ -756,6 +791,7 @@ lab_suite (void)
   tcase_add_test (tc, revert_brings_back_the_running_state_and_keeps_the_record);
   tcase_add_test (tc, a_revert_killed_after_libvirt_reverted_completes_on_the_next_run);
   tcase_add_test (tc, revert_to_an_unknown_checkpoint_changes_nothing);
+  tcase_add_test (tc, destroy_completes_when_libvirt_removes_a_domain_under_it);
   tcase_add_test (tc, status_finds_labs_from_their_marks_only);
   tcase_add_test (tc, status_shows_each_machines_patch_level);
   tcase_add_test (tc, down_stops_every_machine);
