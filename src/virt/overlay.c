@@ -203,10 +203,117 @@ side_path (const DomainInfo *info, const char *dname, const char *name, const ch
   return g_build_filename (dir, file, NULL);
 }
 
+/* The file overlay OVERLAY sits on, as its storage pool reads it from the
+ * qcow2 header (refreshed first: libvirt made the file outside the pool). */
+static char *
+backing_of (virConnectPtr conn, const char *overlay, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (overlay);
+  g_autoptr (virStoragePool) pool = virStoragePoolLookupByTargetPath (conn, dir);
+  g_autoptr (virStorageVol) vol = NULL;
+  char *backing = NULL;
+
+  if (pool != NULL)
+    virStoragePoolRefresh (pool, 0);
+  virResetLastError ();
+  vol = virStorageVolLookupByPath (conn, overlay);
+  if (vol == NULL)
+    {
+      nl_virt_set_error (error, "the checkpoint overlay %s", overlay);
+      return NULL;
+    }
+  if (!nl_virt_volume_paths (vol, NULL, &backing, error))
+    return NULL;
+  if (backing == NULL)
+    g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "the checkpoint overlay %s has no backing file", overlay);
+  return backing;
+}
+
+/* How many of DOM's disks already sit on checkpoint NAME's overlays. */
+static guint
+on_overlays (const DomainInfo *info, const char *dname, const char *name)
+{
+  guint n = 0;
+  for (guint i = 0; i < info->targets->len; i++)
+    {
+      g_autofree char *overlay = overlay_path (info, i, dname, name);
+      n += strcmp (overlay, info->sources->pdata[i]) == 0;
+    }
+  return n;
+}
+
+/* Completes checkpoint NAME when libvirt took its snapshot but nestlab never
+ * recorded it: libvirt finishes a call whose client was killed, leaving the
+ * disks on the new overlays, the copies and memory beside them, and the
+ * machine perhaps still paused. The record is read back from those files;
+ * taking the snapshot again would fail on the overlays that now exist. */
+static NlCheckpointRecord *
+adopt (virConnectPtr conn, virDomainPtr dom, DomainInfo *info, const char *name, GPtrArray *out_files,
+       GError **error)
+{
+  const char *dname = virDomainGetName (dom);
+  g_autoptr (NlCheckpointRecord) rec = g_new0 (NlCheckpointRecord, 1);
+  g_autoptr (GPtrArray) bases = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *memory = side_path (info, dname, name, "mem");
+  g_autofree char *nvram = side_path (info, dname, name, "nvram");
+  g_autofree char *tpm = side_path (info, dname, name, "tpm");
+  int state = 0, reason = 0;
+
+  for (guint i = 0; i < info->sources->len; i++)
+    {
+      char *base = backing_of (conn, info->sources->pdata[i], error);
+      if (base == NULL)
+        {
+          g_prefix_error (error, "completing checkpoint '%s' of '%s': ", name, dname);
+          return NULL;
+        }
+      g_ptr_array_add (bases, base);
+      g_ptr_array_add (files, g_strdup (info->sources->pdata[i]));
+    }
+  rec->name = g_strdup (name);
+  rec->mode = g_strdup ("external");
+  rec->created = now_iso ();
+  rec->running = nl_virt_domain_is_active (dom);
+  if (rec->running && info->excluded->len == 0 && g_file_test (memory, G_FILE_TEST_IS_REGULAR))
+    rec->memory = g_steal_pointer (&memory);
+  if (info->nvram && g_file_test (nvram, G_FILE_TEST_IS_REGULAR))
+    rec->nvram_copy = g_steal_pointer (&nvram);
+  if (g_file_test (tpm, G_FILE_TEST_IS_REGULAR))
+    rec->tpm_copy = g_steal_pointer (&tpm);
+  if (rec->memory)
+    g_ptr_array_add (files, g_strdup (rec->memory));
+  if (rec->nvram_copy)
+    g_ptr_array_add (files, g_strdup (rec->nvram_copy));
+  if (rec->tpm_copy)
+    g_ptr_array_add (files, g_strdup (rec->tpm_copy));
+  g_ptr_array_add (info->sources, NULL);
+  rec->disks = g_strdupv ((char **) info->sources->pdata);
+  g_ptr_array_remove_index (info->sources, info->sources->len - 1);
+  g_ptr_array_add (bases, NULL);
+  rec->bases = g_strdupv ((char **) bases->pdata);
+  g_ptr_array_add (info->targets, NULL);
+  rec->targets = g_strdupv ((char **) info->targets->pdata);
+  g_ptr_array_remove_index (info->targets, info->targets->len - 1);
+  /* The run that was killed paused the machine for the snapshot. */
+  if (virDomainGetState (dom, &state, &reason, 0) == 0 && state == VIR_DOMAIN_PAUSED
+      && virDomainResume (dom) < 0)
+    {
+      nl_virt_set_error (error, "resuming '%s'", dname);
+      return NULL;
+    }
+  virResetLastError ();
+  for (guint i = 0; i < files->len; i++)
+    g_ptr_array_add (out_files, g_strdup (files->pdata[i]));
+  return g_steal_pointer (&rec);
+}
+
 static NlCheckpointRecord *
 take (virConnectPtr conn, virDomainPtr dom, DomainInfo *info, const char *name, GPtrArray *out_files,
       GError **error)
 {
+  guint done;
+
   const char *dname = virDomainGetName (dom);
   gboolean running = nl_virt_domain_is_active (dom);
   g_autoptr (GString) xml = g_string_new (NULL);
@@ -223,6 +330,16 @@ take (virConnectPtr conn, virDomainPtr dom, DomainInfo *info, const char *name, 
   if (info->targets->len == 0)
     {
       g_set_error (error, NL_ERROR, NL_ERROR_UNSUPPORTED, "'%s' has no qcow2 disk to checkpoint", dname);
+      return NULL;
+    }
+  done = on_overlays (info, dname, name);
+  if (done == info->targets->len)
+    return adopt (conn, dom, info, name, out_files, error);
+  if (done > 0)
+    {
+      /* libvirt takes external snapshots of all disks atomically. */
+      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "'%s' has only %u of its %u disks on the overlays of "
+                   "checkpoint '%s'", dname, done, info->targets->len, name);
       return NULL;
     }
   g_string_append_printf (xml, "<domainsnapshot><name>nestlab-%s-%" G_GINT64_FORMAT "</name>",
