@@ -179,6 +179,9 @@ virDomainPtr nl_virt_domain_define (virConnectPtr conn, const char *xml, GError 
  * test driver: NVRAM, TPM) are retried without it. A domain that is gone
  * by the time it is stopped or undefined counts as removed. */
 gboolean nl_virt_domain_remove (virDomainPtr dom, GError **error);
+/* Starts DOM unless it is active. A start libvirt is still carrying out
+ * (for a nestlab that was killed) is waited for, not taken as done: it may
+ * yet fail, and then DOM is started here. */
 gboolean nl_virt_domain_start (virDomainPtr dom, GError **error);
 gboolean nl_virt_domain_poweroff (virDomainPtr dom, GError **error);
 /* Asks the guest to shut down: through its agent when AGENT, else ACPI. */

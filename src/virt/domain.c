@@ -90,10 +90,33 @@ nl_virt_domain_remove (virDomainPtr dom, GError **error)
   return FALSE;
 }
 
+/* Waits (up to 5 minutes) while libvirt is still starting DOM: a start or
+ * restore that libvirt carries on after the nestlab that asked for it was
+ * killed. Such a machine is active but not yet running, and may still fail
+ * to start. */
+static void
+wait_while_starting (virDomainPtr dom)
+{
+  for (guint i = 0; i < 3000; i++)
+    {
+      int state = 0, reason = 0;
+      if (virDomainGetState (dom, &state, &reason, 0) < 0)
+        {
+          virResetLastError ();
+          return;
+        }
+      if (state != VIR_DOMAIN_PAUSED || reason != VIR_DOMAIN_PAUSED_STARTING_UP)
+        return;
+      g_usleep (G_USEC_PER_SEC / 10);
+    }
+}
+
 gboolean
 nl_virt_domain_start (virDomainPtr dom, GError **error)
 {
   const char *objname = virDomainGetName (dom);
+
+  wait_while_starting (dom);
   if (virDomainIsActive (dom) == 1)
     return TRUE;
   if (virDomainCreate (dom) < 0)

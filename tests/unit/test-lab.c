@@ -560,6 +560,49 @@ START_TEST (destroy_completes_when_libvirt_removes_a_domain_under_it)
 }
 END_TEST
 
+/* A machine libvirt is still starting for a killed `up` (paused, starting
+ * up): while starting_polls is above 0, this file's virDomainGetState says
+ * so of starting_domain, counting down on each call. */
+static const char *starting_domain;
+static guint starting_polls;
+
+int
+virDomainGetState (virDomainPtr domain, int *state, int *reason, unsigned int flags)
+{
+  static int (*real) (virDomainPtr, int *, int *, unsigned int);
+
+  if (real == NULL)
+    *(void **) &real = dlsym (RTLD_NEXT, "virDomainGetState");
+  if (starting_polls > 0 && g_strcmp0 (virDomainGetName (domain), starting_domain) == 0)
+    {
+      starting_polls--;
+      *state = VIR_DOMAIN_PAUSED;
+      if (reason)
+        *reason = VIR_DOMAIN_PAUSED_STARTING_UP;
+      return 0;
+    }
+  return real (domain, state, reason, flags);
+}
+
+START_TEST (up_waits_for_a_start_libvirt_is_still_carrying_out)
+{
+  g_autoptr (virConnect) conn = connect_test ();
+  g_autoptr (NlLab) lab = load_ad (NULL);
+  g_autoptr (NlPlan) plan = NULL;
+  g_autoptr (NlReport) report = nl_report_new ();
+  g_autoptr (GError) error = NULL;
+
+  up (conn, lab);
+  starting_domain = "ad-dc01";
+  starting_polls = 5;
+  plan = plan_of (conn, lab);
+  ck_assert_msg (nl_lab_up (conn, plan, &opts, report, &error), "%s", error ? error->message : "");
+  /* up returned only once libvirt no longer said it was starting. */
+  ck_assert_uint_eq (starting_polls, 0);
+  starting_domain = NULL;
+}
+END_TEST
+
 START_TEST (revert_to_an_unknown_checkpoint_changes_nothing)
 {
   g_autoptr (virConnect) conn = connect_test ();
@@ -792,6 +835,7 @@ lab_suite (void)
   tcase_add_test (tc, a_revert_killed_after_libvirt_reverted_completes_on_the_next_run);
   tcase_add_test (tc, revert_to_an_unknown_checkpoint_changes_nothing);
   tcase_add_test (tc, destroy_completes_when_libvirt_removes_a_domain_under_it);
+  tcase_add_test (tc, up_waits_for_a_start_libvirt_is_still_carrying_out);
   tcase_add_test (tc, status_finds_labs_from_their_marks_only);
   tcase_add_test (tc, status_shows_each_machines_patch_level);
   tcase_add_test (tc, down_stops_every_machine);
