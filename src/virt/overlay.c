@@ -21,6 +21,9 @@
 #include <nestlab/virt.h>
 
 #define SWTPM_DIR "/var/lib/libvirt/swtpm"
+/* Where libvirt's QEMU driver keeps the NVRAM of firmware it picked itself
+ * (<os firmware='efi'>): DOMAIN_VARS.fd. */
+#define NVRAM_DIR "/var/lib/libvirt/qemu/nvram"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 
@@ -91,6 +94,18 @@ read_domain (virConnectPtr conn, virDomainPtr dom, DomainInfo *info, GError **er
   loader = xstr (ctx, NULL, "string(/domain/os/loader/@type)");
   info->nvram = xstr (ctx, NULL, "string(/domain/os/nvram)");
   info->pflash = g_strcmp0 (firmware, "efi") == 0 || g_strcmp0 (loader, "pflash") == 0 || info->nvram != NULL;
+  if (info->pflash && info->nvram == NULL)
+    {
+      /* libvirt 9.0 names the NVRAM of firmware it selected only in the
+       * live definition: a machine that is off has it at libvirt's default
+       * path, once it has run. Without it, a checkpoint of a machine that
+       * is off copied no NVRAM, and a revert that boots the machine fresh
+       * did not write it back. */
+      g_autofree char *file = g_strdup_printf ("%s_VARS.fd", virDomainGetName (dom));
+      g_autofree char *path = g_build_filename (NVRAM_DIR, file, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        info->nvram = g_steal_pointer (&path);
+    }
   info->targets = g_ptr_array_new_with_free_func (g_free);
   info->sources = g_ptr_array_new_with_free_func (g_free);
   info->excluded = g_ptr_array_new_with_free_func (g_free);

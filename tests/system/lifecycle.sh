@@ -198,6 +198,12 @@ expect "the machine is powered off" vsh destroy "$ulab-efi"
 expect "deleting the checkpoint of a machine that is off" nl checkpoint "$ulab" --delete later
 expect "folds its overlay back too" \
     sh -c "virsh -q -c '$URI' dumpxml --inactive '$ulab-efi' | grep -q '$ulab-efi-disk0.qcow2' && ! virsh -q -c '$URI' vol-list default | grep -q '$ulab-efi-vda@later'"
+# libvirt 9.0 names the NVRAM of the firmware it picked only while the
+# machine runs: a checkpoint of the machine that is off copies it all the same.
+expect "a checkpoint of the machine that is off copies its NVRAM too" \
+    sh -c "'$NESTLAB' -c '$URI' checkpoint '$ulab' off >/dev/null && virsh -q -c '$URI' vol-list default | grep -q '$ulab-efi@off.nvram'"
+expect "and deleting it removes the copy" \
+    sh -c "'$NESTLAB' -c '$URI' checkpoint '$ulab' --delete off >/dev/null && ! virsh -q -c '$URI' vol-list default | grep -q '$ulab-efi@off'"
 expect "the machine starts again" vsh start "$ulab-efi"
 nl_wait_agent "$ulab-efi" 180
 kept_after() { test "$(nl_guest_sh "$ulab-efi" 'cat /data/kept')" = kept; }
