@@ -22,7 +22,8 @@ guest=$(nl_guest_dir)
 lab=$(nl_lab_name kill)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nltest-campaign.XXXXXX")
 rounds=${NESTLAB_CAMPAIGN_ROUNDS:-1}
-seed=${NESTLAB_CAMPAIGN_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' \n')}
+# awk's srand() (mawk) only varies below 2^31 - 1: seeds are taken modulo that.
+seed=${NESTLAB_CAMPAIGN_SEED:-$(od -An -N4 -tu4 /dev/urandom | awk '{ print $1 % 2147483647 }')}
 machines="server client01 client02"
 say "campaign seed $seed, $rounds round(s) per operation" \
     "(replay with NESTLAB_CAMPAIGN_SEED=$seed NESTLAB_CAMPAIGN_ROUNDS=$rounds)"
@@ -56,7 +57,7 @@ draws=0
 draw() {
     draws=$((draws + 1))
     drawn=$(awk -v s="$seed" -v n="$draws" -v lo="$1" -v hi="$2" \
-        'BEGIN { srand(s); for (i = 0; i < n; i++) r = rand(); printf "%.2f\n", lo + r * (hi - lo) }')
+        'BEGIN { srand(s % 2147483647); for (i = 0; i < n; i++) r = rand(); printf "%.2f\n", lo + r * (hi - lo) }')
 }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f\n", b - a }'; }
@@ -147,10 +148,18 @@ all_running() {
     done
 }
 network_active() { vsh net-info "$lab-net" 2>/dev/null | grep -Eq '^Active: +yes'; }
+# Notes where the server keeps its NVRAM and TPM state, for nothing_left.
+note_server_state() {
+    nvram=$(vsh dumpxml "$lab-server" | sed -n 's|.*<nvram[^>]*>\(.*\)</nvram>.*|\1|p')
+    tpmdir=/var/lib/libvirt/swtpm/$(vsh domuuid "$lab-server")
+    [ -n "$nvram" ] && [ -e "$nvram" ] && [ -d "$tpmdir" ]
+}
 nothing_left() {
     ! vsh list --all --name | grep -q "^$lab-" \
         && ! vsh net-list --all --name | grep -q "^$lab-" \
-        && [ -z "$(pool_files)" ]
+        && [ -z "$(pool_files)" ] \
+        && { [ ! -e "$nvram" ] || { say "$nvram is left"; false; }; } \
+        && { [ ! -e "$tpmdir" ] || { say "$tpmdir is left"; false; }; }
 }
 # `checkpoint --list` names checkpoint $1 exactly once, on all three machines.
 listed_once() {
@@ -181,8 +190,9 @@ expect "a clean up builds the lab" timed up up "$@" "$tmp/lab.xml"
 pool_files >"$tmp/pool.up"
 sed 's/^/#   /' "$tmp/pool.up" >&2
 expect "the lab's machines have their volumes in the pool" test -s "$tmp/pool.up"
+expect "the server has its NVRAM and TPM state" note_server_state
 expect "a clean destroy removes it" timed destroy destroy --yes "$lab"
-expect "nothing of it is left" nothing_left
+expect "nothing of it is left, NVRAM and TPM state included" nothing_left
 expect "up builds it again" nl up "$@" "$tmp/lab.xml"
 wait_agents
 expect "a clean checkpoint" timed checkpoint checkpoint "$lab" clean
@@ -238,6 +248,9 @@ r=1
 while [ "$r" -le "$rounds" ]; do
     say "round $r/$rounds: destroy"
     t0=$(now)
+    # The checkpoint's overlay, copies and memory are the lab's to remove too.
+    expect "round $r: a checkpoint for destroy to remove" nl checkpoint "$lab" doomed
+    expect "round $r: the server has its NVRAM and TPM state" note_server_state
     campaign_kills destroy destroy --yes "$lab"
     # A destroy that completed leaves no lab for another one to find.
     if [ "$finished" = yes ]; then
@@ -247,7 +260,7 @@ while [ "$r" -le "$rounds" ]; do
     else
         say "round $r: a killed destroy had removed everything before its kill"
     fi
-    expect "round $r: no domain, network or volume of the lab is left" nothing_left
+    expect "round $r: no domain, network, volume, NVRAM or TPM state of the lab is left" nothing_left
 
     say "round $r/$rounds: up"
     campaign_kills up up "$@" "$tmp/lab.xml"
@@ -260,6 +273,7 @@ while [ "$r" -le "$rounds" ]; do
     r=$((r + 1))
 done
 
+expect "the server has its NVRAM and TPM state" note_server_state
 expect "destroy removes the lab" nl destroy --yes "$lab"
 expect "nothing of it is left" nothing_left
 say "campaigns took $(since "$t_start") s"
