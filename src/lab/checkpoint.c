@@ -344,6 +344,7 @@ delete_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
           nl_virt_set_error (error, "deleting snapshot '%s' of '%s'", st->name, task->name);
           return FALSE;
         }
+      task->done_what = "deleted";
     }
   else if (rec == own->checkpoints->pdata[own->checkpoints->len - 1])
     {
