@@ -724,51 +724,107 @@ wait_block_job (virDomainPtr dom, const char *disk, int timeout, GError **error)
   return FALSE;
 }
 
+/* The file disk TARGET of INFO sits on, or NULL. */
+static const char *
+source_of (const DomainInfo *info, const char *target)
+{
+  for (guint i = 0; i < info->targets->len; i++)
+    if (strcmp (info->targets->pdata[i], target) == 0)
+      return info->sources->pdata[i];
+  return NULL;
+}
+
+/* Folds the overlay of disk I of REC into its base while DOM runs: an
+ * active commit, then a pivot. */
+static gboolean
+commit_running (virDomainPtr dom, const NlCheckpointRecord *rec, guint i, GError **error)
+{
+  const char *dname = virDomainGetName (dom);
+  const char *target = rec->targets[i];
+  virDomainBlockJobInfo job = { 0 };
+  int rc = virDomainGetBlockJobInfo (dom, target, &job, 0);
+
+  if (rc < 0)
+    {
+      nl_virt_set_error (error, "reading the block jobs of '%s' disk %s", dname, target);
+      return FALSE;
+    }
+  /* A delete killed during the commit left it running: it reaches its end
+   * and waits for the pivot, which this one does. */
+  if ((rc == 0 || job.type != VIR_DOMAIN_BLOCK_JOB_TYPE_ACTIVE_COMMIT)
+      && virDomainBlockCommit (dom, target, NULL, NULL, 0,
+                               VIR_DOMAIN_BLOCK_COMMIT_ACTIVE | VIR_DOMAIN_BLOCK_COMMIT_SHALLOW) < 0)
+    {
+      nl_virt_set_error (error, "committing '%s' disk %s into %s", dname, target, rec->bases[i]);
+      return FALSE;
+    }
+  if (!wait_block_job (dom, target, 600, error))
+    {
+      virDomainBlockJobAbort (dom, target, 0);
+      return FALSE;
+    }
+  if (virDomainBlockJobAbort (dom, target, VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT) < 0)
+    {
+      nl_virt_set_error (error, "pivoting '%s' disk %s to %s", dname, target, rec->bases[i]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Folds the overlay of disk I of REC into its base with qemu-img: libvirt
+ * has no commit for a machine that is off. */
+static gboolean
+commit_offline (const NlCheckpointRecord *rec, guint i, GError **error)
+{
+  const char *argv[] = { "qemu-img", "commit", "-q", rec->disks[i], NULL };
+  g_autofree char *err = NULL;
+  int status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                     NULL, NULL, NULL, &err, &status, error)
+      || !g_spawn_check_wait_status (status, error))
+    {
+      g_prefix_error (error, "committing %s into %s: %s", rec->disks[i], rec->bases[i], err ? err : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 nl_virt_overlay_merge (virConnectPtr conn, virDomainPtr dom, const NlCheckpointRecord *rec, GError **error)
 {
   const char *dname = virDomainGetName (dom);
   gboolean running = nl_virt_domain_is_active (dom);
+  DomainInfo info = { 0 };
 
+  if (!read_domain (conn, dom, &info, error))
+    return FALSE;
   for (guint i = 0; rec->targets[i] && rec->disks[i] && rec->bases[i]; i++)
     {
-      const char *target = rec->targets[i];
-      if (running)
+      const char *now = source_of (&info, rec->targets[i]);
+      gboolean ok;
+
+      /* Folded back already, by a delete that was killed before it
+       * forgot the checkpoint: committing again would fold the base into
+       * the file under it (an older checkpoint, or the golden image). */
+      if (g_strcmp0 (now, rec->bases[i]) == 0)
+        continue;
+      if (g_strcmp0 (now, rec->disks[i]) != 0)
         {
-          /* Active commit of the overlay into its base, then pivot. */
-          if (virDomainBlockCommit (dom, target, NULL, NULL, 0,
-                                    VIR_DOMAIN_BLOCK_COMMIT_ACTIVE | VIR_DOMAIN_BLOCK_COMMIT_SHALLOW) < 0)
-            {
-              nl_virt_set_error (error, "committing '%s' disk %s into %s", dname, target, rec->bases[i]);
-              return FALSE;
-            }
-          if (!wait_block_job (dom, target, 600, error))
-            {
-              virDomainBlockJobAbort (dom, target, 0);
-              return FALSE;
-            }
-          if (virDomainBlockJobAbort (dom, target, VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT) < 0)
-            {
-              nl_virt_set_error (error, "pivoting '%s' disk %s to %s", dname, target, rec->bases[i]);
-              return FALSE;
-            }
+          g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT, "'%s' disk %s sits on %s, not on the overlay %s "
+                       "of checkpoint '%s'", dname, rec->targets[i], now ? now : "no file", rec->disks[i],
+                       rec->name);
+          domain_info_clear (&info);
+          return FALSE;
         }
-      else
+      ok = running ? commit_running (dom, rec, i, error) : commit_offline (rec, i, error);
+      if (!ok)
         {
-          /* Offline: libvirt has no commit for a shut-off domain. */
-          const char *argv[] = { "qemu-img", "commit", "-q", rec->disks[i], NULL };
-          g_autofree char *err = NULL;
-          int status = 0;
-          if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
-                             NULL, NULL, NULL, &err, &status, error)
-              || !g_spawn_check_wait_status (status, error))
-            {
-              g_prefix_error (error, "committing %s into %s: %s", rec->disks[i], rec->bases[i],
-                              err ? err : "");
-              return FALSE;
-            }
+          domain_info_clear (&info);
+          return FALSE;
         }
     }
+  domain_info_clear (&info);
   /* The persistent definition points at the bases again, whatever the
    * pivot did to it. */
   if (!set_disk_sources (conn, dom, rec->targets, rec->bases, error))
