@@ -207,7 +207,8 @@ check_cpu (Ctx *ctx)
       "host and <cpu mode='host-passthrough'/>, or `nestlab nested enable` there; Hyper-V: "
       "Set-VMProcessor -VMName NAME -ExposeVirtualizationExtensions $true; VMware: \"Expose "
       "hardware assisted virtualization to the guest OS\"; clouds: an instance type with "
-      "nested virtualization). Without it, only --emulate (slow, for testing) works",
+      "nested virtualization). Without it, machines run only under software emulation (slow, "
+      "for testing), which nestlab chooses by itself",
       ext);
   else
     fix = g_strdup_printf (
@@ -378,8 +379,8 @@ check_kvm_caps (Ctx *ctx, const char *xml, const char *fetch_error)
   if (xml == NULL)
     {
       add (ctx, "libvirt-kvm", NL_HOST_STATUS_FAIL,
-           "fix the KVM checks above; until then `--emulate` runs nested labs under QEMU's "
-           "software emulation (slow, for testing only)",
+           "fix the KVM checks above; until then nestlab runs machines under QEMU's software "
+           "emulation by itself (slow, for testing only)",
            "libvirt cannot run KVM domains: %s",
            fetch_error ? fetch_error : "no domain capabilities for virttype kvm");
       return;

@@ -199,7 +199,7 @@ START_TEST (host_without_kvm_says_so_plainly)
   assert_status (f, "libvirt-kvm", NL_HOST_STATUS_FAIL);
   assert_contains (libvirt->message, "libvirt cannot run KVM domains");
   assert_contains (libvirt->message, why);
-  assert_contains (libvirt->fix, "--emulate");
+  assert_contains (libvirt->fix, "software emulation by itself");
   /* Emulation is information, not a verdict. */
   assert_status (f, "emulation", NL_HOST_STATUS_INFO);
   assert_contains (find (f, "emulation")->message, "slow, for testing only");
