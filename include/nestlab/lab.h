@@ -47,8 +47,7 @@ typedef struct {
 typedef struct {
   const NlLab *lab;          /* borrowed: outlives the plan */
   GPtrArray *items;          /* of NlPlanItem*, in apply order */
-  gboolean emulate;          /* machines run under QEMU emulation */
-  NlAccel *accel;            /* how machines run here, and why */
+  NlAccel *accel;            /* how machines run here (KVM or emulation), and why */
   gboolean test_driver;
 } NlPlan;
 

@@ -207,6 +207,10 @@ char *nl_virt_pool_target (virStoragePoolPtr pool, GError **error);
 virStorageVolPtr nl_virt_volume_lookup (virStoragePoolPtr pool, const char *name, GError **error);
 virStorageVolPtr nl_virt_volume_create (virStoragePoolPtr pool, const char *xml, GError **error);
 gboolean nl_virt_volume_delete (virStorageVolPtr vol, GError **error);
+/* Deletes every volume OWN lists that exists (refreshing its pool when one
+ * is not seen), a volume removed meanwhile counting as deleted. */
+gboolean nl_virt_volumes_delete_listed (virConnectPtr conn, const NlOwnership *own,
+                                        GError **error);
 /* Path and backing store path (NULL when none) of VOL; new strings. */
 gboolean nl_virt_volume_paths (virStorageVolPtr vol, char **path, char **backing, GError **error);
 

@@ -10,6 +10,7 @@
 #include <nestlab/error.h>
 #include <nestlab/host.h>
 #include <nestlab/json.h>
+#include "cpuinfo.h"
 
 NL_ENUM_IMPL (nl_accel_mode, NL_ACCEL_LAST, "auto", "kvm", "emulate")
 
@@ -47,25 +48,15 @@ read_cpu (const char *root, NlKvmFacts *facts)
 {
   g_autofree char *path = g_build_filename (root, "proc/cpuinfo", NULL);
   g_autofree char *text = NULL;
-  g_auto (GStrv) lines = NULL;
+  CpuInfo info = { 0 };
 
   facts->cpu_source = g_strdup ("/proc/cpuinfo");
   if (!g_file_get_contents (path, &text, NULL, NULL))
     return;
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      char *colon = strchr (lines[i], ':');
-      g_auto (GStrv) flags = NULL;
-
-      if (colon == NULL || !g_str_has_prefix (lines[i], "flags"))
-        continue;
-      flags = g_strsplit (g_strstrip (colon + 1), " ", -1);
-      facts->cpu_known = TRUE;
-      facts->hw_virt = g_strv_contains ((const char *const *) flags, "vmx")
-                       || g_strv_contains ((const char *const *) flags, "svm");
-      return;   /* the first processor speaks for all */
-    }
+  nl_host_cpuinfo_parse (text, &info);
+  facts->cpu_known = info.has_flags;
+  facts->hw_virt = info.vmx || info.svm;
+  nl_host_cpuinfo_clear (&info);
 }
 
 /* ---- users and groups ------------------------------------------------ */

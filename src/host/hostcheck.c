@@ -2,38 +2,15 @@
  * and for every check that fails, why and the exact fix. Reads files under a
  * root folder and libvirt's domain capabilities text, so tests use fixtures. */
 #include <string.h>
-#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 
 #include <nestlab/host.h>
 #include <nestlab/json.h>
+#include "cpuinfo.h"
 
 NL_ENUM_IMPL (nl_host_status, NL_HOST_STATUS_LAST, "ok", "info", "warn", "fail")
-
-typedef enum {
-  VENDOR_UNKNOWN,
-  VENDOR_INTEL,
-  VENDOR_AMD,
-} Vendor;
-
-/* What /proc/cpuinfo says about the first processor. */
-typedef struct {
-  char *vendor_id;
-  char *model_name;
-  Vendor vendor;
-  gboolean vmx;
-  gboolean svm;
-  gboolean hypervisor;   /* this host is itself a virtual machine */
-} CpuInfo;
-
-static void
-cpu_info_clear (CpuInfo *info)
-{
-  g_clear_pointer (&info->vendor_id, g_free);
-  g_clear_pointer (&info->model_name, g_free);
-}
 
 typedef struct {
   const char *root;
@@ -107,43 +84,6 @@ param_on (const char *value)
                            || g_str_equal (value, "1"));
 }
 
-static void
-parse_cpuinfo (const char *text, CpuInfo *info)
-{
-  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      char *colon = strchr (lines[i], ':');
-      char *key;
-      char *value;
-
-      if (lines[i][0] == '\0' && info->vendor_id != NULL)
-        break;   /* the first processor is enough */
-      if (colon == NULL)
-        continue;
-      *colon = '\0';
-      key = g_strstrip (lines[i]);
-      value = g_strstrip (colon + 1);
-      if (g_str_equal (key, "vendor_id") && info->vendor_id == NULL)
-        info->vendor_id = g_strdup (value);
-      else if (g_str_equal (key, "model name") && info->model_name == NULL)
-        info->model_name = g_strdup (value);
-      else if (g_str_equal (key, "flags"))
-        {
-          g_auto (GStrv) flags = g_strsplit (value, " ", -1);
-          info->vmx = g_strv_contains ((const char *const *) flags, "vmx");
-          info->svm = g_strv_contains ((const char *const *) flags, "svm");
-          info->hypervisor = g_strv_contains ((const char *const *) flags, "hypervisor");
-        }
-    }
-  if (g_strcmp0 (info->vendor_id, "GenuineIntel") == 0)
-    info->vendor = VENDOR_INTEL;
-  else if (g_strcmp0 (info->vendor_id, "AuthenticAMD") == 0
-           || g_strcmp0 (info->vendor_id, "HygonGenuine") == 0)
-    info->vendor = VENDOR_AMD;
-}
-
 static const char *
 kvm_module (const Ctx *ctx)
 {
@@ -179,7 +119,7 @@ check_cpu (Ctx *ctx)
            "cannot read /proc/cpuinfo");
       return;
     }
-  parse_cpuinfo (text, &ctx->cpu);
+  nl_host_cpuinfo_parse (text, &ctx->cpu);
   if (ctx->cpu.vendor == VENDOR_UNKNOWN)
     {
       add (ctx, "cpu-vendor", NL_HOST_STATUS_FAIL,
@@ -584,7 +524,7 @@ nl_host_check_run (const NlHostCheckOptions *options)
   check_swtpm (&ctx);
   check_memory (&ctx);
 
-  cpu_info_clear (&ctx.cpu);
+  nl_host_cpuinfo_clear (&ctx.cpu);
   return ctx.checks;
 }
 

@@ -258,8 +258,7 @@ nl_lab_plan_up (virConnectPtr conn, const NlLab *lab, const NlLabOptions *option
   plan->accel = nl_virt_accel_decide (conn, options ? options->accel : NL_ACCEL_AUTO, NULL, error);
   if (plan->accel == NULL)
     return NULL;
-  plan->emulate = !plan->accel->kvm;
-  ropts.emulate = plan->emulate;
+  ropts.emulate = !plan->accel->kvm;
   ropts.vendor = vendor == NULL ? NL_CPU_VENDOR_UNKNOWN
                  : g_ascii_strcasecmp (vendor, "AMD") == 0 ? NL_CPU_VENDOR_AMD
                  : strstr (vendor, "ntel") ? NL_CPU_VENDOR_INTEL : NL_CPU_VENDOR_UNKNOWN;

@@ -176,8 +176,6 @@ typedef struct {
   const char *lab;
 } DestroyState;
 
-static gboolean delete_listed_volumes (virConnectPtr conn, const NlOwnership *own, GError **error);
-
 static gboolean
 destroy_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
 {
@@ -199,45 +197,11 @@ destroy_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
     return FALSE;
   /* Volumes first: until the domain is gone, its mark lists them, so an
    * interrupted destroy leaves nothing that a rerun cannot find. */
-  if (!delete_listed_volumes (conn, own, error))
+  if (!nl_virt_volumes_delete_listed (conn, own, error))
     return FALSE;
   if (!nl_virt_domain_remove (dom, error))
     return FALSE;
   task->changed = TRUE;
-  return TRUE;
-}
-
-/* Deletes every volume OWN lists that exists. */
-static gboolean
-delete_listed_volumes (virConnectPtr conn, const NlOwnership *own, GError **error)
-{
-  for (guint v = 0; v < own->volumes->len; v++)
-    {
-      NlOwnedVolume *vol = own->volumes->pdata[v];
-      g_autoptr (virStoragePool) pool = virStoragePoolLookupByName (conn, vol->pool);
-      g_autoptr (virStorageVol) sv = NULL;
-      if (pool != NULL)
-        {
-          sv = virStorageVolLookupByName (pool, vol->name);
-          /* Files libvirt has not seen yet (a checkpoint's copies made
-           * before a libvirtd restart) show up after a refresh. */
-          if (sv == NULL && virStoragePoolRefresh (pool, 0) == 0)
-            sv = virStorageVolLookupByName (pool, vol->name);
-        }
-      virResetLastError ();
-      if (sv == NULL)
-        continue;
-      if (!nl_virt_volume_delete (sv, error))
-        {
-          /* A shared disk another worker removed first. */
-          if (g_error_matches (*error, NL_ERROR, NL_ERROR_NOT_FOUND))
-            {
-              g_clear_error (error);
-              continue;
-            }
-          return FALSE;
-        }
-    }
   return TRUE;
 }
 
@@ -284,7 +248,7 @@ nl_lab_destroy (virConnectPtr conn, const char *lab, const NlLabOptions *options
       /* A replica network lists the files of replicas that were never
        * defined (a rollout killed while it made them). */
       if (local == NULL)
-        delete_listed_volumes (conn, own, &local);
+        nl_virt_volumes_delete_listed (conn, own, &local);
       if (local == NULL)
         nl_virt_network_remove (net, &local);
       if (g_error_matches (local, NL_ERROR, NL_ERROR_NOT_FOUND))

@@ -921,32 +921,6 @@ nl_virt_marked_domains (virConnectPtr conn, const char *lab, GError **error)
   return g_steal_pointer (&result);
 }
 
-/* Deletes volume NAME of pool POOL_NAME if it exists (a file libvirt has
- * not seen yet shows up after a refresh). */
-static gboolean
-delete_volume (virConnectPtr conn, const char *pool_name, const char *name, GError **error)
-{
-  g_autoptr (virStoragePool) pool = nl_virt_pool_lookup (conn, pool_name, NULL);
-  g_autoptr (virStorageVol) vol = NULL;
-
-  if (pool == NULL)
-    return TRUE;
-  vol = virStorageVolLookupByName (pool, name);
-  if (vol == NULL && virStoragePoolRefresh (pool, 0) == 0)
-    vol = virStorageVolLookupByName (pool, name);
-  virResetLastError ();
-  if (vol == NULL)
-    return TRUE;
-  if (!nl_virt_volume_delete (vol, error))
-    {
-      if (!g_error_matches (*error, NL_ERROR, NL_ERROR_NOT_FOUND))
-        return FALSE;
-      g_clear_error (error);
-    }
-  g_debug ("deleted replica volume %s/%s", pool_name, name);
-  return TRUE;
-}
-
 /* libvirt keeps a push backup running after the client that began it died:
  * ends every one that writes into PATHS (a set of file paths) and waits
  * until it has ended. */
@@ -1047,28 +1021,18 @@ nl_virt_replica_discard (virConnectPtr conn, const char *run_id, GError **error)
   for (guint i = 0; i < doms->len; i++)
     {
       NlOwnedDomain *od = doms->pdata[i];
-      if (!nl_virt_domain_remove (od->dom, error))
-        return FALSE;
       /* Overlays first: they sit on the backups. */
-      for (guint k = 0; k < od->own->volumes->len; k++)
-        {
-          NlOwnedVolume *v = od->own->volumes->pdata[k];
-          if (!delete_volume (conn, v->pool, v->name, error))
-            return FALSE;
-        }
+      if (!nl_virt_domain_remove (od->dom, error)
+          || !nl_virt_volumes_delete_listed (conn, od->own, error))
+        return FALSE;
     }
   /* What the network lists: files of replicas that were never defined. The
    * network goes last, so a discard killed before here can be run again. */
   for (guint i = 0; i < nets->len; i++)
     {
       NlOwnedNetwork *on = nets->pdata[i];
-      for (guint k = 0; on->own && k < on->own->volumes->len; k++)
-        {
-          NlOwnedVolume *v = on->own->volumes->pdata[k];
-          if (!delete_volume (conn, v->pool, v->name, error))
-            return FALSE;
-        }
-      if (!nl_virt_network_remove (on->net, error))
+      if (!nl_virt_volumes_delete_listed (conn, on->own, error)
+          || !nl_virt_network_remove (on->net, error))
         return FALSE;
     }
   return TRUE;

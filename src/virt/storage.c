@@ -134,6 +134,40 @@ nl_virt_volume_delete (virStorageVolPtr vol, GError **error)
 }
 
 gboolean
+nl_virt_volumes_delete_listed (virConnectPtr conn, const NlOwnership *own, GError **error)
+{
+  for (guint v = 0; own != NULL && v < own->volumes->len; v++)
+    {
+      NlOwnedVolume *vol = own->volumes->pdata[v];
+      g_autoptr (virStoragePool) pool = virStoragePoolLookupByName (conn, vol->pool);
+      g_autoptr (virStorageVol) sv = NULL;
+      if (pool != NULL)
+        {
+          sv = virStorageVolLookupByName (pool, vol->name);
+          /* Files libvirt has not seen yet (made before a libvirtd restart,
+           * or by a killed run) show up after a refresh. */
+          if (sv == NULL && virStoragePoolRefresh (pool, 0) == 0)
+            sv = virStorageVolLookupByName (pool, vol->name);
+        }
+      virResetLastError ();
+      if (sv == NULL)
+        continue;
+      if (!nl_virt_volume_delete (sv, error))
+        {
+          /* A shared disk another worker removed first. */
+          if (g_error_matches (*error, NL_ERROR, NL_ERROR_NOT_FOUND))
+            {
+              g_clear_error (error);
+              continue;
+            }
+          return FALSE;
+        }
+      g_debug ("deleted volume %s/%s", vol->pool, vol->name);
+    }
+  return TRUE;
+}
+
+gboolean
 nl_virt_volume_paths (virStorageVolPtr vol, char **path, char **backing, GError **error)
 {
   const char *objname = virStorageVolGetName (vol);
