@@ -45,6 +45,9 @@ contains "command help shows its options" "$T/out" "--out"
 check "help for an unknown command is bad usage" 2 "$NESTLAB" help nothing
 check "unknown command option is bad usage" 2 "$NESTLAB" validate --frob "$S/templates/scvmm-demo.xml"
 check "validate without files is bad usage" 2 "$NESTLAB" validate
+check "--kvm with --emulate is bad usage" 2 "$NESTLAB" -c test:///default up --kvm --emulate \
+    --create-missing-images "$S/templates/scvmm-demo.xml"
+contains "and says they contradict each other" "$T/err" "--kvm and --emulate contradict each other"
 check "shipped templates validate" 0 "$NESTLAB" validate "$S/templates/scvmm-demo.xml" \
     "$S/templates/failover-cluster.xml" "$S/templates/patch-ring.xml"
 check "tiny-lab validates with guest_dir" 0 "$NESTLAB" validate --set guest_dir=/tmp/g "$S/templates/tiny-lab.xml"
