@@ -11,7 +11,7 @@
 #include <nestlab/error.h>
 #include <nestlab/lab.h>
 #include <nestlab/template.h>
-#include <nestlab/virt.h>
+#include "virt-private.h"
 
 static char *
 write_template (const char *dir, const char *lab, guint machines)

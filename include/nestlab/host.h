@@ -6,8 +6,12 @@
 
 #include <glib.h>
 #include <nestlab/enum.h>
+#include <nestlab/nested.h>
 
 G_BEGIN_DECLS
+
+/* The host's CPU vendor from /proc/cpuinfo (or the file given, for tests). */
+NlCpuVendor nl_host_cpu_vendor (const char *cpuinfo_path);
 
 typedef enum {
   NL_HOST_STATUS_OK,

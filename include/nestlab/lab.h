@@ -6,7 +6,7 @@
 
 #include <gio/gio.h>
 #include <glib.h>
-#include <libvirt/libvirt.h>
+#include <nestlab/virt.h>
 #include <nestlab/enum.h>
 #include <nestlab/host.h>
 #include <nestlab/model.h>
@@ -96,7 +96,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlReport, nl_report_free)
 /* Computes what `up` does for LAB on CONN. Fails (NL_ERROR_NOT_FOUND) when a
  * golden image is missing, naming it and where it was looked for; conflicts
  * are items, not errors. The plan borrows LAB. */
-NlPlan *nl_lab_plan_up (virConnectPtr conn, const NlLab *lab, const NlLabOptions *options,
+NlPlan *nl_lab_plan_up (NlVirtConn *conn, const NlLab *lab, const NlLabOptions *options,
                         GError **error);
 
 /* Applies PLAN: pool, networks (started, autostart), domains with their
@@ -104,24 +104,24 @@ NlPlan *nl_lab_plan_up (virConnectPtr conn, const NlLab *lab, const NlLabOptions
  * Refuses (NL_ERROR_CONFLICT, naming each) a plan with conflicts, changing
  * nothing. A machine that fails is in REPORT->failures and the result is
  * FALSE with NL_ERROR_FAILED; a rerun repairs it. */
-gboolean nl_lab_up (virConnectPtr conn, NlPlan *plan, const NlLabOptions *options,
+gboolean nl_lab_up (NlVirtConn *conn, NlPlan *plan, const NlLabOptions *options,
                     NlReport *report, GError **error);
 
 /* Shuts LAB's machines down in reverse start order: guest agent, then ACPI,
  * then power off after options->timeout seconds. */
-gboolean nl_lab_down (virConnectPtr conn, const char *lab, const NlLabOptions *options,
+gboolean nl_lab_down (NlVirtConn *conn, const char *lab, const NlLabOptions *options,
                       NlReport *report, GError **error);
 
 /* Lists what `destroy` removes: names with their kind, in order
  * ("domain NAME", "volume POOL/NAME", "network NAME"). Empty when LAB owns
  * nothing. */
-GPtrArray *nl_lab_destroy_plan (virConnectPtr conn, const char *lab, GError **error);
+GPtrArray *nl_lab_destroy_plan (NlVirtConn *conn, const char *lab, GError **error);
 
 /* Removes exactly what LAB owns: its domains (stopped; with managed save,
  * snapshot metadata, NVRAM and TPM state), the volumes they list, and its
  * networks. Volumes go before their domain, so an interrupted destroy never
  * leaves a volume that no marked domain lists. */
-gboolean nl_lab_destroy (virConnectPtr conn, const char *lab, const NlLabOptions *options,
+gboolean nl_lab_destroy (NlVirtConn *conn, const char *lab, const NlLabOptions *options,
                          NlReport *report, GError **error);
 
 /* ---- status ---- */
@@ -132,8 +132,8 @@ typedef struct {
   char *state;
   gboolean nested;
   guint wave;
-  GPtrArray *addresses;      /* of char* */
-  GPtrArray *checkpoints;    /* of char* */
+  GPtrArray *addresses;      /* of char**/
+  GPtrArray *checkpoints;    /* of char**/
   GPtrArray *patches;        /* of NlPatchRecord*, oldest first: the patch level */
 } NlMachineStatus;
 
@@ -150,7 +150,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlLabStatus, nl_lab_status_free)
 
 /* Every lab on CONN (only LAB when not NULL), by name. GPtrArray of
  * NlLabStatus*, owned by the caller; empty when there is none. */
-GPtrArray *nl_lab_status (virConnectPtr conn, const char *lab, GError **error);
+GPtrArray *nl_lab_status (NlVirtConn *conn, const char *lab, GError **error);
 /* STATUSES as JSON (an array of labs). */
 char *nl_lab_status_to_json (GPtrArray *statuses);
 
@@ -158,17 +158,29 @@ char *nl_lab_status_to_json (GPtrArray *statuses);
 /* Machine (libvirt domain) names of LAB in checkpoint order — members
  * first, domain controllers last — or, with REVERT, domain controllers
  * first. */
-GPtrArray *nl_lab_checkpoint_order (virConnectPtr conn, const char *lab, gboolean revert,
+GPtrArray *nl_lab_checkpoint_order (NlVirtConn *conn, const char *lab, gboolean revert,
                                     GError **error);
-gboolean nl_lab_checkpoint (virConnectPtr conn, const char *lab, const char *name,
+gboolean nl_lab_checkpoint (NlVirtConn *conn, const char *lab, const char *name,
                             const NlLabOptions *options, NlReport *report, GError **error);
-gboolean nl_lab_revert (virConnectPtr conn, const char *lab, const char *name,
+gboolean nl_lab_revert (NlVirtConn *conn, const char *lab, const char *name,
                         const NlLabOptions *options, NlReport *report, GError **error);
-gboolean nl_lab_checkpoint_delete (virConnectPtr conn, const char *lab, const char *name,
+gboolean nl_lab_checkpoint_delete (NlVirtConn *conn, const char *lab, const char *name,
                                    const NlLabOptions *options, NlReport *report, GError **error);
-/* Checkpoint names of LAB with how many machines hold each: GPtrArray of
- * char* "NAME\tHELD/MACHINES\tMODE\tWITH-MEMORY/HELD\tCREATED", MODE being
- * internal, external or mixed. */
-GPtrArray *nl_lab_checkpoint_list (virConnectPtr conn, const char *lab, GError **error);
+/* One lab-wide checkpoint as the machines' records describe it. */
+typedef struct {
+  char *name;
+  guint held;            /* machines holding it */
+  guint machines;        /* machines in the lab */
+  NlCheckpointMode mode; /* the first record's */
+  gboolean mixed;        /* machines hold it in different modes */
+  guint with_memory;     /* machines whose part holds their memory */
+  char *created;         /* ISO 8601 of the first record, or NULL */
+} NlCheckpointSummary;
+
+void nl_checkpoint_summary_free (NlCheckpointSummary *summary);
+
+/* LAB's checkpoints in the order they were taken: GPtrArray of
+ * NlCheckpointSummary*. */
+GPtrArray *nl_lab_checkpoint_list (NlVirtConn *conn, const char *lab, GError **error);
 
 G_END_DECLS

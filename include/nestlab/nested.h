@@ -54,8 +54,10 @@ gboolean nl_nested_emulate (xmlDocPtr doc, GPtrArray *changes, GError **error);
 gboolean nl_nested_check (xmlDocPtr doc, const NlNestedOptions *options,
                           GPtrArray *reasons);
 
-/* The host's CPU vendor from /proc/cpuinfo (or the file given, for tests). */
-NlCpuVendor nl_nested_host_vendor (const char *cpuinfo_path);
+/* The vendor a CPU vendor string names: /proc/cpuinfo's vendor_id
+ * (GenuineIntel, AuthenticAMD, HygonGenuine) or libvirt's capabilities
+ * (Intel, AMD). The one place vendors are told apart. */
+NlCpuVendor nl_cpu_vendor_from_id (const char *id);
 
 /* Gives DOC (a <domain>) nestlab's Hyper-V enlightenments for Windows guests:
  * <features><hyperv mode='custom'> with relaxed, vapic, spinlocks (8191

@@ -9,10 +9,6 @@
 
 G_BEGIN_DECLS
 
-/* nestlab's metadata namespace, carried by every domain and network it owns. */
-#define NL_METADATA_NS "https://nestlab.dev/xmlns/lab/1"
-#define NL_METADATA_PREFIX "nestlab"
-
 typedef struct {
   NlCpuVendor vendor;   /* host CPU vendor (evmcs only on Intel) */
   gboolean emulate;     /* domain type qemu and CPU mode maximum */

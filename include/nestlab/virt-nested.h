@@ -5,7 +5,7 @@
 #pragma once
 
 #include <glib.h>
-#include <libvirt/libvirt.h>
+#include <nestlab/virt.h>
 #include <nestlab/nested.h>
 
 G_BEGIN_DECLS
@@ -13,7 +13,7 @@ G_BEGIN_DECLS
 /* libvirt's domain capabilities for x86_64 guests of VIRTTYPE ("kvm" or
  * "qemu"), as XML text (newly allocated). NULL with ERROR when libvirt
  * cannot give them (no KVM, test driver). */
-char *nl_virt_domain_caps (virConnectPtr conn, const char *virttype, GError **error);
+char *nl_virt_domain_caps (NlVirtConn *conn, const char *virttype, GError **error);
 
 typedef enum {
   NL_NESTED_ACTION_ENABLE,
@@ -40,7 +40,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlNestedPlan, nl_nested_plan_free)
  * out ACTION with OPTIONS (copied; options->windows is set when the domain
  * looks like Windows; for DISABLE, options->emulate is set when the domain
  * is of type qemu). Changes nothing. Caller owns the plan. */
-NlNestedPlan *nl_virt_nested_plan (virConnectPtr conn, const char *name,
+NlNestedPlan *nl_virt_nested_plan (NlVirtConn *conn, const char *name,
                                    NlNestedAction action, const NlNestedOptions *options,
                                    GError **error);
 
@@ -52,7 +52,7 @@ typedef void (*NlNestedProgress) (const char *line, gpointer data);
  * after TIMEOUT seconds. Removes a managed-save image, then redefines the
  * domain (same UUID) with libvirt's validation. Does not start it. Nothing
  * happens when PLAN has no change. PROGRESS may be NULL. */
-gboolean nl_virt_nested_apply (virConnectPtr conn, const NlNestedPlan *plan, gboolean force,
+gboolean nl_virt_nested_apply (NlVirtConn *conn, const NlNestedPlan *plan, gboolean force,
                                guint timeout, NlNestedProgress progress, gpointer data,
                                GError **error);
 
@@ -72,7 +72,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlNestedStatus, nl_nested_status_free)
 /* The status of domain NAME, or of every domain (sorted by name) when NAME is
  * NULL, judged with OPTIONS (emulate and windows are decided per domain from
  * its definition). GPtrArray of NlNestedStatus*, owned by the caller. */
-GPtrArray *nl_virt_nested_status (virConnectPtr conn, const char *name,
+GPtrArray *nl_virt_nested_status (NlVirtConn *conn, const char *name,
                                   const NlNestedOptions *options, GError **error);
 
 G_END_DECLS

@@ -24,7 +24,7 @@ nl_cmd_checkpoint (NlCli *cli, int argc, char **argv, GError **error)
     { "delete", 'd', 0, G_OPTION_ARG_STRING, &delete_name, "Delete checkpoint NAME", "NAME" },
     G_OPTION_ENTRY_NULL,
   };
-  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (NlReport) report = nl_report_new ();
   NlLabOptions options = { 0 };
   gboolean ok;
@@ -51,8 +51,12 @@ nl_cmd_checkpoint (NlCli *cli, int argc, char **argv, GError **error)
         printf ("%-24s %-9s %-9s %-7s %s\n", "CHECKPOINT", "MACHINES", "MODE", "MEMORY", "CREATED");
       for (guint i = 0; i < names->len; i++)
         {
-          g_auto (GStrv) f = g_strsplit (names->pdata[i], "\t", 5);
-          printf ("%-24s %-9s %-9s %-7s %s\n", f[0], f[1], f[2], f[3], f[4]);
+          NlCheckpointSummary *c = names->pdata[i];
+          g_autofree char *held = g_strdup_printf ("%u/%u", c->held, c->machines);
+          g_autofree char *memory = g_strdup_printf ("%u/%u", c->with_memory, c->held);
+          printf ("%-24s %-9s %-9s %-7s %s\n", c->name, held,
+                  c->mixed ? "mixed" : nl_checkpoint_mode_to_string (c->mode), memory,
+                  c->created ? c->created : "");
         }
       return 0;
     }
@@ -72,7 +76,7 @@ nl_cmd_checkpoint (NlCli *cli, int argc, char **argv, GError **error)
 int
 nl_cmd_revert (NlCli *cli, int argc, char **argv, GError **error)
 {
-  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (NlReport) report = nl_report_new ();
   NlLabOptions options = { 0 };
   gboolean ok;

@@ -18,7 +18,7 @@ nl_cmd_destroy (NlCli *cli, int argc, char **argv, GError **error)
     { "workers", 'j', 0, G_OPTION_ARG_INT, &workers, "Parallel libvirt connections (default 4)", "N" },
     G_OPTION_ENTRY_NULL,
   };
-  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (NlReport) report = nl_report_new ();
   g_autoptr (GPtrArray) doomed = NULL;
   g_autofree char *question = NULL;

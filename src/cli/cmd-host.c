@@ -81,7 +81,7 @@ nl_cmd_host_check (NlCli *cli, int argc, char **argv, GError **error)
       "Read /proc, /sys, /dev and /usr under ROOT", "ROOT" },
     G_OPTION_ENTRY_NULL,
   };
-  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (GError) conn_error = NULL;
   g_autoptr (GError) kvm_error = NULL;
   g_autoptr (GError) qemu_error = NULL;

@@ -50,7 +50,7 @@ parse_memory (const char *text, guint64 *bytes, GError **error)
 /* The host's decision of KVM or emulation (nl_virt_accel_decide), said
  * before anything else: a nested hypervisor under emulation is slow. */
 static gboolean
-decide_accel (virConnectPtr conn, NlNestedOptions *options, NlAccelMode mode, GError **error)
+decide_accel (NlVirtConn *conn, NlNestedOptions *options, NlAccelMode mode, GError **error)
 {
   g_autoptr (NlAccel) accel = nl_virt_accel_decide (conn, mode, NULL, error);
 
@@ -67,7 +67,7 @@ change_domain (NlCli *cli, NlNestedAction action, const char *name,
                NlNestedOptions *options, NlAccelMode mode, gboolean force, gboolean yes, gboolean dry_run,
                guint timeout, GError **error)
 {
-  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (NlNestedPlan) plan = NULL;
   const char *verb = action == NL_NESTED_ACTION_ENABLE ? "enable" : "disable";
 
@@ -199,7 +199,7 @@ nl_cmd_nested_enable (NlCli *cli, int argc, char **argv, GError **error)
     return -1;
   if (!nl_cli_accel_mode (kvm, emulate, &mode, error))
     return -1;
-  options.vendor = nl_nested_host_vendor (NULL);
+  options.vendor = nl_host_cpu_vendor (NULL);
   return change_domain (cli, NL_NESTED_ACTION_ENABLE, argv[1], &options, mode, force, yes, dry_run,
                         (guint) timeout, error);
 }
@@ -234,7 +234,7 @@ nl_cmd_nested_disable (NlCli *cli, int argc, char **argv, GError **error)
       g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "--timeout must not be negative");
       return -1;
     }
-  options.vendor = nl_nested_host_vendor (NULL);
+  options.vendor = nl_host_cpu_vendor (NULL);
   return change_domain (cli, NL_NESTED_ACTION_DISABLE, argv[1], &options, NL_ACCEL_AUTO, force,
                         yes, dry_run,
                         (guint) timeout, error);
@@ -298,7 +298,7 @@ nl_cmd_nested_status (NlCli *cli, int argc, char **argv, GError **error)
     G_OPTION_ENTRY_NULL,
   };
   g_autofree char *memory_owned = NULL;
-  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (GPtrArray) list = NULL;
   NlNestedOptions options = { 0 };
 
@@ -312,7 +312,7 @@ nl_cmd_nested_status (NlCli *cli, int argc, char **argv, GError **error)
     }
   if (!parse_memory (memory, &options.min_memory, error))
     return -1;
-  options.vendor = nl_nested_host_vendor (NULL);
+  options.vendor = nl_host_cpu_vendor (NULL);
   if ((conn = nl_virt_connect (cli->uri, error)) == NULL)
     return -1;
   list = nl_virt_nested_status (conn, all ? NULL : argv[1], &options, error);

@@ -17,7 +17,7 @@ nl_cmd_rebuild (NlCli *cli, int argc, char **argv, GError **error)
     G_OPTION_ENTRY_NULL,
   };
   g_autoptr (NlLab) lab = NULL;
-  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (GPtrArray) doomed = NULL;
   NlLabOptions options = { 0 };
 

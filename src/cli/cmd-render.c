@@ -80,7 +80,7 @@ nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error)
       options.vendor = v;
     }
   else
-    options.vendor = nl_nested_host_vendor (NULL);
+    options.vendor = nl_host_cpu_vendor (NULL);
   options.emulate = emulate;
 
   lab = nl_template_load (argv[1], overrides, error);

@@ -14,7 +14,7 @@ nl_cmd_status (NlCli *cli, int argc, char **argv, GError **error)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON (an array of labs)", NULL },
     G_OPTION_ENTRY_NULL,
   };
-  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (GPtrArray) statuses = NULL;
   const char *lab;
 

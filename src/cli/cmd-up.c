@@ -12,7 +12,7 @@ nl_cmd_up (NlCli *cli, int argc, char **argv, GError **error)
   static NlCliUpOptions o;
   const GOptionEntry entries[] = { UP_OPTION_ENTRIES (o), G_OPTION_ENTRY_NULL };
   g_autoptr (NlLab) lab = NULL;
-  g_autoptr (virConnect) conn = NULL;
+  g_autoptr (NlVirtConn) conn = NULL;
 
   if (!nl_cli_parse_options (nl_cli_command ("up"), entries, &argc, &argv, error))
     return -1;

@@ -6,11 +6,14 @@
 
 #include <glib-unix.h>
 #include <nestlab/agent.h>
+#include <nestlab/patches.h>
+#include <nestlab/replica.h>
+#include <nestlab/restore.h>
 #include <nestlab/error.h>
 #include <nestlab/virt.h>
 #include "lab-output.h"
 
-virConnectPtr
+NlVirtConn *
 nl_cli_lab_connect (NlCli *cli, GError **error)
 {
   return nl_virt_connect (cli->uri, error);
@@ -199,7 +202,7 @@ nl_cli_load_template (const char *file, char **sets, GError **error)
 
 gboolean
 nl_cli_open_template (NlCli *cli, int argc, char **argv, char **sets, NlLab **lab,
-                      virConnectPtr *conn, GError **error)
+                      NlVirtConn **conn, GError **error)
 {
   if (argc != 2)
     {
@@ -214,7 +217,7 @@ nl_cli_open_template (NlCli *cli, int argc, char **argv, char **sets, NlLab **la
 }
 
 int
-nl_cli_run_up (virConnectPtr conn, NlLab *lab, const NlCliUpOptions *opts, GError **error)
+nl_cli_run_up (NlVirtConn *conn, NlLab *lab, const NlCliUpOptions *opts, GError **error)
 {
   NlLabOptions options = { 0 };
   g_autoptr (NlPlan) plan = NULL;

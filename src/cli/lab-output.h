@@ -8,7 +8,7 @@
 #include "cli.h"
 
 /* Opens the connection of CLI (-c URI). */
-virConnectPtr nl_cli_lab_connect (NlCli *cli, GError **error);
+NlVirtConn *nl_cli_lab_connect (NlCli *cli, GError **error);
 
 /* A cancellable that the first SIGINT/SIGTERM cancels (in-flight calls
  * finish, nothing new starts); a second one exits at once. */
@@ -32,7 +32,7 @@ NlLab *nl_cli_load_template (const char *file, char **sets, GError **error);
  * parsing): loads it with SETS, then connects. FALSE with ERROR set on bad
  * usage, an invalid template or no connection. */
 gboolean nl_cli_open_template (NlCli *cli, int argc, char **argv, char **sets, NlLab **lab,
-                               virConnectPtr *conn, GError **error);
+                               NlVirtConn **conn, GError **error);
 
 /* Options shared by up and rebuild. */
 typedef struct {
@@ -64,4 +64,4 @@ typedef struct {
 
 /* Plans and applies `up` for LAB, printing plan, progress, report and
  * the status table. Returns the exit status, or -1 with ERROR. */
-int nl_cli_run_up (virConnectPtr conn, NlLab *lab, const NlCliUpOptions *opts, GError **error);
+int nl_cli_run_up (NlVirtConn *conn, NlLab *lab, const NlCliUpOptions *opts, GError **error);

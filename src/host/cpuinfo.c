@@ -2,6 +2,7 @@
  * cares about. */
 #include <string.h>
 
+#include <nestlab/host.h>
 #include "cpuinfo.h"
 
 void
@@ -42,9 +43,20 @@ nl_host_cpuinfo_parse (const char *text, CpuInfo *info)
           info->hypervisor = g_strv_contains ((const char *const *) flags, "hypervisor");
         }
     }
-  if (g_strcmp0 (info->vendor_id, "GenuineIntel") == 0)
-    info->vendor = VENDOR_INTEL;
-  else if (g_strcmp0 (info->vendor_id, "AuthenticAMD") == 0
-           || g_strcmp0 (info->vendor_id, "HygonGenuine") == 0)
-    info->vendor = VENDOR_AMD;
+  info->vendor = nl_cpu_vendor_from_id (info->vendor_id);
+}
+
+NlCpuVendor
+nl_host_cpu_vendor (const char *cpuinfo_path)
+{
+  g_autofree char *text = NULL;
+  CpuInfo info = { 0 };
+  NlCpuVendor vendor;
+
+  if (!g_file_get_contents (cpuinfo_path ? cpuinfo_path : "/proc/cpuinfo", &text, NULL, NULL))
+    return NL_CPU_VENDOR_UNKNOWN;
+  nl_host_cpuinfo_parse (text, &info);
+  vendor = info.vendor;
+  nl_host_cpuinfo_clear (&info);
+  return vendor;
 }

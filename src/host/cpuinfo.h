@@ -3,17 +3,12 @@
 #pragma once
 
 #include <glib.h>
-
-typedef enum {
-  VENDOR_UNKNOWN,
-  VENDOR_INTEL,
-  VENDOR_AMD,
-} Vendor;
+#include <nestlab/nested.h>
 
 typedef struct {
   char *vendor_id;
   char *model_name;
-  Vendor vendor;
+  NlCpuVendor vendor;
   gboolean has_flags;    /* a flags line was read */
   gboolean vmx;
   gboolean svm;

@@ -87,19 +87,19 @@ param_on (const char *value)
 static const char *
 kvm_module (const Ctx *ctx)
 {
-  return ctx->cpu.vendor == VENDOR_INTEL ? "kvm_intel" : "kvm_amd";
+  return ctx->cpu.vendor == NL_CPU_VENDOR_INTEL ? "kvm_intel" : "kvm_amd";
 }
 
 static const char *
 extension_name (const Ctx *ctx)
 {
-  return ctx->cpu.vendor == VENDOR_INTEL ? "vmx" : "svm";
+  return ctx->cpu.vendor == NL_CPU_VENDOR_INTEL ? "vmx" : "svm";
 }
 
 static const char *
 firmware_setting (const Ctx *ctx)
 {
-  return ctx->cpu.vendor == VENDOR_INTEL
+  return ctx->cpu.vendor == NL_CPU_VENDOR_INTEL
     ? "Intel Virtualization Technology (VT-x)" : "SVM Mode (AMD-V)";
 }
 
@@ -120,7 +120,7 @@ check_cpu (Ctx *ctx)
       return;
     }
   nl_host_cpuinfo_parse (text, &ctx->cpu);
-  if (ctx->cpu.vendor == VENDOR_UNKNOWN)
+  if (ctx->cpu.vendor == NL_CPU_VENDOR_UNKNOWN)
     {
       add (ctx, "cpu-vendor", NL_HOST_STATUS_FAIL,
            "use an x86-64 host with an Intel (VT-x) or AMD (AMD-V) CPU",
@@ -129,16 +129,16 @@ check_cpu (Ctx *ctx)
       return;
     }
   add (ctx, "cpu-vendor", NL_HOST_STATUS_OK, NULL, "%s CPU (%s)%s",
-       ctx->cpu.vendor == VENDOR_INTEL ? "Intel" : "AMD",
+       ctx->cpu.vendor == NL_CPU_VENDOR_INTEL ? "Intel" : "AMD",
        ctx->cpu.model_name ? ctx->cpu.model_name : ctx->cpu.vendor_id,
        ctx->cpu.hypervisor ? ", and this host is itself a virtual machine" : "");
 
   ext = extension_name (ctx);
-  if (ctx->cpu.vendor == VENDOR_INTEL ? ctx->cpu.vmx : ctx->cpu.svm)
+  if (ctx->cpu.vendor == NL_CPU_VENDOR_INTEL ? ctx->cpu.vmx : ctx->cpu.svm)
     {
       add (ctx, "cpu-flag", NL_HOST_STATUS_OK, NULL,
            "the CPU offers %s (%s) in /proc/cpuinfo", ext,
-           ctx->cpu.vendor == VENDOR_INTEL ? "VT-x" : "AMD-V");
+           ctx->cpu.vendor == NL_CPU_VENDOR_INTEL ? "VT-x" : "AMD-V");
       return;
     }
   if (ctx->cpu.hypervisor)
@@ -157,7 +157,7 @@ check_cpu (Ctx *ctx)
       firmware_setting (ctx));
   add (ctx, "cpu-flag", NL_HOST_STATUS_FAIL, fix,
        "%s is missing from the flags in /proc/cpuinfo: the CPU does not offer %s%s", ext,
-       ctx->cpu.vendor == VENDOR_INTEL ? "VT-x" : "AMD-V",
+       ctx->cpu.vendor == NL_CPU_VENDOR_INTEL ? "VT-x" : "AMD-V",
        ctx->cpu.hypervisor ? " (this host is a VM whose hypervisor hides it)"
                            : " (switched off in the firmware, or not supported)");
 }
@@ -171,9 +171,9 @@ check_kvm_device (Ctx *ctx)
 
   if (!ctx->facts->device)
     {
-      if (ctx->cpu.vendor == VENDOR_UNKNOWN)
+      if (ctx->cpu.vendor == NL_CPU_VENDOR_UNKNOWN)
         fix = g_strdup ("KVM needs an Intel or AMD CPU with VT-x or AMD-V");
-      else if (!(ctx->cpu.vendor == VENDOR_INTEL ? ctx->cpu.vmx : ctx->cpu.svm))
+      else if (!(ctx->cpu.vendor == NL_CPU_VENDOR_INTEL ? ctx->cpu.vmx : ctx->cpu.svm))
         fix = g_strdup_printf ("first make the CPU offer %s (see cpu-flag); then load KVM: "
                                "modprobe %s", extension_name (ctx), kvm_module (ctx));
       else
@@ -231,7 +231,7 @@ check_kvm_module (Ctx *ctx)
   g_autofree char *nested = NULL;
   g_autofree char *fix = NULL;
 
-  if (ctx->cpu.vendor == VENDOR_UNKNOWN)
+  if (ctx->cpu.vendor == NL_CPU_VENDOR_UNKNOWN)
     return;
   if (!exists_in (ctx, dir))
     {
@@ -313,8 +313,8 @@ check_kvm_caps (Ctx *ctx, const char *xml, const char *fetch_error)
 {
   xmlDocPtr doc;
   xmlXPathContextPtr xp;
-  const char *ext = ctx->cpu.vendor == VENDOR_INTEL ? "vmx"
-                    : ctx->cpu.vendor == VENDOR_AMD ? "svm" : NULL;
+  const char *ext = ctx->cpu.vendor == NL_CPU_VENDOR_INTEL ? "vmx"
+                    : ctx->cpu.vendor == NL_CPU_VENDOR_AMD ? "svm" : NULL;
 
   if (xml == NULL)
     {
@@ -504,7 +504,7 @@ nl_host_check_run (const NlHostCheckOptions *options)
   check_kvm_device (&ctx);
   check_kvm_hardware (&ctx);
   check_kvm_module (&ctx);
-  if (ctx.cpu.vendor == VENDOR_INTEL)
+  if (ctx.cpu.vendor == NL_CPU_VENDOR_INTEL)
     {
       check_param (&ctx, "ept", "ept", NL_HOST_STATUS_FAIL, "EPT (extended page tables)",
                    "guests get no EPT, and Hyper-V refuses to start without second-level "
@@ -514,7 +514,7 @@ nl_host_check_run (const NlHostCheckOptions *options)
       check_param (&ctx, "apicv", "enable_apicv", NL_HOST_STATUS_WARN,
                    "APICv (APIC virtualization)", "interrupts into nested guests are slower");
     }
-  else if (ctx.cpu.vendor == VENDOR_AMD)
+  else if (ctx.cpu.vendor == NL_CPU_VENDOR_AMD)
     check_param (&ctx, "npt", "npt", NL_HOST_STATUS_FAIL, "NPT (nested page tables)",
                  "guests get no NPT, and Hyper-V refuses to start without second-level "
                  "address translation");

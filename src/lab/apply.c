@@ -5,8 +5,6 @@
  * exists (see docs/lifecycle.md, "Which volumes are the lab's"). */
 #include <string.h>
 
-#include <libxml/parser.h>
-
 #include "lab-private.h"
 
 typedef struct {
@@ -36,58 +34,41 @@ has_failed (UpState *st, const char *machine)
 }
 
 /* The new XML of an existing domain keeps what its old mark recorded beyond
- * the template: checkpoint records and anything other modules added. */
+ * the template: checkpoint records, the files they listed, and anything
+ * other modules added. */
 static char *
 merge_mark (const char *xml, const NlOwnership *old)
 {
-  xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "new.xml", NULL, XML_PARSE_NONET);
-  xmlDocPtr olddoc = old && old->xml ? xmlReadMemory (old->xml, strlen (old->xml), "old.xml", NULL,
-                                                      XML_PARSE_NONET) : NULL;
-  xmlNodePtr mark = NULL, oldmark = olddoc ? xmlDocGetRootElement (olddoc) : NULL;
+  g_autoptr (xmlDoc) doc = nl_xml_parse (xml, NULL);
   xmlNodePtr root = doc ? xmlDocGetRootElement (doc) : NULL;
-  xmlChar *text = NULL;
-  int len = 0;
-  char *result;
+  g_autoptr (NlOwnership) own = root ? nl_ownership_read (root) : NULL;
 
-  for (xmlNodePtr c = root ? root->children : NULL; c && !mark; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "metadata") == 0)
-      for (xmlNodePtr m = c->children; m && !mark; m = m->next)
-        if (m->type == XML_ELEMENT_NODE && strcmp ((const char *) m->name, "lab") == 0)
-          mark = m;
-  if (mark == NULL || oldmark == NULL)
+  if (own == NULL || old == NULL)
+    return g_strdup (xml);
+  for (guint i = 0; i < old->volumes->len; i++)
     {
-      if (doc)
-        xmlFreeDoc (doc);
-      if (olddoc)
-        xmlFreeDoc (olddoc);
-      return g_strdup (xml);
+      NlOwnedVolume *v = old->volumes->pdata[i];
+      nl_ownership_add_volume (own, v->pool, v->name, v->shared);
     }
-  for (xmlNodePtr c = oldmark->children; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "volume") != 0)
-      {
-        xmlNodePtr copy = xmlDocCopyNode (c, doc, 1);
-        xmlSetNs (copy, mark->ns);
-        xmlAddChild (mark, copy);
-      }
-  xmlDocDumpMemory (doc, &text, &len);
-  result = g_strdup ((const char *) text);
-  xmlFree (text);
-  xmlFreeDoc (doc);
-  xmlFreeDoc (olddoc);
-  return result;
+  for (guint i = 0; i < old->checkpoints->len; i++)
+    nl_ownership_put_checkpoint (own, old->checkpoints->pdata[i]);
+  for (guint i = 0; i < old->extra->len; i++)
+    g_ptr_array_add (own->extra, g_strdup (old->extra->pdata[i]));
+  nl_ownership_put (root, own);
+  return nl_xml_node_to_string (root, TRUE);
 }
 
 static gboolean
-define_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
+define_domain (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
 {
   UpState *st = data;
   NlPlanItem *item = task->data;
   g_autofree char *xml = NULL;
-  g_autoptr (virDomain) dom = NULL;
+  g_autoptr (NlVirtDomain) dom = NULL;
 
   if (item->action == NL_PLAN_UPDATE)
     {
-      g_autoptr (virDomain) old = nl_virt_domain_lookup (conn, item->name, error);
+      g_autoptr (NlVirtDomain) old = nl_virt_domain_lookup (conn, item->name, error);
       g_autoptr (NlOwnership) own = NULL;
       if (old == NULL || !nl_virt_domain_ownership (old, &own, error))
         goto failed;
@@ -117,12 +98,12 @@ failed:
 }
 
 static gboolean
-create_volume (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
+create_volume (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
 {
   UpState *st = data;
   NlPlanItem *item = task->data;
-  g_autoptr (virStoragePool) pool = NULL;
-  g_autoptr (virStorageVol) vol = NULL;
+  g_autoptr (NlVirtPool) pool = NULL;
+  g_autoptr (NlVirtVolume) vol = NULL;
 
   if (item->machine && has_failed (st, item->machine->name))
     {
@@ -145,11 +126,11 @@ create_volume (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
 }
 
 static gboolean
-start_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
+start_domain (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
 {
   UpState *st = data;
   const NlMachine *machine = task->data;
-  g_autoptr (virDomain) dom = NULL;
+  g_autoptr (NlVirtDomain) dom = NULL;
 
   for (char **a = machine->after; a && *a; a++)
     if (has_failed (st, *a))
@@ -190,7 +171,7 @@ wait_delay (guint seconds, const NlLabOptions *options)
 }
 
 gboolean
-nl_lab_up (virConnectPtr conn, NlPlan *plan, const NlLabOptions *options, NlReport *report,
+nl_lab_up (NlVirtConn *conn, NlPlan *plan, const NlLabOptions *options, NlReport *report,
            GError **error)
 {
   g_autoptr (GTimer) timer = g_timer_new ();
@@ -233,7 +214,7 @@ nl_lab_up (virConnectPtr conn, NlPlan *plan, const NlLabOptions *options, NlRepo
       if (item->kind == NL_OBJECT_POOL && item->action != NL_PLAN_UNCHANGED)
         {
           g_autofree char *dir = nl_lab_pool_dir_for (item->name);
-          g_autoptr (virStoragePool) pool = nl_virt_pool_ensure (conn, item->name, dir, error);
+          g_autoptr (NlVirtPool) pool = nl_virt_pool_ensure (conn, item->name, dir, error);
           if (pool == NULL)
             goto out;
           report->done++;
@@ -242,8 +223,8 @@ nl_lab_up (virConnectPtr conn, NlPlan *plan, const NlLabOptions *options, NlRepo
         }
       else if (item->kind == NL_OBJECT_IMAGE && item->action == NL_PLAN_CREATE)
         {
-          g_autoptr (virStoragePool) pool = nl_virt_pool_lookup (conn, item->pool, error);
-          g_autoptr (virStorageVol) vol = pool ? nl_virt_volume_create (pool, item->xml, error) : NULL;
+          g_autoptr (NlVirtPool) pool = nl_virt_pool_lookup (conn, item->pool, error);
+          g_autoptr (NlVirtVolume) vol = pool ? nl_virt_volume_create (pool, item->xml, error) : NULL;
           if (vol == NULL)
             goto out;
           report->done++;
@@ -251,7 +232,7 @@ nl_lab_up (virConnectPtr conn, NlPlan *plan, const NlLabOptions *options, NlRepo
         }
       else if (item->kind == NL_OBJECT_NETWORK && item->action != NL_PLAN_STALE)
         {
-          g_autoptr (virNetwork) net = NULL;
+          g_autoptr (NlVirtNetwork) net = NULL;
           gboolean changed = FALSE;
           if (item->action == NL_PLAN_CREATE || item->action == NL_PLAN_UPDATE)
             {
@@ -262,7 +243,7 @@ nl_lab_up (virConnectPtr conn, NlPlan *plan, const NlLabOptions *options, NlRepo
             net = nl_virt_network_lookup (conn, item->name, &local);
           if (net != NULL)
             {
-              changed |= virNetworkIsActive (net) != 1;
+              changed |= !nl_virt_network_is_active (net);
               nl_virt_network_start (net, &local);
             }
           if (local != NULL)

@@ -42,7 +42,7 @@ order_revert (gconstpointer a, gconstpointer b)
 }
 
 static GPtrArray *
-owned_in_order (virConnectPtr conn, const char *lab, gboolean revert, GError **error)
+owned_in_order (NlVirtConn *conn, const char *lab, gboolean revert, GError **error)
 {
   GPtrArray *owned = nl_virt_list_owned_domains (conn, lab, error);
   if (owned == NULL)
@@ -58,7 +58,7 @@ owned_in_order (virConnectPtr conn, const char *lab, gboolean revert, GError **e
 }
 
 GPtrArray *
-nl_lab_checkpoint_order (virConnectPtr conn, const char *lab, gboolean revert, GError **error)
+nl_lab_checkpoint_order (NlVirtConn *conn, const char *lab, gboolean revert, GError **error)
 {
   g_autoptr (GPtrArray) owned = owned_in_order (conn, lab, revert, error);
   GPtrArray *names;
@@ -74,25 +74,22 @@ nl_lab_checkpoint_order (virConnectPtr conn, const char *lab, gboolean revert, G
 
 /* Adds files to DOM's mark as volumes of POOL, and REC, in one write. */
 static gboolean
-record_checkpoint (virDomainPtr dom, const char *pool, GPtrArray *files, const NlCheckpointRecord *rec,
+record_checkpoint (NlVirtDomain *dom, const char *pool, GPtrArray *files, const NlCheckpointRecord *rec,
                    GError **error)
 {
-  g_autoptr (NlOwnership) cur = NULL;
   g_autoptr (NlOwnership) own = NULL;
-  g_autofree char *text = NULL;
 
-  if (!nl_virt_domain_ownership (dom, &cur, error))
+  if (!nl_virt_domain_ownership (dom, &own, error))
     return FALSE;
-  if (cur == NULL)
+  if (own == NULL)
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT, "'%s' lost its nestlab mark", virDomainGetName (dom));
+      g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT, "'%s' lost its nestlab mark", nl_virt_domain_name (dom));
       return FALSE;
     }
-  own = nl_ownership_with_files (cur, pool, files, error);
-  if (own == NULL)
-    return FALSE;
-  text = rec ? nl_ownership_with_checkpoint (own, rec, error) : g_strdup (own->xml);
-  return text != NULL && nl_virt_domain_set_ownership (dom, text, error);
+  nl_ownership_add_files (own, pool, files);
+  if (rec != NULL)
+    nl_ownership_put_checkpoint (own, rec);
+  return nl_virt_domain_set_ownership (dom, own, error);
 }
 
 static const char *
@@ -116,32 +113,24 @@ typedef struct {
 } CkState;
 
 static gboolean
-take_internal (virDomainPtr dom, const NlOwnership *own, const char *name, GError **error)
+take_internal (NlVirtDomain *dom, const NlOwnership *own, const char *name, GError **error)
 {
-  const char *objname = virDomainGetName (dom);
-  g_autofree char *xml = g_strdup_printf ("<domainsnapshot><name>%s</name>"
-                                          "<description>nestlab lab checkpoint</description></domainsnapshot>", name);
-  g_autoptr (virDomainSnapshot) snap = NULL;
   g_autoptr (NlCheckpointRecord) rec = g_new0 (NlCheckpointRecord, 1);
+  gboolean exists = FALSE;
 
-  snap = virDomainSnapshotLookupByName (dom, name, 0);
-  virResetLastError ();
-  if (snap == NULL)
-    snap = virDomainSnapshotCreateXML (dom, xml, 0);
-  if (snap == NULL)
-    {
-      nl_virt_set_error (error, "taking snapshot '%s' of '%s'", name, objname);
-      return FALSE;
-    }
+  /* A snapshot made by an earlier, interrupted run is this checkpoint. */
+  if (!nl_virt_snapshot_exists (dom, name, &exists, error)
+      || (!exists && !nl_virt_snapshot_take (dom, name, "lab checkpoint", error)))
+    return FALSE;
   rec->name = g_strdup (name);
-  rec->mode = g_strdup ("internal");
+  rec->mode = NL_CHECKPOINT_INTERNAL;
   rec->created = now_iso ();
   rec->running = nl_virt_domain_is_active (dom);
   return record_checkpoint (dom, owned_pool (own), NULL, rec, error);
 }
 
 static gboolean
-take_external (virConnectPtr conn, virDomainPtr dom, const NlOwnership *own, const char *name,
+take_external (NlVirtConn *conn, NlVirtDomain *dom, const NlOwnership *own, const char *name,
                NlTask *task, GError **error)
 {
   g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
@@ -173,10 +162,10 @@ take_external (virConnectPtr conn, virDomainPtr dom, const NlOwnership *own, con
 }
 
 static gboolean
-checkpoint_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
+checkpoint_one (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
 {
   CkState *st = data;
-  g_autoptr (virDomain) dom = nl_virt_domain_lookup (conn, task->name, error);
+  g_autoptr (NlVirtDomain) dom = nl_virt_domain_lookup (conn, task->name, error);
   g_autoptr (NlOwnership) own = NULL;
   gboolean external = FALSE;
   gboolean ok;
@@ -206,40 +195,10 @@ checkpoint_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
 /* ---- reverting ---- */
 
 static gboolean
-revert_internal (virDomainPtr dom, const NlOwnership *own, const char *name, GError **error)
-{
-  const char *objname = virDomainGetName (dom);
-  g_autoptr (virDomainSnapshot) snap = virDomainSnapshotLookupByName (dom, name, 0);
-
-  if (snap == NULL)
-    {
-      nl_virt_set_error (error, "snapshot '%s' of '%s'", name, objname);
-      return FALSE;
-    }
-  /* A revert brings back the definition saved with the snapshot, mark
-   * included: one from before this checkpoint was recorded. Give the
-   * snapshot the current mark first, so that a revert that libvirt finishes
-   * after nestlab was killed still leaves every checkpoint record in place
-   * (and the rerun finds the checkpoint it was asked for). */
-  if (!nl_virt_snapshot_set_ownership (dom, snap, own->xml, error))
-    return FALSE;
-  if (virDomainRevertToSnapshot (snap, 0) < 0)
-    {
-      virResetLastError ();
-      if (virDomainRevertToSnapshot (snap, VIR_DOMAIN_SNAPSHOT_REVERT_FORCE) < 0)
-        {
-          nl_virt_set_error (error, "reverting '%s' to '%s'", objname, name);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-static gboolean
-revert_external (virConnectPtr conn, virDomainPtr dom, const NlOwnership *own, const NlCheckpointRecord *rec,
+revert_external (NlVirtConn *conn, NlVirtDomain *dom, const NlOwnership *own, const NlCheckpointRecord *rec,
                  NlTask *task, GError **error)
 {
-  g_autofree char *text = NULL;
+  g_autoptr (NlOwnership) cur = nl_ownership_copy (own);
   g_autoptr (GString) what = g_string_new ("reverted (overlay recreated");
   gboolean after = FALSE;
   gboolean with_memory = FALSE;
@@ -248,28 +207,15 @@ revert_external (virConnectPtr conn, virDomainPtr dom, const NlOwnership *own, c
     return FALSE;
   /* History is linear: checkpoints taken after this one sat on the overlay
    * just recreated, so they are gone (their files stay listed until destroy). */
-  {
-    g_autoptr (NlOwnership) cur = NULL;
-    if (!nl_ownership_parse (own->xml, &cur, error))
-      return FALSE;
-    for (guint i = 0; i < own->checkpoints->len; i++)
-      {
-        NlCheckpointRecord *r = own->checkpoints->pdata[i];
-        if (after)
-          {
-            g_autofree char *next = nl_ownership_without_checkpoint (cur, r->name, error);
-            g_autoptr (NlOwnership) reparsed = NULL;
-            if (next == NULL || !nl_ownership_parse (next, &reparsed, error))
-              return FALSE;
-            nl_ownership_free (g_steal_pointer (&cur));
-            cur = g_steal_pointer (&reparsed);
-          }
-        if (r == rec)
-          after = TRUE;
-      }
-    text = g_strdup (cur->xml);
-  }
-  if (!nl_virt_domain_set_ownership (dom, text, error))
+  for (guint i = 0; i < own->checkpoints->len; i++)
+    {
+      NlCheckpointRecord *r = own->checkpoints->pdata[i];
+      if (after)
+        nl_ownership_drop_checkpoint (cur, r->name);
+      if (r == rec)
+        after = TRUE;
+    }
+  if (!nl_virt_domain_set_ownership (dom, cur, error))
     return FALSE;
   if (rec->nvram_copy)
     g_string_append (what, rec->tpm_copy ? ", NVRAM and TPM restored" : ", NVRAM restored");
@@ -285,14 +231,14 @@ revert_external (virConnectPtr conn, virDomainPtr dom, const NlOwnership *own, c
   task->done_what = g_intern_string (what->str);
   /* A restored machine runs on the definition saved with its memory, whose
    * mark predates this checkpoint: write the current one again. */
-  return !with_memory || nl_virt_domain_set_ownership (dom, text, error);
+  return !with_memory || nl_virt_domain_set_ownership (dom, cur, error);
 }
 
 static gboolean
-revert_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
+revert_one (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
 {
   CkState *st = data;
-  g_autoptr (virDomain) dom = nl_virt_domain_lookup (conn, task->name, error);
+  g_autoptr (NlVirtDomain) dom = nl_virt_domain_lookup (conn, task->name, error);
   g_autoptr (NlOwnership) own = NULL;
   const NlCheckpointRecord *rec;
 
@@ -310,20 +256,19 @@ revert_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
       return FALSE;
     }
   task->changed = TRUE;
-  if (g_strcmp0 (rec->mode, "external") == 0)
+  if (rec->mode == NL_CHECKPOINT_EXTERNAL)
     return revert_external (conn, dom, own, rec, task, error);
   task->done_what = rec->running ? "reverted (running, memory restored)" : "reverted";
-  return revert_internal (dom, own, st->name, error);
+  return nl_virt_snapshot_revert (dom, st->name, "checkpoint", own, error);
 }
 
 static gboolean
-delete_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
+delete_one (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
 {
   CkState *st = data;
-  g_autoptr (virDomain) dom = nl_virt_domain_lookup (conn, task->name, error);
+  g_autoptr (NlVirtDomain) dom = nl_virt_domain_lookup (conn, task->name, error);
   g_autoptr (NlOwnership) own = NULL;
   const NlCheckpointRecord *rec;
-  g_autofree char *text = NULL;
 
   if (dom == NULL || !nl_virt_domain_ownership (dom, &own, error))
     return FALSE;
@@ -335,15 +280,10 @@ delete_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
   rec = nl_ownership_find_checkpoint (own, st->name);
   if (rec == NULL)
     return TRUE;
-  if (g_strcmp0 (rec->mode, "internal") == 0)
+  if (rec->mode == NL_CHECKPOINT_INTERNAL)
     {
-      g_autoptr (virDomainSnapshot) snap = virDomainSnapshotLookupByName (dom, st->name, 0);
-      virResetLastError ();
-      if (snap && virDomainSnapshotDelete (snap, 0) < 0)
-        {
-          nl_virt_set_error (error, "deleting snapshot '%s' of '%s'", st->name, task->name);
-          return FALSE;
-        }
+      if (!nl_virt_snapshot_delete (dom, st->name, "checkpoint", error))
+        return FALSE;
       task->done_what = "deleted";
     }
   else if (rec == own->checkpoints->pdata[own->checkpoints->len - 1])
@@ -358,8 +298,8 @@ delete_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
     }
   else
     task->done_what = "forgotten (older external checkpoint: its files stay until destroy)";
-  text = nl_ownership_without_checkpoint (own, st->name, error);
-  if (text == NULL || !nl_virt_domain_set_ownership (dom, text, error))
+  nl_ownership_drop_checkpoint (own, st->name);
+  if (!nl_virt_domain_set_ownership (dom, own, error))
     return FALSE;
   task->changed = TRUE;
   return TRUE;
@@ -368,7 +308,7 @@ delete_one (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
 /* Runs FN on the lab's machines one at a time in ORDER, stopping at the
  * first failure: a half-taken checkpoint is completed by running it again. */
 static gboolean
-run_in_order (virConnectPtr conn, const char *lab, const char *name, gboolean revert, NlTaskFunc fn,
+run_in_order (NlVirtConn *conn, const char *lab, const char *name, gboolean revert, NlTaskFunc fn,
               const char *op, const NlLabOptions *options, NlReport *report, GError **error)
 {
   g_autoptr (GTimer) timer = g_timer_new ();
@@ -428,71 +368,70 @@ run_in_order (virConnectPtr conn, const char *lab, const char *name, gboolean re
 }
 
 gboolean
-nl_lab_checkpoint (virConnectPtr conn, const char *lab, const char *name, const NlLabOptions *options,
+nl_lab_checkpoint (NlVirtConn *conn, const char *lab, const char *name, const NlLabOptions *options,
                    NlReport *report, GError **error)
 {
   return run_in_order (conn, lab, name, FALSE, checkpoint_one, "checkpoint", options, report, error);
 }
 
 gboolean
-nl_lab_revert (virConnectPtr conn, const char *lab, const char *name, const NlLabOptions *options,
+nl_lab_revert (NlVirtConn *conn, const char *lab, const char *name, const NlLabOptions *options,
                NlReport *report, GError **error)
 {
   return run_in_order (conn, lab, name, TRUE, revert_one, "revert", options, report, error);
 }
 
 gboolean
-nl_lab_checkpoint_delete (virConnectPtr conn, const char *lab, const char *name, const NlLabOptions *options,
+nl_lab_checkpoint_delete (NlVirtConn *conn, const char *lab, const char *name, const NlLabOptions *options,
                           NlReport *report, GError **error)
 {
   return run_in_order (conn, lab, name, FALSE, delete_one, "delete", options, report, error);
 }
 
+void
+nl_checkpoint_summary_free (NlCheckpointSummary *summary)
+{
+  if (summary == NULL)
+    return;
+  g_free (summary->name);
+  g_free (summary->created);
+  g_free (summary);
+}
+
 GPtrArray *
-nl_lab_checkpoint_list (virConnectPtr conn, const char *lab, GError **error)
+nl_lab_checkpoint_list (NlVirtConn *conn, const char *lab, GError **error)
 {
   g_autoptr (GPtrArray) owned = owned_in_order (conn, lab, FALSE, error);
-  g_autoptr (GPtrArray) names = g_ptr_array_new ();
-  g_autoptr (GHashTable) count = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr (GHashTable) memory = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr (GHashTable) mixed = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr (GHashTable) first = g_hash_table_new (g_str_hash, g_str_equal);
-  GPtrArray *out;
+  g_autoptr (GPtrArray) out = NULL;
+  g_autoptr (GHashTable) by_name = g_hash_table_new (g_str_hash, g_str_equal);
 
   if (owned == NULL)
     return NULL;
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_checkpoint_summary_free);
   for (guint i = 0; i < owned->len; i++)
     {
       NlOwnership *own = ((NlOwnedDomain *) owned->pdata[i])->own;
       for (guint k = 0; k < own->checkpoints->len; k++)
         {
           NlCheckpointRecord *r = own->checkpoints->pdata[k];
-          NlCheckpointRecord *f = g_hash_table_lookup (first, r->name);
-          guint n = GPOINTER_TO_UINT (g_hash_table_lookup (count, r->name));
-          guint m = GPOINTER_TO_UINT (g_hash_table_lookup (memory, r->name));
-          /* Internal snapshots of running machines hold their memory. */
-          gboolean with_memory = g_strcmp0 (r->mode, "internal") == 0 ? r->running : r->memory != NULL;
-          if (f == NULL)
+          NlCheckpointSummary *sum = g_hash_table_lookup (by_name, r->name);
+          if (sum == NULL)
             {
-              g_ptr_array_add (names, r->name);
-              g_hash_table_insert (first, r->name, r);
+              sum = g_new0 (NlCheckpointSummary, 1);
+              sum->name = g_strdup (r->name);
+              sum->machines = owned->len;
+              sum->mode = r->mode;
+              sum->created = g_strdup (r->created);
+              g_ptr_array_add (out, sum);
+              g_hash_table_insert (by_name, sum->name, sum);
             }
-          else if (g_strcmp0 (f->mode, r->mode) != 0)
-            g_hash_table_add (mixed, r->name);
-          g_hash_table_insert (count, r->name, GUINT_TO_POINTER (n + 1));
-          g_hash_table_insert (memory, r->name, GUINT_TO_POINTER (m + (with_memory ? 1 : 0)));
+          else if (sum->mode != r->mode)
+            sum->mixed = TRUE;
+          sum->held++;
+          /* Internal snapshots of running machines hold their memory. */
+          if (r->mode == NL_CHECKPOINT_INTERNAL ? r->running : r->memory != NULL)
+            sum->with_memory++;
         }
     }
-  out = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < names->len; i++)
-    {
-      NlCheckpointRecord *r = g_hash_table_lookup (first, names->pdata[i]);
-      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (count, r->name));
-      g_ptr_array_add (out, g_strdup_printf ("%s\t%u/%u\t%s\t%u/%u\t%s", r->name, n, owned->len,
-                                             g_hash_table_contains (mixed, r->name) ? "mixed"
-                                               : r->mode ? r->mode : "?",
-                                             GPOINTER_TO_UINT (g_hash_table_lookup (memory, r->name)), n,
-                                             r->created ? r->created : ""));
-    }
-  return out;
+  return g_steal_pointer (&out);
 }

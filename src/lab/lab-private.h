@@ -8,8 +8,6 @@
 #include <nestlab/lab.h>
 #include <nestlab/virt.h>
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
-
 /* One unit of parallel work. */
 typedef struct {
   NlObjectKind kind;
@@ -21,7 +19,7 @@ typedef struct {
   gboolean changed;     /* the task did something (else: already so) */
 } NlTask;
 
-typedef gboolean (*NlTaskFunc) (virConnectPtr conn, NlTask *task, gpointer data, GError **error);
+typedef gboolean (*NlTaskFunc) (NlVirtConn *conn, NlTask *task, gpointer data, GError **error);
 
 NlTask *nl_task_new (NlObjectKind kind, const char *name, gpointer data, const char *done_what);
 void nl_task_free (NlTask *task);
@@ -36,7 +34,7 @@ void nl_lab_emit (const NlLabOptions *options, NlObjectKind kind, const char *na
  * options->cancellable is cancelled (tasks not run get NL_ERROR_CANCELLED).
  * Failures go to REPORT (may be NULL) and progress is emitted per task.
  * Returns FALSE only when no worker connection could be opened. */
-gboolean nl_lab_run_parallel (virConnectPtr conn, GPtrArray *tasks, NlTaskFunc fn, gpointer data,
+gboolean nl_lab_run_parallel (NlVirtConn *conn, GPtrArray *tasks, NlTaskFunc fn, gpointer data,
                               const NlLabOptions *options, NlReport *report, GError **error);
 
 /* TRUE when the user asked to stop. */
@@ -44,7 +42,7 @@ gboolean nl_lab_cancelled (const NlLabOptions *options);
 
 /* Sets ERROR for a report with failures: lost connection, interruption or
  * failed objects, and returns FALSE; TRUE when there were none. */
-gboolean nl_lab_finish (virConnectPtr conn, const NlLabOptions *options, NlReport *report,
+gboolean nl_lab_finish (NlVirtConn *conn, const NlLabOptions *options, NlReport *report,
                         const char *operation, GError **error);
 
 /* The mark of a domain as a sortable machine: wave, role. */

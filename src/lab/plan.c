@@ -65,44 +65,30 @@ add_item (NlPlan *plan, NlObjectKind kind, NlPlanAction action, const char *name
   return item;
 }
 
-static xmlNodePtr
-find_mark (xmlDocPtr doc)
-{
-  xmlNodePtr root = xmlDocGetRootElement (doc);
-  for (xmlNodePtr c = root ? root->children : NULL; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "metadata") == 0)
-      for (xmlNodePtr m = c->children; m; m = m->next)
-        if (m->type == XML_ELEMENT_NODE && m->ns && m->ns->href
-            && strcmp ((const char *) m->ns->href, NL_VIRT_METADATA_NS) == 0
-            && strcmp ((const char *) m->name, "lab") == 0)
-          return m;
-  return NULL;
-}
-
 /* Stamps DOC's mark with the digest of DOC's own content (without the
  * template digest, which changes with any edit of the template) and
  * returns DOC as text. *CONFIG gets the digest. */
 static char *
 stamp (xmlDocPtr doc, char **config)
 {
-  xmlNodePtr mark = find_mark (doc);
-  xmlChar *digest = NULL;
+  xmlNodePtr root = xmlDocGetRootElement (doc);
+  g_autoptr (NlOwnership) own = nl_ownership_read (root);
+  g_autofree char *digest = NULL;
   g_autofree char *text = NULL;
 
-  if (mark)
+  if (own == NULL)
     {
-      digest = xmlGetProp (mark, (const xmlChar *) "digest");
-      xmlUnsetProp (mark, (const xmlChar *) "digest");
+      text = nl_render_to_string (doc);
+      *config = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+      return g_steal_pointer (&text);
     }
+  digest = g_steal_pointer (&own->digest);
+  nl_ownership_put (root, own);
   text = nl_render_to_string (doc);
   *config = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
-  if (mark)
-    {
-      if (digest)
-        xmlSetProp (mark, (const xmlChar *) "digest", digest);
-      xmlSetProp (mark, (const xmlChar *) "config", (const xmlChar *) *config);
-    }
-  xmlFree (digest);
+  own->digest = g_steal_pointer (&digest);
+  own->config = g_strdup (*config);
+  nl_ownership_put (root, own);
   return nl_render_to_string (doc);
 }
 
@@ -153,7 +139,7 @@ static gboolean
 has_external_checkpoint (const NlOwnership *own)
 {
   for (guint i = 0; i < own->checkpoints->len; i++)
-    if (g_strcmp0 (((NlCheckpointRecord *) own->checkpoints->pdata[i])->mode, "external") == 0)
+    if (((NlCheckpointRecord *) own->checkpoints->pdata[i])->mode == NL_CHECKPOINT_EXTERNAL)
       return TRUE;
   return FALSE;
 }
@@ -161,7 +147,7 @@ has_external_checkpoint (const NlOwnership *own)
 /* Finds the golden images: fills IMAGE_PATHS, adds placeholder items, and
  * fails naming every image that is missing. */
 static gboolean
-plan_images (virConnectPtr conn, NlPlan *plan, const NlLab *lab, const NlLabOptions *options,
+plan_images (NlVirtConn *conn, NlPlan *plan, const NlLab *lab, const NlLabOptions *options,
              GHashTable *image_paths, GError **error)
 {
   g_autoptr (GString) missing = g_string_new (NULL);
@@ -173,14 +159,10 @@ plan_images (virConnectPtr conn, NlPlan *plan, const NlLab *lab, const NlLabOpti
       if (image->volume != NULL)
         {
           const char *pool_name = image->pool ? image->pool : lab->pool;
-          g_autoptr (virStoragePool) pool = virStoragePoolLookupByName (conn, pool_name);
-          g_autoptr (virStorageVol) vol = NULL;
+          g_autoptr (NlVirtPool) pool = nl_virt_pool_lookup (conn, pool_name, NULL);
+          g_autoptr (NlVirtVolume) vol = pool ? nl_virt_volume_lookup (pool, image->volume, NULL) : NULL;
           g_autofree char *path = NULL;
 
-          virResetLastError ();
-          if (pool)
-            vol = virStorageVolLookupByName (pool, image->volume);
-          virResetLastError ();
           if (vol && nl_virt_volume_paths (vol, &path, NULL, NULL) && path)
             {
               g_hash_table_insert (image_paths, g_strdup (image->name), g_steal_pointer (&path));
@@ -214,8 +196,7 @@ plan_images (virConnectPtr conn, NlPlan *plan, const NlLab *lab, const NlLabOpti
         }
       else if (image->path != NULL && !plan->test_driver)
         {
-          g_autoptr (virStorageVol) vol = virStorageVolLookupByPath (conn, image->path);
-          virResetLastError ();
+          g_autoptr (NlVirtVolume) vol = nl_virt_volume_lookup_path (conn, image->path, NULL);
           if (vol == NULL && !g_file_test (image->path, G_FILE_TEST_IS_REGULAR))
             {
               g_string_append_printf (missing, "\n  golden image '%s' (%s:%d): no file %s",
@@ -235,172 +216,151 @@ plan_images (virConnectPtr conn, NlPlan *plan, const NlLab *lab, const NlLabOpti
   return TRUE;
 }
 
-NlPlan *
-nl_lab_plan_up (virConnectPtr conn, const NlLab *lab, const NlLabOptions *options, GError **error)
+/* How machines are rendered here: the host's CPU vendor, KVM or emulation
+ * (the plan's accel decision). */
+static gboolean
+plan_render_options (NlVirtConn *conn, NlPlan *plan, const NlLabOptions *options, NlRenderOptions *ropts,
+                     GError **error)
 {
-  g_autoptr (NlPlan) plan = g_new0 (NlPlan, 1);
-  g_autoptr (GHashTable) image_paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr (GHashTable) rendered = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr (GPtrArray) owned_domains = NULL;
-  g_autoptr (GPtrArray) owned_networks = NULL;
-  g_autoptr (GPtrArray) specs = NULL;
-  g_autofree char *vendor = NULL;
-  NlRenderOptions ropts = { 0 };
-  g_autoptr (virStoragePool) pool = NULL;
-  g_autofree char *pool_dir = NULL;
-
-  plan->lab = lab;
-  plan->items = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_item_free);
-  plan->test_driver = nl_virt_is_test_driver (conn);
+  NlCpuVendor vendor = NL_CPU_VENDOR_UNKNOWN;
 
   if (!nl_virt_host_info (conn, NULL, NULL, &vendor, error))
-    return NULL;
+    return FALSE;
   plan->accel = nl_virt_accel_decide (conn, options ? options->accel : NL_ACCEL_AUTO, NULL, error);
   if (plan->accel == NULL)
-    return NULL;
-  ropts.emulate = !plan->accel->kvm;
-  ropts.vendor = vendor == NULL ? NL_CPU_VENDOR_UNKNOWN
-                 : g_ascii_strcasecmp (vendor, "AMD") == 0 ? NL_CPU_VENDOR_AMD
-                 : strstr (vendor, "ntel") ? NL_CPU_VENDOR_INTEL : NL_CPU_VENDOR_UNKNOWN;
-  ropts.image_paths = image_paths;
+    return FALSE;
+  ropts->emulate = !plan->accel->kvm;
+  ropts->vendor = vendor;
+  return TRUE;
+}
 
-  /* The pool. */
-  pool = virStoragePoolLookupByName (conn, lab->pool);
-  virResetLastError ();
-  pool_dir = nl_lab_pool_dir_for (lab->pool);
+static void
+plan_pool (NlVirtConn *conn, NlPlan *plan, const NlLab *lab)
+{
+  g_autoptr (NlVirtPool) pool = nl_virt_pool_lookup (conn, lab->pool, NULL);
+  g_autofree char *pool_dir = nl_lab_pool_dir_for (lab->pool);
+
   if (pool == NULL)
     add_item (plan, NL_OBJECT_POOL, NL_PLAN_CREATE, lab->pool, lab->pool,
               g_strdup_printf ("directory pool in %s", pool_dir), NULL);
-  else if (virStoragePoolIsActive (pool) != 1)
+  else if (!nl_virt_pool_is_active (pool))
     add_item (plan, NL_OBJECT_POOL, NL_PLAN_UPDATE, lab->pool, lab->pool, g_strdup ("not running: start it"), NULL);
   else
     add_item (plan, NL_OBJECT_POOL, NL_PLAN_UNCHANGED, lab->pool, lab->pool, NULL, NULL);
+}
 
-  if (!plan_images (conn, plan, lab, options, image_paths, error))
-    return NULL;
-
-  owned_domains = nl_virt_list_owned_domains (conn, lab->name, error);
-  if (owned_domains == NULL)
-    return NULL;
-  owned_networks = nl_virt_list_owned_networks (conn, lab->name, error);
-  if (owned_networks == NULL)
-    return NULL;
-
+static gboolean
+plan_networks (NlVirtConn *conn, NlPlan *plan, const NlLab *lab, const NlRenderOptions *ropts,
+               GHashTable *rendered, GError **error)
+{
   for (guint i = 0; i < lab->networks->len; i++)
     {
       NlNetwork *network = lab->networks->pdata[i];
       g_autofree char *name = nl_lab_network_name (lab, network);
-      g_autoptr (xmlDoc) doc = NULL;
-      g_autoptr (virNetwork) net = NULL;
+      g_autoptr (xmlDoc) doc = nl_render_network (lab, network, ropts, error);
+      g_autoptr (NlVirtNetwork) net = NULL;
       g_autoptr (NlOwnership) own = NULL;
       g_autofree char *config = NULL;
-      char *xml;
+      g_autofree char *xml = NULL;
 
-      doc = nl_render_network (lab, network, &ropts, error);
       if (doc == NULL)
-        return NULL;
+        return FALSE;
       xml = stamp (doc, &config);
       g_hash_table_add (rendered, g_strdup_printf ("network:%s", name));
-      net = virNetworkLookupByName (conn, name);
-      virResetLastError ();
+      net = nl_virt_network_lookup (conn, name, NULL);
       if (net == NULL)
-        add_item (plan, NL_OBJECT_NETWORK, NL_PLAN_CREATE, name, NULL, NULL, xml);
+        add_item (plan, NL_OBJECT_NETWORK, NL_PLAN_CREATE, name, NULL, NULL, g_steal_pointer (&xml));
       else if (!nl_virt_network_ownership (net, &own, error))
-        {
-          g_free (xml);
-          return NULL;
-        }
+        return FALSE;
       else if (!nl_ownership_is_lab (own, lab->name))
-        {
-          add_item (plan, NL_OBJECT_NETWORK, NL_PLAN_CONFLICT, name, NULL,
-                    foreign_reason ("network", name, own, lab->name), NULL);
-          g_free (xml);
-        }
+        add_item (plan, NL_OBJECT_NETWORK, NL_PLAN_CONFLICT, name, NULL,
+                  foreign_reason ("network", name, own, lab->name), NULL);
       else if (g_strcmp0 (own->config, config) == 0)
-        {
-          add_item (plan, NL_OBJECT_NETWORK, NL_PLAN_UNCHANGED, name, NULL,
-                    virNetworkIsActive (net) == 1 ? NULL : g_strdup ("not running: start it"), xml);
-        }
+        add_item (plan, NL_OBJECT_NETWORK, NL_PLAN_UNCHANGED, name, NULL,
+                  nl_virt_network_is_active (net) ? NULL : g_strdup ("not running: start it"),
+                  g_steal_pointer (&xml));
       else
         add_item (plan, NL_OBJECT_NETWORK, NL_PLAN_UPDATE, name, NULL,
-                  g_strdup (virNetworkIsActive (net) == 1
+                  g_strdup (nl_virt_network_is_active (net)
                             ? "configuration changed (applies when the network restarts: down, destroy the network's lab or rebuild)"
-                            : "configuration changed"), xml);
+                            : "configuration changed"), g_steal_pointer (&xml));
     }
+  return TRUE;
+}
 
+/* The plan item of an existing domain of the lab, OWN its mark, XML its
+ * new definition (stolen when the item keeps it). */
+static NlPlanItem *
+plan_existing_domain (NlPlan *plan, NlVirtDomain *dom, const char *name, const NlOwnership *own,
+                      const char *config, char **xml, GError **error)
+{
+  g_autoptr (NlOwnership) want = NULL;
+
+  if (g_strcmp0 (own->config, config) == 0)
+    return add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_UNCHANGED, name, NULL, NULL, g_steal_pointer (xml));
+  if (!nl_ownership_parse (*xml, &want, error))
+    return NULL;
+  if (want == NULL || !same_volumes (own, want))
+    return add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_REBUILD, name, NULL,
+                     g_strdup ("its disks changed: run 'nestlab rebuild' to apply"), NULL);
+  if (has_external_checkpoint (own))
+    return add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_REBUILD, name, NULL,
+                     g_strdup ("changed, but it has external checkpoints (UEFI): delete them "
+                               "or run 'nestlab rebuild' to apply"), NULL);
+  return add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_UPDATE, name, NULL,
+                   g_strdup (nl_virt_domain_is_active (dom)
+                             ? "configuration changed (takes effect when the machine restarts)"
+                             : "configuration changed"), g_steal_pointer (xml));
+}
+
+static gboolean
+plan_domains (NlVirtConn *conn, NlPlan *plan, const NlLab *lab, const NlRenderOptions *ropts,
+              GHashTable *rendered, GError **error)
+{
   for (guint i = 0; i < lab->machines->len; i++)
     {
       NlMachine *machine = lab->machines->pdata[i];
       g_autofree char *name = nl_lab_domain_name (lab, machine);
-      g_autoptr (xmlDoc) doc = NULL;
-      g_autoptr (virDomain) dom = NULL;
+      g_autoptr (xmlDoc) doc = nl_render_domain (lab, machine, ropts, error);
+      g_autoptr (NlVirtDomain) dom = NULL;
       g_autoptr (NlOwnership) own = NULL;
-      g_autoptr (NlOwnership) want = NULL;
       g_autofree char *config = NULL;
+      g_autofree char *xml = NULL;
       NlPlanItem *item;
-      char *xml;
 
-      doc = nl_render_domain (lab, machine, &ropts, error);
       if (doc == NULL)
-        return NULL;
+        return FALSE;
       xml = stamp (doc, &config);
       g_hash_table_add (rendered, g_strdup_printf ("domain:%s", name));
-      dom = virDomainLookupByName (conn, name);
-      virResetLastError ();
+      dom = nl_virt_domain_lookup (conn, name, NULL);
       if (dom == NULL)
-        item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_CREATE, name, NULL, NULL, xml);
+        item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_CREATE, name, NULL, NULL, g_steal_pointer (&xml));
       else if (!nl_virt_domain_ownership (dom, &own, error))
-        {
-          g_free (xml);
-          return NULL;
-        }
+        return FALSE;
       else if (!nl_ownership_is_lab (own, lab->name))
-        {
-          item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_CONFLICT, name, NULL,
-                           foreign_reason ("domain", name, own, lab->name), NULL);
-          g_free (xml);
-        }
-      else if (g_strcmp0 (own->config, config) == 0)
-        item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_UNCHANGED, name, NULL, NULL, xml);
-      else if (!nl_ownership_parse (xml, &want, error))
-        {
-          g_free (xml);
-          return NULL;
-        }
-      else if (want == NULL || !same_volumes (own, want))
-        {
-          item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_REBUILD, name, NULL,
-                           g_strdup ("its disks changed: run 'nestlab rebuild' to apply"), NULL);
-          g_free (xml);
-        }
-      else if (has_external_checkpoint (own))
-        {
-          item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_REBUILD, name, NULL,
-                           g_strdup ("changed, but it has external checkpoints (UEFI): delete them "
-                                     "or run 'nestlab rebuild' to apply"), NULL);
-          g_free (xml);
-        }
-      else
-        item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_UPDATE, name, NULL,
-                         g_strdup (virDomainIsActive (dom) == 1
-                                   ? "configuration changed (takes effect when the machine restarts)"
-                                   : "configuration changed"), xml);
+        item = add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_CONFLICT, name, NULL,
+                         foreign_reason ("domain", name, own, lab->name), NULL);
+      else if ((item = plan_existing_domain (plan, dom, name, own, config, &xml, error)) == NULL)
+        return FALSE;
       item->machine = machine;
     }
+  return TRUE;
+}
 
-  specs = nl_render_volume_specs (lab, &ropts);
+static gboolean
+plan_volumes (NlVirtConn *conn, NlPlan *plan, const NlLab *lab, const NlRenderOptions *ropts,
+              GPtrArray *owned_domains, GError **error)
+{
+  g_autoptr (GPtrArray) specs = nl_render_volume_specs (lab, ropts);
+
   for (guint i = 0; i < specs->len; i++)
     {
       NlVolumeSpec *spec = specs->pdata[i];
-      g_autoptr (virStoragePool) vpool = virStoragePoolLookupByName (conn, spec->pool);
-      g_autoptr (virStorageVol) vol = NULL;
+      g_autoptr (NlVirtPool) vpool = nl_virt_pool_lookup (conn, spec->pool, NULL);
+      g_autoptr (NlVirtVolume) vol = vpool ? nl_virt_volume_lookup (vpool, spec->name, NULL) : NULL;
       gboolean listed = FALSE;
       NlPlanItem *item;
 
-      virResetLastError ();
-      if (vpool)
-        vol = virStorageVolLookupByName (vpool, spec->name);
-      virResetLastError ();
       for (guint d = 0; d < owned_domains->len && !listed; d++)
         listed = nl_ownership_lists_volume (((NlOwnedDomain *) owned_domains->pdata[d])->own,
                                             spec->pool, spec->name);
@@ -408,7 +368,7 @@ nl_lab_plan_up (virConnectPtr conn, const NlLab *lab, const NlLabOptions *option
         {
           g_autoptr (xmlDoc) doc = nl_render_volume (spec, error);
           if (doc == NULL)
-            return NULL;
+            return FALSE;
           item = add_item (plan, NL_OBJECT_VOLUME, NL_PLAN_CREATE, spec->name, spec->pool,
                            spec->backing_path ? g_strdup_printf ("linked clone of %s", spec->backing_path) : NULL,
                            volume_xml (doc));
@@ -422,7 +382,7 @@ nl_lab_plan_up (virConnectPtr conn, const NlLab *lab, const NlLabOptions *option
         {
           g_autofree char *backing = NULL;
           if (!nl_virt_volume_paths (vol, NULL, &backing, error))
-            return NULL;
+            return FALSE;
           if (spec->backing_path && backing && strcmp (backing, spec->backing_path) != 0)
             item = add_item (plan, NL_OBJECT_VOLUME, NL_PLAN_REBUILD, spec->name, spec->pool,
                              g_strdup_printf ("its golden image changed (%s, was %s): run 'nestlab rebuild'",
@@ -433,7 +393,13 @@ nl_lab_plan_up (virConnectPtr conn, const NlLab *lab, const NlLabOptions *option
       if (spec->machine)
         item->machine = nl_lab_find_machine (lab, spec->machine);
     }
+  return TRUE;
+}
 
+/* Objects of the lab the template no longer has: kept until rebuild. */
+static void
+plan_stale (NlPlan *plan, GPtrArray *owned_networks, GPtrArray *owned_domains, GHashTable *rendered)
+{
   for (guint i = 0; i < owned_networks->len; i++)
     {
       NlOwnedNetwork *on = owned_networks->pdata[i];
@@ -450,5 +416,38 @@ nl_lab_plan_up (virConnectPtr conn, const NlLab *lab, const NlLabOptions *option
         add_item (plan, NL_OBJECT_DOMAIN, NL_PLAN_STALE, od->name, NULL,
                   g_strdup ("no longer in the template: kept ('nestlab rebuild' removes it)"), NULL);
     }
+}
+
+NlPlan *
+nl_lab_plan_up (NlVirtConn *conn, const NlLab *lab, const NlLabOptions *options, GError **error)
+{
+  g_autoptr (NlPlan) plan = g_new0 (NlPlan, 1);
+  g_autoptr (GHashTable) image_paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr (GHashTable) rendered = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GPtrArray) owned_domains = NULL;
+  g_autoptr (GPtrArray) owned_networks = NULL;
+  NlRenderOptions ropts = { 0 };
+
+  plan->lab = lab;
+  plan->items = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_item_free);
+  plan->test_driver = nl_virt_is_test_driver (conn);
+  ropts.image_paths = image_paths;
+
+  if (!plan_render_options (conn, plan, options, &ropts, error))
+    return NULL;
+  plan_pool (conn, plan, lab);
+  if (!plan_images (conn, plan, lab, options, image_paths, error))
+    return NULL;
+  owned_domains = nl_virt_list_owned_domains (conn, lab->name, error);
+  if (owned_domains == NULL)
+    return NULL;
+  owned_networks = nl_virt_list_owned_networks (conn, lab->name, error);
+  if (owned_networks == NULL)
+    return NULL;
+  if (!plan_networks (conn, plan, lab, &ropts, rendered, error)
+      || !plan_domains (conn, plan, lab, &ropts, rendered, error)
+      || !plan_volumes (conn, plan, lab, &ropts, owned_domains, error))
+    return NULL;
+  plan_stale (plan, owned_networks, owned_domains, rendered);
   return g_steal_pointer (&plan);
 }

@@ -106,7 +106,7 @@ run_one (gpointer item, gpointer user_data)
 {
   NlTask *task = item;
   Runner *r = user_data;
-  virConnectPtr conn;
+  NlVirtConn *conn;
 
   if (nl_lab_cancelled (r->options))
     {
@@ -121,23 +121,10 @@ run_one (gpointer item, gpointer user_data)
   record (r, task);
 }
 
-/* Whether CONN still reaches libvirtd. A dropped socket is noticed on the
- * next call, so one cheap call is made when libvirt still thinks it open. */
-static gboolean
-connection_alive (virConnectPtr conn)
-{
-  unsigned long version = 0;
-  gboolean alive = virConnectIsAlive (conn) == 1 && virConnectGetVersion (conn, &version) == 0
-                   && virConnectIsAlive (conn) == 1;
-  virResetLastError ();
-  return alive;
-}
-
 static void
-set_lost (virConnectPtr conn, const char *operation, GError **error)
+set_lost (NlVirtConn *conn, const char *operation, GError **error)
 {
-  g_autofree char *uri = virConnectGetURI (conn);
-  virResetLastError ();
+  g_autofree char *uri = nl_virt_uri (conn, NULL);
   g_set_error (error, NL_ERROR, NL_ERROR_FAILED,
                "lost the connection to libvirt%s%s%s%s; nothing more was done "
                "(run it again once libvirtd is back: it picks up where it stopped)",
@@ -145,7 +132,7 @@ set_lost (virConnectPtr conn, const char *operation, GError **error)
 }
 
 gboolean
-nl_lab_run_parallel (virConnectPtr conn, GPtrArray *tasks, NlTaskFunc fn, gpointer data,
+nl_lab_run_parallel (NlVirtConn *conn, GPtrArray *tasks, NlTaskFunc fn, gpointer data,
                      const NlLabOptions *options, NlReport *report, GError **error)
 {
   Runner r = { 0 };
@@ -157,24 +144,21 @@ nl_lab_run_parallel (virConnectPtr conn, GPtrArray *tasks, NlTaskFunc fn, gpoint
   if (tasks->len == 0)
     return TRUE;
   workers = MIN (workers, tasks->len);
-  uri = virConnectGetURI (conn);
+  uri = nl_virt_uri (conn, error);
   if (uri == NULL)
-    {
-      nl_virt_set_error (error, "reading the connection URI");
-      return FALSE;
-    }
+    return FALSE;
   r.connections = g_async_queue_new ();
   for (guint i = 0; i < workers; i++)
     {
       g_autoptr (GError) local = NULL;
-      virConnectPtr c = nl_virt_connect (uri, &local);
+      NlVirtConn *c = nl_virt_connect (uri, &local);
       if (c == NULL)
         {
           if (opened == 0)
             {
               /* No new connection: if the one we hold is gone too, libvirtd
                * (or the way to it) went away under us; say that. */
-              if (!connection_alive (conn))
+              if (!nl_virt_connection_alive (conn))
                 set_lost (conn, NULL, error);
               else
                 g_propagate_error (error, g_steal_pointer (&local));
@@ -198,17 +182,17 @@ nl_lab_run_parallel (virConnectPtr conn, GPtrArray *tasks, NlTaskFunc fn, gpoint
   /* Waits for every task: in-flight calls always finish. */
   g_thread_pool_free (pool, FALSE, TRUE);
   for (guint i = 0; i < opened; i++)
-    virConnectClose (g_async_queue_pop (r.connections));
+    nl_virt_disconnect (g_async_queue_pop (r.connections));
   g_async_queue_unref (r.connections);
   g_mutex_clear (&r.lock);
   return TRUE;
 }
 
 gboolean
-nl_lab_finish (virConnectPtr conn, const NlLabOptions *options, NlReport *report,
+nl_lab_finish (NlVirtConn *conn, const NlLabOptions *options, NlReport *report,
                const char *operation, GError **error)
 {
-  if (!connection_alive (conn))
+  if (!nl_virt_connection_alive (conn))
     {
       set_lost (conn, operation, error);
       return FALSE;

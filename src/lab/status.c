@@ -3,10 +3,7 @@
  * checkpoints; and its JSON form. */
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/xpath.h>
-
-#include <nestlab/agent.h>
+#include <nestlab/patches.h>
 #include <nestlab/json.h>
 
 #include "lab-private.h"
@@ -54,51 +51,6 @@ lab_for (GHashTable *labs, const char *name)
   return s;
 }
 
-/* MAC addresses of DOM's NICs, lower case. */
-static GPtrArray *
-domain_macs (virDomainPtr dom)
-{
-  GPtrArray *macs = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *xml = virDomainGetXMLDesc (dom, 0);
-  xmlDocPtr doc = xml ? xmlReadMemory (xml, strlen (xml), "domain.xml", NULL, XML_PARSE_NONET) : NULL;
-  xmlXPathContextPtr ctx;
-  xmlXPathObjectPtr obj;
-
-  virResetLastError ();
-  if (doc == NULL)
-    return macs;
-  ctx = xmlXPathNewContext (doc);
-  obj = xmlXPathEvalExpression ((const xmlChar *) "/domain/devices/interface/mac/@address", ctx);
-  for (int i = 0; obj && obj->nodesetval && i < obj->nodesetval->nodeNr; i++)
-    {
-      xmlChar *v = xmlNodeGetContent (obj->nodesetval->nodeTab[i]);
-      g_ptr_array_add (macs, g_ascii_strdown ((const char *) v, -1));
-      xmlFree (v);
-    }
-  xmlXPathFreeObject (obj);
-  xmlXPathFreeContext (ctx);
-  xmlFreeDoc (doc);
-  return macs;
-}
-
-static void
-agent_addresses (virDomainPtr dom, GPtrArray *out)
-{
-  virDomainInterfacePtr *ifaces = NULL;
-  int n = virDomainInterfaceAddresses (dom, &ifaces, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT, 0);
-
-  virResetLastError ();
-  for (int i = 0; i < n; i++)
-    {
-      for (guint a = 0; a < ifaces[i]->naddrs; a++)
-        if (ifaces[i]->addrs[a].type == VIR_IP_ADDR_TYPE_IPV4 && ifaces[i]->addrs[a].addr
-            && !g_str_has_prefix (ifaces[i]->addrs[a].addr, "127."))
-          g_ptr_array_add (out, g_strdup (ifaces[i]->addrs[a].addr));
-      virDomainInterfaceFree (ifaces[i]);
-    }
-  free (ifaces);
-}
-
 static gint
 machine_order (gconstpointer a, gconstpointer b)
 {
@@ -121,7 +73,7 @@ lab_order (gconstpointer a, gconstpointer b)
 }
 
 GPtrArray *
-nl_lab_status (virConnectPtr conn, const char *lab, GError **error)
+nl_lab_status (NlVirtConn *conn, const char *lab, GError **error)
 {
   g_autoptr (GPtrArray) domains = nl_virt_list_owned_domains (conn, lab, error);
   g_autoptr (GPtrArray) networks = NULL;
@@ -144,20 +96,12 @@ nl_lab_status (virConnectPtr conn, const char *lab, GError **error)
     {
       NlOwnedNetwork *on = networks->pdata[i];
       NlLabStatus *s = lab_for (labs, on->own->lab);
-      gboolean active = virNetworkIsActive (on->net) == 1;
-      virNetworkDHCPLeasePtr *l = NULL;
-      int n = active ? virNetworkGetDHCPLeases (on->net, NULL, &l, 0) : 0;
+      gboolean active = nl_virt_network_is_active (on->net);
 
-      virResetLastError ();
+      if (active)
+        nl_virt_network_leases (on->net, leases);
       g_ptr_array_add (s->networks, g_strdup (on->name));
       g_ptr_array_add (s->network_states, g_strdup (active ? "active" : "inactive"));
-      for (int k = 0; k < n; k++)
-        {
-          if (l[k]->mac && l[k]->ipaddr)
-            g_hash_table_insert (leases, g_ascii_strdown (l[k]->mac, -1), g_strdup (l[k]->ipaddr));
-          virNetworkDHCPLeaseFree (l[k]);
-        }
-      free (l);
     }
 
   for (guint i = 0; i < domains->len; i++)
@@ -165,7 +109,7 @@ nl_lab_status (virConnectPtr conn, const char *lab, GError **error)
       NlOwnedDomain *od = domains->pdata[i];
       NlLabStatus *s = lab_for (labs, od->own->lab);
       NlMachineStatus *m = g_new0 (NlMachineStatus, 1);
-      g_autoptr (GPtrArray) macs = domain_macs (od->dom);
+      g_autoptr (GPtrArray) macs = nl_virt_domain_macs (od->dom);
 
       m->name = g_strdup (od->own->machine ? od->own->machine : od->name);
       m->domain = g_strdup (od->name);
@@ -182,11 +126,10 @@ nl_lab_status (virConnectPtr conn, const char *lab, GError **error)
             g_ptr_array_add (m->addresses, g_strdup (ip));
         }
       if (m->addresses->len == 0 && !test_driver && nl_virt_domain_is_active (od->dom))
-        agent_addresses (od->dom, m->addresses);
+        nl_virt_domain_agent_ipv4 (od->dom, m->addresses);
       m->patches = nl_virt_patches_list (od->dom, NULL);
       if (m->patches == NULL) /* unreadable history: shown as none, not fatal */
         m->patches = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_patch_record_free);
-      virResetLastError ();
       for (guint k = 0; k < od->own->checkpoints->len; k++)
         g_ptr_array_add (m->checkpoints, g_strdup (((NlCheckpointRecord *) od->own->checkpoints->pdata[k])->name));
       for (guint k = 0; k < od->own->volumes->len; k++)

@@ -22,10 +22,10 @@ not_found_error (GError **error, const char *lab)
 }
 
 /* Looks DOMAIN up again on CONN and checks it still carries LAB's mark. */
-static virDomainPtr
-lookup_owned (virConnectPtr conn, const char *name, const char *lab, NlOwnership **own_out, GError **error)
+static NlVirtDomain *
+lookup_owned (NlVirtConn *conn, const char *name, const char *lab, NlOwnership **own_out, GError **error)
 {
-  g_autoptr (virDomain) dom = nl_virt_domain_lookup (conn, name, error);
+  g_autoptr (NlVirtDomain) dom = nl_virt_domain_lookup (conn, name, error);
   g_autoptr (NlOwnership) own = NULL;
 
   if (dom == NULL || !nl_virt_domain_ownership (dom, &own, error))
@@ -49,10 +49,10 @@ typedef struct {
 } DownState;
 
 static gboolean
-shutdown_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
+shutdown_domain (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
 {
   DownState *st = data;
-  g_autoptr (virDomain) dom = lookup_owned (conn, task->name, st->lab, NULL, error);
+  g_autoptr (NlVirtDomain) dom = lookup_owned (conn, task->name, st->lab, NULL, error);
   g_autoptr (GError) agent_error = NULL;
   gint64 deadline;
 
@@ -91,7 +91,7 @@ shutdown_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error
 }
 
 gboolean
-nl_lab_down (virConnectPtr conn, const char *lab, const NlLabOptions *options, NlReport *report,
+nl_lab_down (NlVirtConn *conn, const char *lab, const NlLabOptions *options, NlReport *report,
              GError **error)
 {
   g_autoptr (GTimer) timer = g_timer_new ();
@@ -124,19 +124,18 @@ nl_lab_down (virConnectPtr conn, const char *lab, const NlLabOptions *options, N
 /* Appends "volume POOL/NAME" to OUT for each volume OWN lists that exists
  * and SEEN does not hold yet. */
 static void
-plan_volumes (virConnectPtr conn, const NlOwnership *own, GHashTable *seen, GPtrArray *out)
+plan_volumes (NlVirtConn *conn, const NlOwnership *own, GHashTable *seen, GPtrArray *out)
 {
   for (guint v = 0; own && v < own->volumes->len; v++)
     {
       NlOwnedVolume *vol = own->volumes->pdata[v];
       g_autofree char *key = g_strdup_printf ("%s/%s", vol->pool, vol->name);
-      g_autoptr (virStoragePool) pool = NULL;
-      g_autoptr (virStorageVol) sv = NULL;
+      g_autoptr (NlVirtPool) pool = NULL;
+      g_autoptr (NlVirtVolume) sv = NULL;
       if (g_hash_table_contains (seen, key))
         continue;
-      pool = virStoragePoolLookupByName (conn, vol->pool);
-      sv = pool ? virStorageVolLookupByName (pool, vol->name) : NULL;
-      virResetLastError ();
+      pool = nl_virt_pool_lookup (conn, vol->pool, NULL);
+      sv = pool ? nl_virt_volume_lookup (pool, vol->name, NULL) : NULL;
       if (sv != NULL)
         g_ptr_array_add (out, g_strdup_printf ("volume %s", key));
       g_hash_table_add (seen, g_steal_pointer (&key));
@@ -144,7 +143,7 @@ plan_volumes (virConnectPtr conn, const NlOwnership *own, GHashTable *seen, GPtr
 }
 
 GPtrArray *
-nl_lab_destroy_plan (virConnectPtr conn, const char *lab, GError **error)
+nl_lab_destroy_plan (NlVirtConn *conn, const char *lab, GError **error)
 {
   g_autoptr (GPtrArray) domains = nl_virt_list_owned_domains (conn, lab, error);
   g_autoptr (GPtrArray) networks = NULL;
@@ -177,11 +176,11 @@ typedef struct {
 } DestroyState;
 
 static gboolean
-destroy_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
+destroy_domain (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
 {
   DestroyState *st = data;
   g_autoptr (NlOwnership) own = NULL;
-  g_autoptr (virDomain) dom = lookup_owned (conn, task->name, st->lab, &own, error);
+  g_autoptr (NlVirtDomain) dom = lookup_owned (conn, task->name, st->lab, &own, error);
 
   if (dom == NULL)
     {
@@ -206,7 +205,7 @@ destroy_domain (virConnectPtr conn, NlTask *task, gpointer data, GError **error)
 }
 
 gboolean
-nl_lab_destroy (virConnectPtr conn, const char *lab, const NlLabOptions *options, NlReport *report,
+nl_lab_destroy (NlVirtConn *conn, const char *lab, const NlLabOptions *options, NlReport *report,
                 GError **error)
 {
   g_autoptr (GTimer) timer = g_timer_new ();
@@ -240,7 +239,7 @@ nl_lab_destroy (virConnectPtr conn, const char *lab, const NlLabOptions *options
     {
       NlOwnedNetwork *on = networks->pdata[i];
       g_autoptr (GError) local = NULL;
-      g_autoptr (virNetwork) net = nl_virt_network_lookup (conn, on->name, &local);
+      g_autoptr (NlVirtNetwork) net = nl_virt_network_lookup (conn, on->name, &local);
       g_autoptr (NlOwnership) own = NULL;
 
       if (net != NULL && nl_virt_network_ownership (net, &own, &local) && !nl_ownership_is_lab (own, lab))

@@ -1211,33 +1211,14 @@ nl_nested_parse_domain (const char *xml, GError **error)
 }
 
 NlCpuVendor
-nl_nested_host_vendor (const char *cpuinfo_path)
+nl_cpu_vendor_from_id (const char *id)
 {
-  g_autofree char *text = NULL;
-  g_auto (GStrv) lines = NULL;
-
-  if (cpuinfo_path == NULL)
-    cpuinfo_path = "/proc/cpuinfo";
-  if (!g_file_get_contents (cpuinfo_path, &text, NULL, NULL))
-    {
-      g_debug ("nested: cannot read %s", cpuinfo_path);
-      return NL_CPU_VENDOR_UNKNOWN;
-    }
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      char *colon;
-      if (!g_str_has_prefix (lines[i], "vendor_id"))
-        continue;
-      colon = strchr (lines[i], ':');
-      if (colon == NULL)
-        continue;
-      g_strstrip (++colon);
-      if (g_str_equal (colon, "GenuineIntel"))
-        return NL_CPU_VENDOR_INTEL;
-      if (g_str_equal (colon, "AuthenticAMD") || g_str_equal (colon, "HygonGenuine"))
-        return NL_CPU_VENDOR_AMD;
-      return NL_CPU_VENDOR_UNKNOWN;
-    }
+  if (id == NULL)
+    return NL_CPU_VENDOR_UNKNOWN;
+  if (g_str_equal (id, "GenuineIntel") || g_ascii_strcasecmp (id, "Intel") == 0)
+    return NL_CPU_VENDOR_INTEL;
+  if (g_str_equal (id, "AuthenticAMD") || g_str_equal (id, "HygonGenuine") || g_ascii_strcasecmp (id, "AMD") == 0
+      || g_ascii_strcasecmp (id, "Hygon") == 0)
+    return NL_CPU_VENDOR_AMD;
   return NL_CPU_VENDOR_UNKNOWN;
 }

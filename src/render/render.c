@@ -6,6 +6,7 @@
 
 #include <libxml/xmlsave.h>
 
+#include <nestlab/doc.h>
 #include <nestlab/error.h>
 #include <nestlab/render.h>
 
@@ -49,13 +50,6 @@ set_attr (xmlNodePtr node, const char *name, const char *value)
     xmlNewProp (node, (const xmlChar *) name, (const xmlChar *) value);
 }
 
-static void
-set_attr_u64 (xmlNodePtr node, const char *name, guint64 value)
-{
-  g_autofree char *text = g_strdup_printf ("%" G_GUINT64_FORMAT, value);
-  set_attr (node, name, text);
-}
-
 /* <NAME ATTR='VALUE'/> */
 static xmlNodePtr
 add_el_attr (xmlNodePtr parent, const char *name, const char *attr, const char *value)
@@ -89,25 +83,13 @@ new_doc (const char *root_name, xmlNodePtr *root)
   return doc;
 }
 
-/* <metadata><nestlab:lab xmlns:nestlab=... name= digest=/></metadata>; the
- * caller adds the rest of the ownership mark to the returned element. */
-static xmlNodePtr
-add_ownership (xmlNodePtr parent, const NlLab *lab)
+/* A lab mark of LAB with its digest; the caller fills in the rest. */
+static NlOwnership *
+lab_mark (const NlLab *lab)
 {
-  xmlNodePtr metadata = add_el (parent, "metadata");
-  xmlNodePtr mark = add_el (metadata, "lab");
-  xmlNsPtr ns = xmlNewNs (mark, (const xmlChar *) NL_METADATA_NS,
-                          (const xmlChar *) NL_METADATA_PREFIX);
-  xmlSetNs (mark, ns);
-  set_attr (mark, "name", lab->name);
-  set_attr (mark, "digest", lab->digest);
-  return mark;
-}
-
-static xmlNodePtr
-add_mark_child (xmlNodePtr mark, const char *name)
-{
-  return xmlNewChild (mark, mark->ns, (const xmlChar *) name, NULL);
+  NlOwnership *own = nl_ownership_new (lab->name);
+  own->digest = g_strdup (lab->digest);
+  return own;
 }
 
 /* A deterministic VM generation ID, so a redefinition keeps it (Active
@@ -329,43 +311,32 @@ add_clock (xmlNodePtr root, const NlMachine *machine)
 static void
 add_mark (xmlNodePtr root, const NlLab *lab, const NlMachine *machine)
 {
-  xmlNodePtr mark = add_ownership (root, lab);
-  xmlNodePtr node;
+  g_autoptr (NlOwnership) own = lab_mark (lab);
 
-  set_attr (mark, "machine", machine->name);
-  set_attr (mark, "role", nl_role_to_string (machine->role));
-  set_attr (mark, "nested", yes_no (machine->nested));
-  set_attr_u64 (mark, "wave", machine->wave);
-  set_attr (mark, "os", machine->os);
+  own->machine = g_strdup (machine->name);
+  own->role = g_strdup (nl_role_to_string (machine->role));
+  own->nested = machine->nested;
+  own->wave = machine->wave;
+  own->os = g_strdup (machine->os);
   if (machine->has_boot_disk)
     {
       g_autofree char *volume = nl_lab_volume_name (lab, machine, 0);
-      node = add_mark_child (mark, "volume");
-      set_attr (node, "pool", lab->pool);
-      set_attr (node, "name", volume);
+      nl_ownership_add_volume (own, lab->pool, volume, FALSE);
     }
   for (guint i = 0; i < machine->data_disks->len; i++)
     {
       g_autofree char *volume = nl_lab_volume_name (lab, machine, i + 1);
-      node = add_mark_child (mark, "volume");
-      set_attr (node, "pool", lab->pool);
-      set_attr (node, "name", volume);
+      nl_ownership_add_volume (own, lab->pool, volume, FALSE);
     }
   for (guint i = 0; i < machine->shared_disks->len; i++)
     {
       NlSharedDisk *shared = nl_lab_find_shared_disk (lab, g_ptr_array_index (machine->shared_disks, i));
       g_autofree char *volume = shared ? nl_lab_shared_volume_name (lab, shared) : NULL;
-      if (volume == NULL)
-        continue;
-      node = add_mark_child (mark, "shared-volume");
-      set_attr (node, "pool", lab->pool);
-      set_attr (node, "name", volume);
+      if (volume != NULL)
+        nl_ownership_add_volume (own, lab->pool, volume, TRUE);
     }
-  for (guint i = 0; machine->after != NULL && machine->after[i] != NULL; i++)
-    {
-      node = add_mark_child (mark, "after");
-      set_attr (node, "name", machine->after[i]);
-    }
+  own->after = g_strdupv (machine->after);
+  nl_ownership_append (own, add_el (root, "metadata"));
 }
 
 xmlDocPtr
@@ -529,7 +500,6 @@ nl_render_network (const NlLab *lab, const NlNetwork *network,
   g_autofree char *uuid = nl_lab_network_uuid (lab, network, options->salt);
   xmlDocPtr doc;
   xmlNodePtr root;
-  xmlNodePtr mark;
   xmlNodePtr node;
   xmlNodePtr ip;
   xmlNodePtr dhcp = NULL;
@@ -552,8 +522,11 @@ nl_render_network (const NlLab *lab, const NlNetwork *network,
   doc = new_doc ("network", &root);
   add_text (root, "name", name);
   add_text (root, "uuid", uuid);
-  mark = add_ownership (root, lab);
-  set_attr (mark, "network", network->name);
+  {
+    g_autoptr (NlOwnership) own = lab_mark (lab);
+    own->network = g_strdup (network->name);
+    nl_ownership_append (own, add_el (root, "metadata"));
+  }
 
   if (network->mode == NL_NET_BRIDGE)
     {

@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include <nestlab/agent.h>
+#include <nestlab/patches.h>
+#include <nestlab/replica.h>
+#include <nestlab/restore.h>
 #include <nestlab/error.h>
 #include <nestlab/rollout.h>
 #include <nestlab/virt.h>
@@ -17,8 +20,8 @@ typedef struct {
 
 typedef struct {
   VirtDriver *drv;
-  virConnectPtr conn;
-  virDomainPtr dom;
+  NlVirtConn *conn;
+  NlVirtDomain *dom;
 } VirtHandle;
 
 static void
@@ -33,17 +36,16 @@ virt_driver_free (gpointer data)
  * restarted or stopped), ERROR becomes NL_ERROR_DISCONNECTED, which stops
  * the run as resumable instead of failing the machine. Returns FALSE. */
 static gboolean
-check_lost (virConnectPtr conn, const char *uri, GError **error)
+check_lost (NlVirtConn *conn, const char *uri, GError **error)
 {
   g_autofree char *why = NULL;
 
-  if (error == NULL || *error == NULL || (conn != NULL && virConnectIsAlive (conn) == 1))
+  if (error == NULL || *error == NULL || nl_virt_connection_alive (conn))
     return FALSE;
   if (g_error_matches (*error, NL_ERROR, NL_ERROR_DISCONNECTED))
     return FALSE;
   why = g_strdup ((*error)->message);
   g_clear_error (error);
-  virResetLastError ();
   g_set_error (error, NL_ERROR, NL_ERROR_DISCONNECTED, "lost the connection to libvirt at %s (%s)",
                uri ? uri : "the default URI", why);
   return FALSE;
@@ -55,9 +57,9 @@ static gpointer
 v_open (gpointer data, const char *domain, GError **error)
 {
   VirtDriver *drv = data;
-  g_autoptr (virConnect) conn = nl_virt_connect (drv->uri, error);
+  g_autoptr (NlVirtConn) conn = nl_virt_connect (drv->uri, error);
   VirtHandle *h;
-  virDomainPtr dom;
+  NlVirtDomain *dom;
 
   if (conn == NULL)
     {
@@ -81,8 +83,8 @@ static void
 v_close (gpointer handle)
 {
   VirtHandle *h = handle;
-  g_clear_pointer (&h->dom, virDomainFree);
-  g_clear_pointer (&h->conn, virConnectClose);
+  g_clear_pointer (&h->dom, nl_virt_domain_unref);
+  g_clear_pointer (&h->conn, nl_virt_disconnect);
   g_free (h);
 }
 
@@ -165,7 +167,7 @@ v_resolve (gpointer data, const GPtrArray *selectors, GPtrArray **domains, GPtrA
            GError **error)
 {
   VirtDriver *drv = data;
-  g_autoptr (virConnect) conn = nl_virt_connect (drv->uri, error);
+  g_autoptr (NlVirtConn) conn = nl_virt_connect (drv->uri, error);
   g_autoptr (GPtrArray) doms = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) machs = g_ptr_array_new_with_free_func (g_free);
 
@@ -176,7 +178,7 @@ v_resolve (gpointer data, const GPtrArray *selectors, GPtrArray **domains, GPtrA
       const NlTargetSelector *sel = selectors->pdata[i];
       if (sel->kind == NL_TARGET_DOMAIN)
         {
-          g_autoptr (virDomain) dom = nl_virt_domain_lookup (conn, sel->domain, error);
+          g_autoptr (NlVirtDomain) dom = nl_virt_domain_lookup (conn, sel->domain, error);
           if (dom == NULL)
             {
               g_prefix_error (error, "%s:%d: target: ", sel->src.file, sel->src.line);
@@ -186,7 +188,7 @@ v_resolve (gpointer data, const GPtrArray *selectors, GPtrArray **domains, GPtrA
         }
       else
         {
-          g_autoptr (GPtrArray) owned = nl_virt_marked_domains (conn, sel->lab, error);
+          g_autoptr (GPtrArray) owned = nl_virt_list_owned_domains (conn, sel->lab, error);
           guint before = doms->len;
           if (owned == NULL)
             return FALSE;
@@ -219,7 +221,7 @@ v_replica_create (gpointer data, const char *run_id, const GPtrArray *domains, c
                   guint boot_timeout, GPtrArray **replicas, GError **error)
 {
   VirtDriver *drv = data;
-  g_autoptr (virConnect) conn = nl_virt_connect (drv->uri, error);
+  g_autoptr (NlVirtConn) conn = nl_virt_connect (drv->uri, error);
   if (conn == NULL)
     return check_lost (NULL, drv->uri, error);
   return nl_virt_replica_create (conn, run_id, pool, domains, replicas, error)
@@ -230,7 +232,7 @@ static gboolean
 v_replica_discard (gpointer data, const char *run_id, GError **error)
 {
   VirtDriver *drv = data;
-  g_autoptr (virConnect) conn = nl_virt_connect (drv->uri, error);
+  g_autoptr (NlVirtConn) conn = nl_virt_connect (drv->uri, error);
   if (conn == NULL)
     return check_lost (NULL, drv->uri, error);
   return nl_virt_replica_discard (conn, run_id, error) || check_lost (conn, drv->uri, error);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include <nestlab/error.h>
-#include <nestlab/virt.h>
+#include "virt-private.h"
 
 /* A URI whose hypervisor runs on this machine: no server part, or
  * localhost. Its files (/proc, /dev, /etc/libvirt) are the host's. */

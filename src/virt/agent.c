@@ -10,7 +10,7 @@
 #include <nestlab/agent.h>
 #include <nestlab/error.h>
 #include <nestlab/json.h>
-#include <nestlab/virt.h>
+#include "virt-private.h"
 
 /* ------------------------------------------------------------------ */
 /* A minimal JSON reader                                                */

@@ -1,15 +1,15 @@
 /* Domains: lookup, define, start, stop and complete removal, with libvirt
  * failures reported as GError naming the domain; and the mark a snapshot
  * brings back. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xpath.h>
 
 #include <nestlab/error.h>
-#include <nestlab/virt.h>
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
+#include "virt-private.h"
 
 virDomainPtr
 nl_virt_domain_lookup (virConnectPtr conn, const char *name, GError **error)
@@ -192,48 +192,14 @@ nl_virt_domain_xml (virDomainPtr dom, gboolean inactive, GError **error)
   return xml;
 }
 
-/* Puts the mark ELEMENT into definition DEF (a <domain> or <inactiveDomain>
- * inside a snapshot), in place of any mark it holds. */
-static void
-put_mark (xmlNodePtr def, xmlNodePtr element)
-{
-  xmlNodePtr metadata = NULL, copy;
-  xmlNsPtr ns;
-
-  for (xmlNodePtr m = def->children; m && !metadata; m = m->next)
-    if (m->type == XML_ELEMENT_NODE && strcmp ((const char *) m->name, "metadata") == 0)
-      metadata = m;
-  if (metadata == NULL)
-    metadata = xmlNewChild (def, NULL, (const xmlChar *) "metadata", NULL);
-  for (xmlNodePtr m = metadata->children, next; m; m = next)
-    {
-      next = m->next;
-      if (m->type == XML_ELEMENT_NODE && m->ns && m->ns->href
-          && strcmp ((const char *) m->ns->href, NL_VIRT_METADATA_NS) == 0)
-        {
-          xmlUnlinkNode (m);
-          xmlFreeNode (m);
-        }
-    }
-  /* In the namespace, as virDomainSetMetadata stores it. */
-  copy = xmlDocCopyNode (element, def->doc, 1);
-  ns = xmlNewNs (copy, (const xmlChar *) NL_VIRT_METADATA_NS, (const xmlChar *) NL_VIRT_METADATA_PREFIX);
-  xmlSetNs (copy, ns);
-  for (xmlNodePtr c = copy->children; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE)
-      xmlSetNs (c, ns);
-  xmlAddChild (metadata, copy);
-}
-
 gboolean
-nl_virt_snapshot_set_ownership (virDomainPtr dom, virDomainSnapshotPtr snap, const char *element,
+nl_virt_snapshot_set_ownership (virDomainPtr dom, virDomainSnapshotPtr snap, const NlOwnership *own,
                                 GError **error)
 {
   const char *objname = virDomainGetName (dom);
   const char *snapname = virDomainSnapshotGetName (snap);
   g_autofree char *xml = virDomainSnapshotGetXMLDesc (snap, VIR_DOMAIN_SNAPSHOT_XML_SECURE);
   g_autoptr (xmlDoc) doc = NULL;
-  g_autoptr (xmlDoc) mark = NULL;
   g_autoptr (virDomainSnapshot) redefined = NULL;
   xmlNodePtr root;
   guint defs = 0;
@@ -246,12 +212,10 @@ nl_virt_snapshot_set_ownership (virDomainPtr dom, virDomainSnapshotPtr snap, con
       return FALSE;
     }
   doc = xmlReadMemory (xml, strlen (xml), "snapshot.xml", NULL, XML_PARSE_NONET);
-  mark = xmlReadMemory (element, strlen (element), "mark.xml", NULL, XML_PARSE_NONET);
-  if (doc == NULL || mark == NULL || (root = xmlDocGetRootElement (doc)) == NULL
-      || xmlDocGetRootElement (mark) == NULL)
+  if (doc == NULL || (root = xmlDocGetRootElement (doc)) == NULL)
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "snapshot '%s' of '%s': %s does not parse", snapname,
-                   objname, mark == NULL ? "the lab mark" : "its XML");
+      g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "snapshot '%s' of '%s': its XML does not parse",
+                   snapname, objname);
       return FALSE;
     }
   /* The definition a revert makes live and, when the snapshot has one, the
@@ -260,7 +224,7 @@ nl_virt_snapshot_set_ownership (virDomainPtr dom, virDomainSnapshotPtr snap, con
     if (c->type == XML_ELEMENT_NODE && (strcmp ((const char *) c->name, "domain") == 0
                                         || strcmp ((const char *) c->name, "inactiveDomain") == 0))
       {
-        put_mark (c, xmlDocGetRootElement (mark));
+        nl_ownership_put (c, own);
         defs++;
       }
   if (defs == 0)
@@ -278,4 +242,53 @@ nl_virt_snapshot_set_ownership (virDomainPtr dom, virDomainSnapshotPtr snap, con
       return FALSE;
     }
   return TRUE;
+}
+
+const char *
+nl_virt_domain_name (virDomainPtr dom)
+{
+  return virDomainGetName (dom);
+}
+
+GPtrArray *
+nl_virt_domain_macs (virDomainPtr dom)
+{
+  GPtrArray *macs = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *xml = virDomainGetXMLDesc (dom, 0);
+  g_autoptr (xmlDoc) doc = xml ? nl_xml_parse (xml, NULL) : NULL;
+  xmlXPathContextPtr ctx;
+  xmlXPathObjectPtr obj;
+
+  virResetLastError ();
+  if (doc == NULL)
+    return macs;
+  ctx = xmlXPathNewContext (doc);
+  obj = xmlXPathEvalExpression ((const xmlChar *) "/domain/devices/interface/mac/@address", ctx);
+  for (int i = 0; obj && obj->nodesetval && i < obj->nodesetval->nodeNr; i++)
+    {
+      xmlChar *v = xmlNodeGetContent (obj->nodesetval->nodeTab[i]);
+      g_ptr_array_add (macs, g_ascii_strdown ((const char *) v, -1));
+      xmlFree (v);
+    }
+  xmlXPathFreeObject (obj);
+  xmlXPathFreeContext (ctx);
+  return macs;
+}
+
+void
+nl_virt_domain_agent_ipv4 (virDomainPtr dom, GPtrArray *out)
+{
+  virDomainInterfacePtr *ifaces = NULL;
+  int n = virDomainInterfaceAddresses (dom, &ifaces, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT, 0);
+
+  virResetLastError ();
+  for (int i = 0; i < n; i++)
+    {
+      for (guint a = 0; a < ifaces[i]->naddrs; a++)
+        if (ifaces[i]->addrs[a].type == VIR_IP_ADDR_TYPE_IPV4 && ifaces[i]->addrs[a].addr
+            && !g_str_has_prefix (ifaces[i]->addrs[a].addr, "127."))
+          g_ptr_array_add (out, g_strdup (ifaces[i]->addrs[a].addr));
+      virDomainInterfaceFree (ifaces[i]);
+    }
+  free (ifaces);
 }

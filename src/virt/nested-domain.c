@@ -7,10 +7,8 @@
 
 #include <nestlab/error.h>
 #include <nestlab/model.h>
-#include <nestlab/virt.h>
+#include "virt-private.h"
 #include <nestlab/virt-nested.h>
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 
 char *
 nl_virt_domain_caps (virConnectPtr conn, const char *virttype, GError **error)

@@ -1,6 +1,8 @@
 /* Networks: lookup, define, start with autostart, removal. */
+#include <stdlib.h>
+
 #include <nestlab/error.h>
-#include <nestlab/virt.h>
+#include "virt-private.h"
 
 virNetworkPtr
 nl_virt_network_lookup (virConnectPtr conn, const char *name, GError **error)
@@ -56,4 +58,28 @@ nl_virt_network_remove (virNetworkPtr net, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+nl_virt_network_is_active (virNetworkPtr net)
+{
+  gboolean active = virNetworkIsActive (net) == 1;
+  virResetLastError ();
+  return active;
+}
+
+void
+nl_virt_network_leases (virNetworkPtr net, GHashTable *mac_to_ip)
+{
+  virNetworkDHCPLeasePtr *l = NULL;
+  int n = virNetworkGetDHCPLeases (net, NULL, &l, 0);
+
+  virResetLastError ();
+  for (int k = 0; k < n; k++)
+    {
+      if (l[k]->mac && l[k]->ipaddr)
+        g_hash_table_insert (mac_to_ip, g_ascii_strdown (l[k]->mac, -1), g_strdup (l[k]->ipaddr));
+      virNetworkDHCPLeaseFree (l[k]);
+    }
+  free (l);
 }

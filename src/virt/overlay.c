@@ -18,14 +18,12 @@
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 #include <nestlab/error.h>
-#include <nestlab/virt.h>
+#include "virt-private.h"
 
 #define SWTPM_DIR "/var/lib/libvirt/swtpm"
 /* Where libvirt's QEMU driver keeps the NVRAM of firmware it picked itself
  * (<os firmware='efi'>): DOMAIN_VARS.fd. */
 #define NVRAM_DIR "/var/lib/libvirt/qemu/nvram"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 
 typedef struct {
   gboolean pflash;
@@ -287,7 +285,7 @@ adopt (virConnectPtr conn, virDomainPtr dom, DomainInfo *info, const char *name,
       g_ptr_array_add (files, g_strdup (info->sources->pdata[i]));
     }
   rec->name = g_strdup (name);
-  rec->mode = g_strdup ("external");
+  rec->mode = NL_CHECKPOINT_EXTERNAL;
   rec->created = now_iso ();
   rec->running = nl_virt_domain_is_active (dom);
   if (rec->running && info->excluded->len == 0 && g_file_test (memory, G_FILE_TEST_IS_REGULAR))
@@ -403,7 +401,7 @@ take (virConnectPtr conn, virDomainPtr dom, DomainInfo *info, const char *name, 
         }
     }
   rec->name = g_strdup (name);
-  rec->mode = g_strdup ("external");
+  rec->mode = NL_CHECKPOINT_EXTERNAL;
   rec->created = now_iso ();
   rec->running = running;
   if (info->nvram)

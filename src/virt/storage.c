@@ -6,7 +6,7 @@
 #include <libxml/xpath.h>
 
 #include <nestlab/error.h>
-#include <nestlab/virt.h>
+#include "virt-private.h"
 
 virStoragePoolPtr
 nl_virt_pool_lookup (virConnectPtr conn, const char *name, GError **error)
@@ -194,7 +194,7 @@ nl_virt_volume_paths (virStorageVolPtr vol, char **path, char **backing, GError 
 }
 
 gboolean
-nl_virt_host_info (virConnectPtr conn, gboolean *kvm, gboolean *hw_virt, char **vendor,
+nl_virt_host_info (virConnectPtr conn, gboolean *kvm, gboolean *hw_virt, NlCpuVendor *vendor,
                    GError **error)
 {
   g_autofree char *caps = virConnectGetCapabilities (conn);
@@ -222,7 +222,27 @@ nl_virt_host_info (virConnectPtr conn, gboolean *kvm, gboolean *hw_virt, char **
       *hw_virt = ext != NULL;
     }
   if (vendor)
-    *vendor = xpath_string (doc, "string(/capabilities/host/cpu/vendor)");
+    {
+      g_autofree char *id = xpath_string (doc, "string(/capabilities/host/cpu/vendor)");
+      *vendor = nl_cpu_vendor_from_id (id);
+    }
   xmlFreeDoc (doc);
   return TRUE;
+}
+
+gboolean
+nl_virt_pool_is_active (virStoragePoolPtr pool)
+{
+  gboolean active = virStoragePoolIsActive (pool) == 1;
+  virResetLastError ();
+  return active;
+}
+
+virStorageVolPtr
+nl_virt_volume_lookup_path (virConnectPtr conn, const char *path, GError **error)
+{
+  virStorageVolPtr vol = virStorageVolLookupByPath (conn, path);
+  if (vol == NULL)
+    nl_virt_set_error (error, "volume '%s'", path);
+  return vol;
 }

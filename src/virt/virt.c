@@ -1,8 +1,9 @@
 /* Connections and the single conversion from libvirt errors to GError. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <nestlab/error.h>
-#include <nestlab/virt.h>
+#include "virt-private.h"
 
 
 static void
@@ -122,4 +123,74 @@ nl_virt_is_test_driver (virConnectPtr conn)
 {
   g_autofree char *uri = virConnectGetURI (conn);
   return uri != NULL && g_str_has_prefix (uri, "test:");
+}
+
+void
+nl_virt_disconnect (NlVirtConn *conn)
+{
+  if (conn != NULL)
+    virConnectClose (conn);
+}
+
+void
+nl_virt_domain_unref (NlVirtDomain *dom)
+{
+  if (dom != NULL)
+    virDomainFree (dom);
+}
+
+void
+nl_virt_network_unref (NlVirtNetwork *net)
+{
+  if (net != NULL)
+    virNetworkFree (net);
+}
+
+void
+nl_virt_pool_unref (NlVirtPool *pool)
+{
+  if (pool != NULL)
+    virStoragePoolFree (pool);
+}
+
+void
+nl_virt_volume_unref (NlVirtVolume *vol)
+{
+  if (vol != NULL)
+    virStorageVolFree (vol);
+}
+
+void
+nl_virt_snapshot_unref (NlVirtSnapshot *snap)
+{
+  if (snap != NULL)
+    virDomainSnapshotFree (snap);
+}
+
+gboolean
+nl_virt_connection_alive (virConnectPtr conn)
+{
+  unsigned long version = 0;
+  /* A dropped socket is noticed on the next call, so one cheap call is
+   * made when libvirt still thinks it open. */
+  gboolean alive = conn != NULL && virConnectIsAlive (conn) == 1 && virConnectGetVersion (conn, &version) == 0
+                   && virConnectIsAlive (conn) == 1;
+  virResetLastError ();
+  return alive;
+}
+
+char *
+nl_virt_uri (virConnectPtr conn, GError **error)
+{
+  char *uri = virConnectGetURI (conn);
+  char *copy;
+
+  if (uri == NULL)
+    {
+      nl_virt_set_error (error, "reading the connection URI");
+      return NULL;
+    }
+  copy = g_strdup (uri);
+  free (uri);
+  return copy;
 }

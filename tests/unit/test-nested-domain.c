@@ -9,7 +9,7 @@
 #include <libxml/xpath.h>
 
 #include <nestlab/error.h>
-#include <nestlab/virt.h>
+#include "virt-private.h"
 #include <nestlab/virt-nested.h>
 #include "nl-test.h"
 

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 
 #include <nestlab/error.h>
+#include <nestlab/host.h>
 #include <nestlab/nested.h>
 #include <nestlab/render.h>
 
@@ -389,10 +390,10 @@ START_TEST (host_vendor_reads_cpuinfo)
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
       g_autofree char *path = nl_test_data_path (cases[i].file);
-      ck_assert_msg (nl_nested_host_vendor (path) == cases[i].vendor, "%s", cases[i].file);
+      ck_assert_msg (nl_host_cpu_vendor (path) == cases[i].vendor, "%s", cases[i].file);
     }
   /* The real one answers something without crashing. */
-  ck_assert_int_lt (nl_nested_host_vendor (NULL), NL_CPU_VENDOR_LAST);
+  ck_assert_int_lt (nl_host_cpu_vendor (NULL), NL_CPU_VENDOR_LAST);
 }
 END_TEST
 

@@ -1,249 +1,20 @@
-/* Restore points, backups and replicas for rollouts, and the patch history
- * kept in each machine's metadata. A replica is a linked clone of a fresh
- * backup of each production machine, renamed, with a new UUID and MACs, on
- * an isolated network of its own, and marked as its own lab so teardown
- * finds exactly its objects. */
+/* Replicas for rollouts: a linked clone of a fresh backup of each
+ * production machine, renamed, with a new UUID and MACs, on an isolated
+ * network of its own, and marked as its own lab so teardown finds exactly
+ * its objects. The backups are kept as restore points until the replica is
+ * discarded. */
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 
-#include <nestlab/agent.h>
 #include <nestlab/error.h>
 #include <nestlab/nested.h>
-#include <nestlab/virt.h>
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
+#include <nestlab/replica.h>
+#include "virt-private.h"
 
 #define BACKUP_TIMEOUT_S 1800
-
-/* ------------------------------------------------------------------ */
-/* Restore points                                                       */
-
-/* Internal snapshots where QEMU takes them; nestlab's own overlays
- * (overlay.c) where it cannot (UEFI firmware, raw or shared disks). An
- * overlay restore point is recorded in the domain's metadata in its own
- * namespace, so plain libvirt domains (no lab mark) can have one too:
- *   <nestlab-restore:restore-point name= mode="external" .../> */
-#define NL_RESTORE_NS "https://nestlab.dev/xmlns/restore/1"
-#define NL_RESTORE_PREFIX "nestlab-restore"
-
-static unsigned int metadata_flags (virDomainPtr dom);
-
-/* DOM's overlay restore point, or NULL (*ERROR unset) when it has none. */
-static NlCheckpointRecord *
-overlay_point (virDomainPtr dom, GError **error)
-{
-  g_autofree char *xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, NL_RESTORE_NS,
-                                               virDomainIsPersistent (dom) == 1
-                                                 ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_LIVE);
-  if (xml == NULL)
-    {
-      if (nl_virt_last_error_is_not_found ())
-        {
-          virResetLastError ();
-          return NULL;
-        }
-      nl_virt_set_error (error, "reading the restore point of '%s'", virDomainGetName (dom));
-      return NULL;
-    }
-  return nl_checkpoint_record_from_xml (xml);
-}
-
-/* Sets *REC to DOM's overlay restore point when it is named NAME, else
- * NULL; FALSE only when the metadata cannot be read. */
-static gboolean
-overlay_point_named (virDomainPtr dom, const char *name, NlCheckpointRecord **rec, GError **error)
-{
-  GError *local = NULL;
-  *rec = overlay_point (dom, &local);
-  if (local != NULL)
-    {
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-  if (*rec != NULL && g_strcmp0 ((*rec)->name, name) != 0)
-    g_clear_pointer (rec, nl_checkpoint_record_free);
-  return TRUE;
-}
-
-/* Records REC as DOM's overlay restore point, or forgets it (REC NULL). */
-static gboolean
-set_overlay_point (virDomainPtr dom, const NlCheckpointRecord *rec, GError **error)
-{
-  g_autofree char *xml = rec ? nl_checkpoint_record_to_xml (rec, "restore-point") : NULL;
-  if (virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, xml, rec ? NL_RESTORE_PREFIX : NULL,
-                            NL_RESTORE_NS, metadata_flags (dom)) < 0)
-    {
-      nl_virt_set_error (error, "recording the restore point of '%s'", virDomainGetName (dom));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* A domain of a lab lists FILES (in storage pool POOL) as its volumes,
- * before they exist, so `destroy` finds them even when a run stops halfway
- * or before it folds them back. */
-static gboolean
-own_files (virDomainPtr dom, const char *pool, GPtrArray *files, GError **error)
-{
-  g_autoptr (NlOwnership) cur = NULL;
-  g_autoptr (NlOwnership) own = NULL;
-
-  if (!nl_virt_domain_ownership (dom, &cur, error))
-    return FALSE;
-  if (cur == NULL || pool == NULL)
-    return TRUE;
-  own = nl_ownership_with_files (cur, pool, files, error);
-  return own != NULL && nl_virt_domain_set_ownership (dom, own->xml, error);
-}
-
-gboolean
-nl_virt_restore_point_drop (virDomainPtr dom, const char *name, GError **error)
-{
-  g_autoptr (virDomainSnapshot) snap = NULL;
-  g_autoptr (NlCheckpointRecord) rec = NULL;
-
-  if (!overlay_point_named (dom, name, &rec, error))
-    return FALSE;
-  if (rec != NULL)
-    {
-      /* Keep what happened since: fold the overlays back into the disks. */
-      if (!nl_virt_overlay_merge (virDomainGetConnect (dom), dom, rec, error))
-        {
-          g_prefix_error (error, "dropping restore point '%s' of '%s': ", name, virDomainGetName (dom));
-          return FALSE;
-        }
-      return set_overlay_point (dom, NULL, error);
-    }
-  snap = virDomainSnapshotLookupByName (dom, name, 0);
-  if (snap == NULL)
-    {
-      if (nl_virt_last_error_is_not_found ())
-        {
-          virResetLastError ();
-          return TRUE;
-        }
-      nl_virt_set_error (error, "looking up restore point '%s' of '%s'", name, virDomainGetName (dom));
-      return FALSE;
-    }
-  if (virDomainSnapshotDelete (snap, 0) < 0)
-    {
-      nl_virt_set_error (error, "deleting restore point '%s' of '%s'", name, virDomainGetName (dom));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-take_overlay_point (virDomainPtr dom, const char *name, GError **error)
-{
-  virConnectPtr conn = virDomainGetConnect (dom);
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) planned = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *pool = NULL;
-  g_autoptr (NlCheckpointRecord) old = NULL;
-  g_autoptr (NlCheckpointRecord) rec = NULL;
-  GError *local = NULL;
-
-  /* One overlay restore point at a time: an older one (a run that stopped
-   * before dropping it) is folded back first. */
-  old = overlay_point (dom, &local);
-  if (local != NULL)
-    {
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-  if (old != NULL && !nl_virt_restore_point_drop (dom, old->name, error))
-    return FALSE;
-  if (!nl_virt_overlay_files (conn, dom, name, planned, &pool, error) || !own_files (dom, pool, planned, error))
-    return FALSE;
-  rec = nl_virt_overlay_take (conn, dom, name, files, error);
-  if (rec == NULL)
-    {
-      g_prefix_error (error, "taking restore point '%s' of '%s': ", name, virDomainGetName (dom));
-      return FALSE;
-    }
-  return set_overlay_point (dom, rec, error);
-}
-
-gboolean
-nl_virt_restore_point_take (virDomainPtr dom, const char *name, GError **error)
-{
-  g_autoptr (xmlDoc) doc = NULL;
-  xmlNodePtr root;
-  xmlBufferPtr buf;
-  g_autofree char *xml = NULL;
-  g_autoptr (virDomainSnapshot) snap = NULL;
-  gboolean external = FALSE;
-
-  if (!nl_virt_overlay_needed (virDomainGetConnect (dom), dom, &external, error))
-    return FALSE;
-  if (external)
-    return take_overlay_point (dom, name, error);
-  if (!nl_virt_restore_point_drop (dom, name, error))
-    return FALSE;
-  doc = xmlNewDoc ((const xmlChar *) "1.0");
-  root = xmlNewNode (NULL, (const xmlChar *) "domainsnapshot");
-  xmlDocSetRootElement (doc, root);
-  xmlNewTextChild (root, NULL, (const xmlChar *) "name", (const xmlChar *) name);
-  xmlNewTextChild (root, NULL, (const xmlChar *) "description",
-                   (const xmlChar *) "nestlab rollout restore point");
-  buf = xmlBufferCreate ();
-  xmlNodeDump (buf, doc, root, 0, 0);
-  xml = g_strdup ((const char *) xmlBufferContent (buf));
-  xmlBufferFree (buf);
-  /* Internal snapshot: disks and, for a running guest, its memory, so a
-   * revert returns to the very moment before the first patch. */
-  snap = virDomainSnapshotCreateXML (dom, xml, 0);
-  if (snap == NULL)
-    {
-      nl_virt_set_error (error, "taking restore point '%s' of '%s'", name, virDomainGetName (dom));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-gboolean
-nl_virt_restore_point_revert (virDomainPtr dom, const char *name, GError **error)
-{
-  g_autoptr (virDomainSnapshot) snap = NULL;
-  g_autoptr (NlCheckpointRecord) rec = NULL;
-
-  if (!overlay_point_named (dom, name, &rec, error))
-    return FALSE;
-  if (rec != NULL)
-    {
-      virConnectPtr conn = virDomainGetConnect (dom);
-      gboolean with_memory = FALSE;
-      if (!nl_virt_overlay_rewind (conn, dom, rec, error)
-          || (rec->running && !nl_virt_overlay_resume (conn, dom, rec, &with_memory, error)))
-        {
-          g_prefix_error (error, "reverting '%s' to restore point '%s': ", virDomainGetName (dom), name);
-          return FALSE;
-        }
-      /* Restored from memory, the running definition is the one saved with
-       * it, from before the record: write the record there again. */
-      return !with_memory || set_overlay_point (dom, rec, error);
-    }
-  snap = virDomainSnapshotLookupByName (dom, name, 0);
-  if (snap == NULL)
-    {
-      nl_virt_set_error (error, "looking up restore point '%s' of '%s'", name, virDomainGetName (dom));
-      return FALSE;
-    }
-  if (virDomainRevertToSnapshot (snap, VIR_DOMAIN_SNAPSHOT_REVERT_FORCE) < 0)
-    {
-      nl_virt_set_error (error, "reverting '%s' to restore point '%s'", virDomainGetName (dom), name);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* ------------------------------------------------------------------ */
-/* Helpers                                                              */
 
 static char *
 short_hash (const char *text)
@@ -262,56 +33,7 @@ nl_virt_replica_lab (const char *run_id)
 static char *
 doc_to_string (xmlDocPtr doc)
 {
-  xmlBufferPtr buf = xmlBufferCreate ();
-  char *s;
-  xmlNodeDump (buf, doc, xmlDocGetRootElement (doc), 0, 1);
-  s = g_strdup ((const char *) xmlBufferContent (buf));
-  xmlBufferFree (buf);
-  return s;
-}
-
-static xmlDocPtr
-parse (const char *xml, GError **error)
-{
-  xmlDocPtr doc = xmlReadMemory (xml, strlen (xml), "libvirt.xml", NULL,
-                                 XML_PARSE_NONET | XML_PARSE_NOBLANKS);
-  if (doc == NULL)
-    g_set_error (error, NL_ERROR, NL_ERROR_LIBVIRT, "libvirt returned XML that does not parse");
-  return doc;
-}
-
-static xmlNodePtr
-child (xmlNodePtr node, const char *name)
-{
-  for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, name) == 0)
-      return c;
-  return NULL;
-}
-
-static char *
-prop (xmlNodePtr node, const char *name)
-{
-  xmlChar *v = node ? xmlGetProp (node, (const xmlChar *) name) : NULL;
-  char *r = v ? g_strdup ((const char *) v) : NULL;
-  xmlFree (v);
-  return r;
-}
-
-static void
-remove_children (xmlNodePtr node, const char *name)
-{
-  xmlNodePtr c = node ? node->children : NULL;
-  while (c)
-    {
-      xmlNodePtr next = c->next;
-      if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, name) == 0)
-        {
-          xmlUnlinkNode (c);
-          xmlFreeNode (c);
-        }
-      c = next;
-    }
+  return nl_xml_node_to_string (xmlDocGetRootElement (doc), TRUE);
 }
 
 typedef struct {
@@ -363,7 +85,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ReplicaSource, replica_source_free)
 static char *
 source_path (virConnectPtr conn, xmlNodePtr disk, xmlNodePtr source)
 {
-  g_autofree char *type = prop (disk, "type");
+  g_autofree char *type = nl_xml_prop (disk, "type");
   g_autofree char *pool = NULL;
   g_autofree char *volume = NULL;
   g_autoptr (virStoragePool) p = NULL;
@@ -371,11 +93,11 @@ source_path (virConnectPtr conn, xmlNodePtr disk, xmlNodePtr source)
   char *path;
 
   if (g_strcmp0 (type, "file") == 0)
-    return prop (source, "file");
+    return nl_xml_prop (source, "file");
   if (g_strcmp0 (type, "volume") != 0)
     return NULL;
-  pool = prop (source, "pool");
-  volume = prop (source, "volume");
+  pool = nl_xml_prop (source, "pool");
+  volume = nl_xml_prop (source, "volume");
   if (pool == NULL || volume == NULL)
     return NULL;
   p = virStoragePoolLookupByName (conn, pool);
@@ -396,7 +118,7 @@ static GPtrArray *
 disks_to_copy (virConnectPtr conn, xmlDocPtr doc)
 {
   GPtrArray *disks = g_ptr_array_new_with_free_func ((GDestroyNotify) disk_copy_free);
-  xmlNodePtr devices = child (xmlDocGetRootElement (doc), "devices");
+  xmlNodePtr devices = nl_xml_child (xmlDocGetRootElement (doc), "devices");
 
   for (xmlNodePtr c = devices ? devices->children : NULL; c; c = c->next)
     {
@@ -406,14 +128,14 @@ disks_to_copy (virConnectPtr conn, xmlDocPtr doc)
 
       if (c->type != XML_ELEMENT_NODE || strcmp ((const char *) c->name, "disk") != 0)
         continue;
-      device = prop (c, "device");
-      source = child (c, "source");
-      target = child (c, "target");
-      if (g_strcmp0 (device, "disk") != 0 || source == NULL || target == NULL || child (c, "readonly")
-          || child (c, "shareable"))
+      device = nl_xml_prop (c, "device");
+      source = nl_xml_child (c, "source");
+      target = nl_xml_child (c, "target");
+      if (g_strcmp0 (device, "disk") != 0 || source == NULL || target == NULL || nl_xml_child (c, "readonly")
+          || nl_xml_child (c, "shareable"))
         continue;
       d = g_new0 (DiskCopy, 1);
-      d->dev = prop (target, "dev");
+      d->dev = nl_xml_prop (target, "dev");
       d->source = source_path (conn, c, source);
       if (d->dev == NULL || d->source == NULL)
         {
@@ -479,7 +201,7 @@ backup_running (virDomainPtr dom, xmlDocPtr domdoc, GPtrArray *disks, GError **e
   g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
   xmlNodePtr root = xmlNewNode (NULL, (const xmlChar *) "domainbackup");
   xmlNodePtr list;
-  xmlNodePtr devices = child (xmlDocGetRootElement (domdoc), "devices");
+  xmlNodePtr devices = nl_xml_child (xmlDocGetRootElement (domdoc), "devices");
   g_autofree char *xml = NULL;
 
   xmlDocSetRootElement (doc, root);
@@ -495,8 +217,8 @@ backup_running (virDomainPtr dom, xmlDocPtr domdoc, GPtrArray *disks, GError **e
 
       if (c->type != XML_ELEMENT_NODE || strcmp ((const char *) c->name, "disk") != 0)
         continue;
-      device = prop (c, "device");
-      dev = prop (child (c, "target"), "dev");
+      device = nl_xml_prop (c, "device");
+      dev = nl_xml_prop (nl_xml_child (c, "target"), "dev");
       if (dev == NULL || g_strcmp0 (device, "disk") != 0)
         continue;
       for (guint i = 0; i < disks->len; i++)
@@ -577,32 +299,30 @@ backup_stopped (virConnectPtr conn, virStoragePoolPtr pool, GPtrArray *disks, GE
   return TRUE;
 }
 
-/* The ownership mark of a replica domain or network, as a child of
- * METADATA (new element in nestlab's namespace). */
-static void
-add_mark (xmlNodePtr metadata, const char *lab, const char *machine, const char *role,
-          const char *pool, GPtrArray *disks)
+/* The mark of a replica domain (FROM: production's mark, or NULL) or of
+ * the replica network (FROM NULL, MACHINE NULL): lab LAB, listing the
+ * files of DISKS (DiskCopy*) as volumes of POOL. */
+static NlOwnership *
+replica_mark (const char *lab, const NlOwnership *from, const char *machine, const char *pool,
+              GPtrArray *disks)
 {
-  xmlNodePtr mark = xmlNewChild (metadata, NULL, (const xmlChar *) "lab", NULL);
-  xmlNsPtr ns = xmlNewNs (mark, (const xmlChar *) NL_VIRT_METADATA_NS,
-                          (const xmlChar *) NL_VIRT_METADATA_PREFIX);
-  xmlSetNs (mark, ns);
-  xmlNewProp (mark, (const xmlChar *) "name", (const xmlChar *) lab);
-  if (machine)
-    xmlNewProp (mark, (const xmlChar *) "machine", (const xmlChar *) machine);
-  if (role)
-    xmlNewProp (mark, (const xmlChar *) "role", (const xmlChar *) role);
+  NlOwnership *own = nl_ownership_new (lab);
+
+  own->machine = g_strdup (from && from->machine ? from->machine : machine);
+  own->role = g_strdup (from ? from->role : machine ? NULL : "replica");
+  if (from != NULL)
+    {
+      own->nested = from->nested;
+      own->wave = from->wave;
+      own->os = g_strdup (from->os);
+    }
   for (guint i = 0; disks && i < disks->len; i++)
     {
       DiskCopy *d = disks->pdata[i];
-      const char *names[] = { d->overlay_vol, d->backup_vol };
-      for (guint k = 0; k < G_N_ELEMENTS (names); k++)
-        {
-          xmlNodePtr v = xmlNewChild (mark, ns, (const xmlChar *) "volume", NULL);
-          xmlNewProp (v, (const xmlChar *) "pool", (const xmlChar *) pool);
-          xmlNewProp (v, (const xmlChar *) "name", (const xmlChar *) names[k]);
-        }
+      nl_ownership_add_volume (own, pool, d->overlay_vol, FALSE);
+      nl_ownership_add_volume (own, pool, d->backup_vol, FALSE);
     }
+  return own;
 }
 
 static gboolean
@@ -626,8 +346,8 @@ define_network (virConnectPtr conn, const char *lab, const char *name, const cha
         for (guint k = 0; k < disks->len; k++)
           g_ptr_array_add (all, disks->pdata[k]);
       }
-    add_mark (xmlNewChild (root, NULL, (const xmlChar *) "metadata", NULL), lab, NULL, "replica",
-              pool, all);
+    g_autoptr (NlOwnership) own = replica_mark (lab, NULL, NULL, pool, all);
+    nl_ownership_append (own, xmlNewChild (root, NULL, (const xmlChar *) "metadata", NULL));
   }
   n = xmlNewChild (root, NULL, (const xmlChar *) "bridge", NULL);
   xmlNewProp (n, (const xmlChar *) "name", (const xmlChar *) bridge);
@@ -655,25 +375,20 @@ replica_xml (xmlDocPtr doc, const char *name, const char *network, const char *l
              const char *pool, GPtrArray *disks)
 {
   xmlNodePtr root = xmlDocGetRootElement (doc);
-  xmlNodePtr devices = child (root, "devices");
+  xmlNodePtr devices = nl_xml_child (root, "devices");
   xmlNodePtr metadata, os, n;
-  g_autofree char *machine = NULL;
-  g_autofree char *role = NULL;
+  g_autoptr (NlOwnership) prod = NULL;
+  g_autoptr (NlOwnership) own = NULL;
 
-  n = child (root, "name");
+  n = nl_xml_child (root, "name");
   xmlNodeSetContent (n, (const xmlChar *) name);
-  remove_children (root, "uuid");
-  /* Keep the production machine's name and role for ring selection. */
-  metadata = child (root, "metadata");
+  nl_xml_remove_children (root, "uuid");
+  /* Keep the production machine's name, role and wave for ring selection. */
+  metadata = nl_xml_child (root, "metadata");
   if (metadata == NULL)
     metadata = xmlNewChild (root, NULL, (const xmlChar *) "metadata", NULL);
-  for (xmlNodePtr c = metadata->children; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && c->ns && c->ns->href
-        && strcmp ((const char *) c->ns->href, NL_VIRT_METADATA_NS) == 0)
-      {
-        machine = prop (c, "machine");
-        role = prop (c, "role");
-      }
+  prod = nl_ownership_read (root);
+  own = replica_mark (lab, prod, name, pool, disks);
   /* Other tools' metadata and production's patch history stay out. */
   while (metadata->children)
     {
@@ -681,10 +396,10 @@ replica_xml (xmlDocPtr doc, const char *name, const char *network, const char *l
       xmlUnlinkNode (c);
       xmlFreeNode (c);
     }
-  add_mark (metadata, lab, machine ? machine : name, role, pool, disks);
+  nl_ownership_append (own, metadata);
   /* UEFI variables are per machine: libvirt makes a fresh copy. */
-  os = child (root, "os");
-  remove_children (os, "nvram");
+  os = nl_xml_child (root, "os");
+  nl_xml_remove_children (os, "nvram");
 
   for (xmlNodePtr c = devices ? devices->children : NULL, next; c; c = next)
     {
@@ -695,34 +410,34 @@ replica_xml (xmlDocPtr doc, const char *name, const char *network, const char *l
         {
           xmlNodePtr src;
           xmlSetProp (c, (const xmlChar *) "type", (const xmlChar *) "network");
-          remove_children (c, "mac");
-          remove_children (c, "source");
-          remove_children (c, "target");
-          remove_children (c, "filterref");
+          nl_xml_remove_children (c, "mac");
+          nl_xml_remove_children (c, "source");
+          nl_xml_remove_children (c, "target");
+          nl_xml_remove_children (c, "filterref");
           src = xmlNewChild (c, NULL, (const xmlChar *) "source", NULL);
           xmlNewProp (src, (const xmlChar *) "network", (const xmlChar *) network);
         }
       else if (strcmp ((const char *) c->name, "disk") == 0)
         {
-          g_autofree char *dev = prop (child (c, "target"), "dev");
-          g_autofree char *device = prop (c, "device");
+          g_autofree char *dev = nl_xml_prop (nl_xml_child (c, "target"), "dev");
+          g_autofree char *device = nl_xml_prop (c, "device");
           DiskCopy *copy = NULL;
           for (guint i = 0; dev && i < disks->len; i++)
             if (g_str_equal (((DiskCopy *) disks->pdata[i])->dev, dev))
               copy = disks->pdata[i];
           if (copy != NULL)
             {
-              xmlNodePtr drv = child (c, "driver");
+              xmlNodePtr drv = nl_xml_child (c, "driver");
               xmlNodePtr src = xmlNewNode (NULL, (const xmlChar *) "source");
               xmlSetProp (c, (const xmlChar *) "type", (const xmlChar *) "file");
-              remove_children (c, "source");
+              nl_xml_remove_children (c, "source");
               xmlSetProp (src, (const xmlChar *) "file", (const xmlChar *) copy->overlay);
               xmlAddChild (c, src);
               if (drv)
                 xmlSetProp (drv, (const xmlChar *) "type", (const xmlChar *) "qcow2");
-              remove_children (c, "backingStore");
+              nl_xml_remove_children (c, "backingStore");
             }
-          else if (g_strcmp0 (device, "cdrom") != 0 && !child (c, "readonly"))
+          else if (g_strcmp0 (device, "cdrom") != 0 && !nl_xml_child (c, "readonly"))
             {
               /* A writable disk we did not copy (shared, block, network):
                * the replica must never write to production's. */
@@ -755,8 +470,8 @@ replica_plan (virConnectPtr conn, const char *pool_dir, const char *source, cons
   r->running = nl_virt_domain_is_active (dom);
   live = nl_virt_domain_xml (dom, FALSE, error);
   inactive = live ? nl_virt_domain_xml (dom, TRUE, error) : NULL;
-  if (inactive == NULL || (r->livedoc = parse (live, error)) == NULL
-      || (r->doc = parse (inactive, error)) == NULL)
+  if (inactive == NULL || (r->livedoc = nl_xml_parse (live, error)) == NULL
+      || (r->doc = nl_xml_parse (inactive, error)) == NULL)
     return NULL;
   r->disks = disks_to_copy (conn, r->livedoc);
   if (r->disks->len == 0)
@@ -886,41 +601,6 @@ nl_virt_replica_create (virConnectPtr conn, const char *run_id, const char *pool
   return TRUE;
 }
 
-GPtrArray *
-nl_virt_marked_domains (virConnectPtr conn, const char *lab, GError **error)
-{
-  g_autoptr (GPtrArray) result = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_owned_domain_free);
-  virDomainPtr *doms = NULL;
-  int n = virConnectListAllDomains (conn, &doms, 0);
-
-  if (n < 0)
-    {
-      nl_virt_set_error (error, "listing domains");
-      return NULL;
-    }
-  for (int i = 0; i < n; i++)
-    {
-      g_autofree char *xml = virDomainGetXMLDesc (doms[i], VIR_DOMAIN_XML_INACTIVE);
-      NlOwnership *own = NULL;
-      /* A domain that vanished meanwhile, or whose XML does not parse, is
-       * not ours to act on. */
-      if (xml != NULL && nl_ownership_parse (xml, &own, NULL) && nl_ownership_is_lab (own, lab))
-        {
-          NlOwnedDomain *od = g_new0 (NlOwnedDomain, 1);
-          od->name = g_strdup (virDomainGetName (doms[i]));
-          od->dom = g_steal_pointer (&doms[i]);
-          od->own = g_steal_pointer (&own);
-          g_ptr_array_add (result, od);
-        }
-      virResetLastError ();
-      nl_ownership_free (own);
-      if (doms[i])
-        virDomainFree (doms[i]);
-    }
-  free (doms);
-  return g_steal_pointer (&result);
-}
-
 /* libvirt keeps a push backup running after the client that began it died:
  * ends every one that writes into PATHS (a set of file paths) and waits
  * until it has ended. */
@@ -945,7 +625,7 @@ end_orphan_backups (virConnectPtr conn, GHashTable *paths, GError **error)
       gboolean ours = FALSE;
 
       virResetLastError ();   /* no backup job: nothing to end */
-      if (xml != NULL && (doc = parse (xml, NULL)) != NULL)
+      if (xml != NULL && (doc = nl_xml_parse (xml, NULL)) != NULL)
         {
           xp = xmlXPathNewContext (doc);
           obj = xmlXPathEvalExpression ((const xmlChar *) "//disk/target/@file", xp);
@@ -994,7 +674,7 @@ gboolean
 nl_virt_replica_discard (virConnectPtr conn, const char *run_id, GError **error)
 {
   g_autofree char *lab = nl_virt_replica_lab (run_id);
-  g_autoptr (GPtrArray) doms = nl_virt_marked_domains (conn, lab, error);
+  g_autoptr (GPtrArray) doms = nl_virt_list_owned_domains (conn, lab, error);
   g_autoptr (GPtrArray) nets = NULL;
   g_autoptr (GHashTable) paths = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
@@ -1036,111 +716,4 @@ nl_virt_replica_discard (virConnectPtr conn, const char *run_id, GError **error)
         return FALSE;
     }
   return TRUE;
-}
-
-/* ------------------------------------------------------------------ */
-/* Patch history                                                        */
-
-static unsigned int
-metadata_flags (virDomainPtr dom)
-{
-  unsigned int flags = 0;
-  if (virDomainIsPersistent (dom) == 1)
-    flags |= VIR_DOMAIN_AFFECT_CONFIG;
-  if (virDomainIsActive (dom) == 1)
-    flags |= VIR_DOMAIN_AFFECT_LIVE;
-  return flags;
-}
-
-static xmlDocPtr
-patches_doc (virDomainPtr dom, GError **error)
-{
-  g_autofree char *xml = virDomainGetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, NL_PATCHES_NS,
-                                               virDomainIsPersistent (dom) == 1
-                                                 ? VIR_DOMAIN_AFFECT_CONFIG : VIR_DOMAIN_AFFECT_LIVE);
-  if (xml == NULL)
-    {
-      if (nl_virt_last_error_is_not_found ())
-        {
-          xmlDocPtr doc;
-          virResetLastError ();
-          doc = xmlNewDoc ((const xmlChar *) "1.0");
-          xmlDocSetRootElement (doc, xmlNewNode (NULL, (const xmlChar *) "patches"));
-          return doc;
-        }
-      nl_virt_set_error (error, "reading the patch history of '%s'", virDomainGetName (dom));
-      return NULL;
-    }
-  return parse (xml, error);
-}
-
-gboolean
-nl_virt_patches_record (virDomainPtr dom, const char *run_id, const char *const *ids, GError **error)
-{
-  g_autoptr (xmlDoc) doc = patches_doc (dom, error);
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *stamp = g_date_time_format_iso8601 (now);
-  g_autofree char *xml = NULL;
-  xmlNodePtr root;
-
-  if (doc == NULL)
-    return FALSE;
-  root = xmlDocGetRootElement (doc);
-  /* libvirt hands the element back namespaced; write it without, since
-   * virDomainSetMetadata puts it into NL_PATCHES_NS itself. */
-  xmlSetNs (root, NULL);
-  for (xmlNodePtr c = root->children; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE)
-      xmlSetNs (c, NULL);
-  for (guint i = 0; ids && ids[i]; i++)
-    {
-      xmlNodePtr p = xmlNewChild (root, NULL, (const xmlChar *) "patch", NULL);
-      xmlNewProp (p, (const xmlChar *) "id", (const xmlChar *) ids[i]);
-      xmlNewProp (p, (const xmlChar *) "run", (const xmlChar *) run_id);
-      xmlNewProp (p, (const xmlChar *) "installed", (const xmlChar *) stamp);
-    }
-  xml = doc_to_string (doc);
-  if (virDomainSetMetadata (dom, VIR_DOMAIN_METADATA_ELEMENT, xml, NL_PATCHES_PREFIX, NL_PATCHES_NS,
-                            metadata_flags (dom)) < 0)
-    {
-      nl_virt_set_error (error, "writing the patch history of '%s'", virDomainGetName (dom));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-void
-nl_patch_record_free (NlPatchRecord *record)
-{
-  if (record == NULL)
-    return;
-  g_free (record->id);
-  g_free (record->run);
-  g_free (record->installed);
-  g_free (record);
-}
-
-GPtrArray *
-nl_virt_patches_list (virDomainPtr dom, GError **error)
-{
-  g_autoptr (xmlDoc) doc = patches_doc (dom, error);
-  GPtrArray *records;
-
-  if (doc == NULL)
-    return NULL;
-  records = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_patch_record_free);
-  for (xmlNodePtr c = xmlDocGetRootElement (doc)->children; c; c = c->next)
-    if (c->type == XML_ELEMENT_NODE && strcmp ((const char *) c->name, "patch") == 0)
-      {
-        char *id = prop (c, "id");
-        NlPatchRecord *r;
-        if (id == NULL)
-          continue;
-        r = g_new0 (NlPatchRecord, 1);
-        r->id = id;
-        r->run = prop (c, "run");
-        r->installed = prop (c, "installed");
-        g_ptr_array_add (records, r);
-      }
-  return records;
 }

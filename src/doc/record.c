@@ -1,0 +1,154 @@
+/* Checkpoint records (one machine's part of a lab checkpoint, kept in its
+ * lab mark) and rollout restore points (the same fields under their own
+ * element and namespace). */
+#include <string.h>
+
+#include "doc-private.h"
+
+static const char *const mode_names[] = {
+  [NL_CHECKPOINT_INTERNAL] = "internal",
+  [NL_CHECKPOINT_EXTERNAL] = "external",
+};
+
+const char *
+nl_checkpoint_mode_to_string (NlCheckpointMode mode)
+{
+  return (guint) mode < G_N_ELEMENTS (mode_names) ? mode_names[mode] : "internal";
+}
+
+gboolean
+nl_checkpoint_mode_from_string (const char *text, NlCheckpointMode *mode)
+{
+  for (guint i = 0; text && i < G_N_ELEMENTS (mode_names); i++)
+    if (strcmp (text, mode_names[i]) == 0)
+      {
+        *mode = (NlCheckpointMode) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+void
+nl_checkpoint_record_free (NlCheckpointRecord *rec)
+{
+  if (rec == NULL)
+    return;
+  g_free (rec->name);
+  g_free (rec->created);
+  g_free (rec->nvram_copy);
+  g_free (rec->tpm_copy);
+  g_free (rec->memory);
+  g_strfreev (rec->targets);
+  g_strfreev (rec->disks);
+  g_strfreev (rec->bases);
+  g_free (rec);
+}
+
+NlCheckpointRecord *
+nl_checkpoint_record_copy (const NlCheckpointRecord *rec)
+{
+  NlCheckpointRecord *r = g_new0 (NlCheckpointRecord, 1);
+  r->name = g_strdup (rec->name);
+  r->mode = rec->mode;
+  r->created = g_strdup (rec->created);
+  r->running = rec->running;
+  r->targets = g_strdupv (rec->targets);
+  r->disks = g_strdupv (rec->disks);
+  r->bases = g_strdupv (rec->bases);
+  r->nvram_copy = g_strdup (rec->nvram_copy);
+  r->tpm_copy = g_strdup (rec->tpm_copy);
+  r->memory = g_strdup (rec->memory);
+  return r;
+}
+
+static char **
+steal_strv (GPtrArray *array)
+{
+  g_ptr_array_add (array, NULL);
+  return (char **) g_ptr_array_steal (array, NULL);
+}
+
+NlCheckpointRecord *
+nl_doc_record_from_node (xmlNodePtr c)
+{
+  g_autoptr (NlCheckpointRecord) r = g_new0 (NlCheckpointRecord, 1);
+  g_autofree char *running = nl_xml_prop (c, "running");
+  g_autofree char *mode = nl_xml_prop (c, "mode");
+  /* One <disk target= overlay= base=/> per disk: paths may hold spaces. */
+  g_autoptr (GPtrArray) targets = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) disks = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) bases = g_ptr_array_new_with_free_func (g_free);
+
+  r->name = nl_xml_prop (c, "name");
+  if (r->name == NULL || !nl_checkpoint_mode_from_string (mode, &r->mode))
+    return NULL;
+  r->created = nl_xml_prop (c, "created");
+  r->nvram_copy = nl_xml_prop (c, "nvram");
+  r->tpm_copy = nl_xml_prop (c, "tpm");
+  r->memory = nl_xml_prop (c, "memory");
+  r->running = g_strcmp0 (running, "yes") == 0;
+  for (xmlNodePtr d = c->children; d; d = d->next)
+    if (nl_xml_is (d, "disk"))
+      {
+        char *t = nl_xml_prop (d, "target"), *o = nl_xml_prop (d, "overlay"), *b = nl_xml_prop (d, "base");
+        if (t && o && b)
+          {
+            g_ptr_array_add (targets, t);
+            g_ptr_array_add (disks, o);
+            g_ptr_array_add (bases, b);
+            continue;
+          }
+        g_free (t);
+        g_free (o);
+        g_free (b);
+      }
+  r->targets = steal_strv (targets);
+  r->disks = steal_strv (disks);
+  r->bases = steal_strv (bases);
+  return g_steal_pointer (&r);
+}
+
+static void
+set_prop (xmlNodePtr node, const char *name, const char *value)
+{
+  if (value != NULL)
+    xmlNewProp (node, (const xmlChar *) name, (const xmlChar *) value);
+}
+
+void
+nl_doc_record_to_node (const NlCheckpointRecord *rec, xmlNodePtr c)
+{
+  set_prop (c, "name", rec->name);
+  set_prop (c, "mode", nl_checkpoint_mode_to_string (rec->mode));
+  set_prop (c, "created", rec->created);
+  set_prop (c, "running", rec->running ? "yes" : "no");
+  set_prop (c, "nvram", rec->nvram_copy);
+  set_prop (c, "tpm", rec->tpm_copy);
+  set_prop (c, "memory", rec->memory);
+  for (guint i = 0; rec->targets && rec->disks && rec->bases && rec->targets[i] && rec->disks[i]
+                    && rec->bases[i]; i++)
+    {
+      xmlNodePtr d = xmlNewChild (c, c->ns, (const xmlChar *) "disk", NULL);
+      set_prop (d, "target", rec->targets[i]);
+      set_prop (d, "overlay", rec->disks[i]);
+      set_prop (d, "base", rec->bases[i]);
+    }
+}
+
+char *
+nl_restore_point_format (const NlCheckpointRecord *rec)
+{
+  g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
+  xmlNodePtr root = xmlNewNode (NULL, (const xmlChar *) "restore-point");
+
+  xmlDocSetRootElement (doc, root);
+  nl_doc_record_to_node (rec, root);
+  return nl_xml_node_to_string (root, FALSE);
+}
+
+NlCheckpointRecord *
+nl_restore_point_parse (const char *xml)
+{
+  g_autoptr (xmlDoc) doc = xml ? nl_xml_parse (xml, NULL) : NULL;
+  return doc ? nl_doc_record_from_node (xmlDocGetRootElement (doc)) : NULL;
+}
