@@ -11,6 +11,7 @@
  * what it means. */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <libxml/tree.h>
 
@@ -42,6 +43,31 @@ void nl_xml_remove_children (xmlNodePtr node, const char *name);
 char *nl_xml_node_to_string (xmlNodePtr node, gboolean format);
 /* The element NAME in namespace NS inside ROOT's <metadata>, or NULL. */
 xmlNodePtr nl_xml_metadata_find (xmlNodePtr root, const char *ns, const char *name);
+
+/* ---- Input files (load.c) --------------------------------------------- */
+
+/* What kind of file nl_doc_load reads. */
+typedef struct {
+  const char *plural;      /* "templates", for messages */
+  const char *a;           /* "an XML template", for messages */
+  gsize max_size;          /* bytes */
+  int max_depth;           /* element nesting */
+  GResource *(*resource) (void); /* the resource bundle holding its schema */
+  const char *schema;      /* path of its RelaxNG schema in that bundle */
+  const char *schema_name; /* "template schema", for messages */
+} NlDocKind;
+
+/* Reads PATH the way every nestlab input file is read: screened (a regular
+ * file within the size limit, UTF-8), parsed with line numbers and no
+ * network access, its nesting bounded, its root element ROOT (no
+ * namespace; ROOT_NOTE, when given, is added to the complaint) and valid
+ * against KIND's schema. Returns the document, and the file's bytes in
+ * *CONTENTS when CONTENTS is not NULL. On failure NULL, with *MESSAGE (new
+ * string) and *LINE (0 when no line applies) set. */
+xmlDocPtr nl_doc_load (const char *path, const NlDocKind *kind, const char *root, const char *root_note,
+                       GBytes **contents, int *line, char **message);
+/* The text of KIND's schema (static). */
+const char *nl_doc_schema_text (const NlDocKind *kind);
 
 /* ---- Checkpoint records ---------------------------------------------- */
 

@@ -2,34 +2,24 @@
  * (no network, no DTD, no entities), validate it against the embedded
  * RelaxNG schema, then check its meaning. Every problem becomes a
  * "FILE:LINE: message" line; a bad plan never reaches the executor. */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <gio/gio.h>
 #include <libxml/parser.h>
-#include <libxml/relaxng.h>
 
+#include <nestlab/doc.h>
 #include <nestlab/error.h>
 #include <nestlab/rollout.h>
-#include <nestlab/screen.h>
 
 NL_ENUM_IMPL (nl_severity, NL_SEVERITY_LAST, "critical", "important", "moderate", "low")
 NL_ENUM_IMPL (nl_target_kind, NL_TARGET_LAST, "lab", "domain")
 NL_ENUM_IMPL (nl_health_kind, NL_HEALTH_LAST, "agent", "command")
 
 /* From the compiled resource bundle (templates/schema). */
-GResource *nl_resources_get_resource (void);
 
 #define SCHEMA_PATH "/dev/nestlab/schema/rollout.rng"
 #define MAX_DEPTH 16
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlParserCtxt, xmlFreeParserCtxt)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
 
 /* ------------------------------------------------------------------ */
 /* Freeing                                                              */
@@ -158,38 +148,15 @@ diag (Ctx *ctx, int line, const char *format, ...)
 
 #define DIAG(ctx, node, ...) diag ((ctx), (int) xmlGetLineNo (node), __VA_ARGS__)
 
-static GBytes *
-schema_bytes (void)
-{
-  return g_resource_lookup_data (nl_resources_get_resource (), SCHEMA_PATH,
-                                 G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-}
+GResource *nl_resources_get_resource (void);
 
-static xmlRelaxNGPtr
-schema_get (void)
-{
-  static gsize once = 0;
-  static xmlRelaxNGPtr schema;
-
-  if (g_once_init_enter (&once))
-    {
-      g_autoptr (GBytes) bytes = schema_bytes ();
-      gsize size = 0;
-      const char *data = g_bytes_get_data (bytes, &size);
-      g_autoptr (xmlRelaxNGParserCtxt) pctxt = xmlRelaxNGNewMemParserCtxt (data, size);
-      schema = xmlRelaxNGParse (pctxt);
-      g_assert (schema != NULL); /* the schema ships with the binary */
-      g_once_init_leave (&once, 1);
-    }
-  return schema;
-}
+static const NlDocKind plan_kind = { "rollout plans", "a rollout plan", NL_ROLLOUT_MAX_SIZE, MAX_DEPTH,
+                                     nl_resources_get_resource, SCHEMA_PATH, "rollout plan schema" };
 
 const char *
 nl_rollout_schema (void)
 {
-  g_autoptr (GBytes) bytes = schema_bytes ();
-  /* Resource data is static and lives as long as the program. */
-  return g_bytes_get_data (bytes, NULL);
+  return nl_doc_schema_text (&plan_kind);
 }
 
 /* ------------------------------------------------------------------ */
@@ -584,67 +551,18 @@ nl_rollout_plan_load (const char *file, GError **error)
 {
   g_autoptr (GPtrArray) diags = g_ptr_array_new_with_free_func (g_free);
   Ctx ctx = { .file = file, .diags = diags };
-  g_autofree char *contents = NULL;
-  g_autoptr (xmlParserCtxt) pctxt = NULL;
   g_autoptr (xmlDoc) doc = NULL;
   g_autoptr (NlRolloutPlan) plan = NULL;
-  xmlNodePtr root;
-  gsize len = 0;
+  g_autofree char *message = NULL;
+  int line = 0;
 
-  {
-    static const NlScreenKind kind = { "rollout plans", "a rollout plan", NL_ROLLOUT_MAX_SIZE };
-    g_autofree char *message = NULL;
-    int line = 0;
-    contents = nl_screen_read (file, &kind, &len, &line, &message);
-    if (contents == NULL)
-      {
-        diag (&ctx, line, "%s", message);
-        goto fail;
-      }
-  }
-  pctxt = xmlNewParserCtxt ();
-  doc = xmlCtxtReadMemory (pctxt, contents, len, file, "UTF-8",
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
-                           | XML_PARSE_BIG_LINES | XML_PARSE_NOCDATA);
+  doc = nl_doc_load (file, &plan_kind, "rollout", NULL, NULL, &line, &message);
   if (doc == NULL)
     {
-      const xmlError *err = xmlCtxtGetLastError (pctxt);
-      g_autofree char *msg = g_strchomp (g_strdup (err && err->message ? err->message : "not well-formed"));
-      diag (&ctx, err ? err->line : 0, "not well-formed XML: %s", msg);
+      diag (&ctx, line, "%s", message);
       goto fail;
     }
-  root = xmlDocGetRootElement (doc);
-  if (root == NULL)
-    {
-      diag (&ctx, 0, "no root element");
-      goto fail;
-    }
-  {
-    xmlNodePtr deep = nl_screen_too_deep (root, MAX_DEPTH);
-    if (deep != NULL)
-      {
-        DIAG (&ctx, deep, "elements nested deeper than %d levels", MAX_DEPTH);
-        goto fail;
-      }
-  }
-  if (!xmlStrEqual (root->name, (const xmlChar *) "rollout") || root->ns != NULL)
-    {
-      DIAG (&ctx, root, "root element is <%s>; expected <rollout>", root->name);
-      goto fail;
-    }
-  {
-    g_autofree char *invalid = NULL;
-    int line = 0;
-    if (!nl_screen_validate (doc, schema_get (), &line, &invalid))
-      {
-        if (invalid != NULL)
-          diag (&ctx, line, "%s", invalid);
-        else
-          DIAG (&ctx, root, "does not match the rollout plan schema");
-        goto fail;
-      }
-  }
-  plan = build_plan (&ctx, root);
+  plan = build_plan (&ctx, xmlDocGetRootElement (doc));
   if (diags->len == 0)
     return g_steal_pointer (&plan);
 

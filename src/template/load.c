@@ -2,28 +2,19 @@
  * libxml2 (no network, no DTD, no entities), validate against the RelaxNG
  * schema, follow includes, substitute params, apply profiles and expand
  * counts into an NlLab. Every problem becomes a "FILE:LINE: message". */
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <gio/gio.h>
 #include <libxml/parser.h>
-#include <libxml/relaxng.h>
 
+#include <nestlab/doc.h>
 #include <nestlab/error.h>
-#include <nestlab/screen.h>
 #include <nestlab/template.h>
 #include "loader.h"
 
 
 /* From the compiled resource bundle (templates/schema). */
-GResource *nl_resources_get_resource (void);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlParserCtxt, xmlFreeParserCtxt)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
 
 /* ------------------------------------------------------------------ */
 /* Diagnostics                                                          */
@@ -89,35 +80,16 @@ source_set (NlSource *src, xmlNodePtr node)
 /* ------------------------------------------------------------------ */
 /* Reading and parsing one file                                         */
 
-static xmlRelaxNGPtr
-schema_get (void)
-{
-  static gsize once = 0;
-  static xmlRelaxNGPtr schema;
+GResource *nl_resources_get_resource (void);
 
-  if (g_once_init_enter (&once))
-    {
-      g_autoptr (GBytes) bytes = g_resource_lookup_data (nl_resources_get_resource (),
-                                                         "/dev/nestlab/schema/lab.rng",
-                                                         G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-      gsize size = 0;
-      const char *data = g_bytes_get_data (bytes, &size);
-      g_autoptr (xmlRelaxNGParserCtxt) pctxt = xmlRelaxNGNewMemParserCtxt (data, size);
-      schema = xmlRelaxNGParse (pctxt);
-      g_assert (schema != NULL); /* the schema ships with the binary */
-      g_once_init_leave (&once, 1);
-    }
-  return schema;
-}
+static const NlDocKind template_kind = { "templates", "an XML template", NL_TEMPLATE_MAX_SIZE,
+                                         NL_TEMPLATE_MAX_DEPTH, nl_resources_get_resource,
+                                         "/dev/nestlab/schema/lab.rng", "template schema" };
 
 const char *
 nl_template_schema (void)
 {
-  g_autoptr (GBytes) bytes = g_resource_lookup_data (nl_resources_get_resource (),
-                                                     "/dev/nestlab/schema/lab.rng",
-                                                     G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
-  /* Resource data is static and lives as long as the program. */
-  return g_bytes_get_data (bytes, NULL);
+  return nl_doc_schema_text (&template_kind);
 }
 
 /* Parses one file; adds it to loader->docs and returns it (borrowed), or
@@ -125,71 +97,25 @@ nl_template_schema (void)
 static xmlDocPtr
 parse_file (NlLoader *loader, const char *path, const char *root)
 {
-  g_autofree char *contents = NULL;
-  g_autoptr (xmlParserCtxt) ctxt = NULL;
-  g_autoptr (xmlDoc) doc = NULL;
-  xmlNodePtr top;
-  gsize len = 0;
+  g_autoptr (GBytes) contents = NULL;
+  g_autofree char *message = NULL;
+  xmlDocPtr doc;
+  int line = 0;
 
-  {
-    static const NlScreenKind kind = { "templates", "an XML template", NL_TEMPLATE_MAX_SIZE };
-    g_autofree char *message = NULL;
-    int line = 0;
-    contents = nl_screen_read (path, &kind, &len, &line, &message);
-    if (contents == NULL)
-      {
-        nl_loader_diag_at (loader, path, line, "%s", message);
-        return NULL;
-      }
-  }
-
-  ctxt = xmlNewParserCtxt ();
-  doc = xmlCtxtReadMemory (ctxt, contents, len, path, "UTF-8",
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING
-                           | XML_PARSE_BIG_LINES | XML_PARSE_NOCDATA);
+  doc = nl_doc_load (path, &template_kind, root, g_str_equal (root, "lab-part") ? " (an included file)" : NULL,
+                     &contents, &line, &message);
   if (doc == NULL)
     {
-      const xmlError *err = xmlCtxtGetLastError (ctxt);
-      g_autofree char *msg = g_strchomp (g_strdup (err && err->message ? err->message : "not well-formed"));
-      nl_loader_diag_at (loader, path, err ? err->line : 0, "not well-formed XML: %s", msg);
-      return NULL;
-    }
-  top = xmlDocGetRootElement (doc);
-  if (top == NULL)
-    {
-      nl_loader_diag_at (loader, path, 0, "no root element");
+      nl_loader_diag_at (loader, path, line, "%s", message);
       return NULL;
     }
   {
-    xmlNodePtr deep = nl_screen_too_deep (top, NL_TEMPLATE_MAX_DEPTH);
-    if (deep != NULL)
-      {
-        nl_loader_diag (loader, deep, "elements nested deeper than %d levels", NL_TEMPLATE_MAX_DEPTH);
-        return NULL;
-      }
+    gsize len = 0;
+    const guchar *data = g_bytes_get_data (contents, &len);
+    g_checksum_update (loader->digest, data, len);
   }
-  if (!xmlStrEqual (top->name, (const xmlChar *) root) || top->ns != NULL)
-    {
-      nl_loader_diag (loader, top, "root element is <%s>; expected <%s>%s", top->name, root,
-                      g_str_equal (root, "lab-part") ? " (an included file)" : "");
-      return NULL;
-    }
-
-  {
-    g_autofree char *invalid = NULL;
-    int line = 0;
-    if (!nl_screen_validate (doc, schema_get (), &line, &invalid))
-      {
-        if (invalid != NULL)
-          nl_loader_diag_at (loader, path, line, "%s", invalid);
-        else
-          nl_loader_diag (loader, top, "does not match the template schema");
-        return NULL;
-      }
-  }
-  g_checksum_update (loader->digest, (const guchar *) contents, len);
   g_ptr_array_add (loader->docs, doc);
-  return g_steal_pointer (&doc);
+  return doc;
 }
 
 /* ------------------------------------------------------------------ */
