@@ -14,6 +14,7 @@
 #include <gio/gio.h>
 #include <glib.h>
 #include <libxml/tree.h>
+#include <nestlab/enum.h>
 
 G_BEGIN_DECLS
 
@@ -75,11 +76,9 @@ const char *nl_doc_schema_text (const NlDocKind *kind);
 typedef enum {
   NL_CHECKPOINT_INTERNAL,  /* a libvirt internal snapshot */
   NL_CHECKPOINT_EXTERNAL,  /* nestlab's own overlays (UEFI, raw or shared disks) */
+  NL_CHECKPOINT_LAST
 } NlCheckpointMode;
-
-const char *nl_checkpoint_mode_to_string (NlCheckpointMode mode);
-/* FALSE for a word that names no mode. */
-gboolean nl_checkpoint_mode_from_string (const char *text, NlCheckpointMode *mode);
+NL_ENUM_DECL (nl_checkpoint_mode);
 
 /* One machine's part of a lab-wide checkpoint (<nestlab:checkpoint> in its
  * mark), or a rollout restore point (same fields, its own element). */

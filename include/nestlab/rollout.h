@@ -240,9 +240,19 @@ typedef enum {
 } NlRunState;
 NL_ENUM_DECL (nl_run_state);
 
+/* The passes of a run: the replica, then production's critical patches
+ * now and the others in the maintenance window. */
+typedef enum {
+  NL_PASS_REPLICA,
+  NL_PASS_NOW,
+  NL_PASS_WINDOW,
+  NL_PASS_LAST
+} NlRolloutPass;
+NL_ENUM_DECL (nl_rollout_pass);
+
 typedef struct {
   char *key;                /* "pass/ring/name" */
-  char *pass;               /* "replica", "now" (critical), "window" */
+  NlRolloutPass pass;
   char *ring;
   char *name;               /* domain name */
   char *production;         /* for replica targets: the production domain */
@@ -259,7 +269,7 @@ typedef struct {
 } NlTargetRecord;
 
 typedef struct {
-  char *pass;
+  NlRolloutPass pass;
   char *name;
   gboolean started;
   gint64 started_at, finished_at;
@@ -300,7 +310,7 @@ gboolean nl_journal_save (NlJournal *journal, GError **error);
 GPtrArray *nl_journal_list (const char *root, GError **error);
 
 NlTargetRecord *nl_journal_find_target (NlJournal *journal, const char *key);
-NlRingRecord *nl_journal_find_ring (NlJournal *journal, const char *pass, const char *ring);
+NlRingRecord *nl_journal_find_ring (NlJournal *journal, NlRolloutPass pass, const char *ring);
 /* Moves RECORD to STATE (checked with nl_rollout_transition_valid), sets
  * MESSAGE (may be NULL) and saves the journal before returning: callers
  * act only after it returned TRUE. */

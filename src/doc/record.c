@@ -5,28 +5,7 @@
 
 #include "doc-private.h"
 
-static const char *const mode_names[] = {
-  [NL_CHECKPOINT_INTERNAL] = "internal",
-  [NL_CHECKPOINT_EXTERNAL] = "external",
-};
-
-const char *
-nl_checkpoint_mode_to_string (NlCheckpointMode mode)
-{
-  return (guint) mode < G_N_ELEMENTS (mode_names) ? mode_names[mode] : "internal";
-}
-
-gboolean
-nl_checkpoint_mode_from_string (const char *text, NlCheckpointMode *mode)
-{
-  for (guint i = 0; text && i < G_N_ELEMENTS (mode_names); i++)
-    if (strcmp (text, mode_names[i]) == 0)
-      {
-        *mode = (NlCheckpointMode) i;
-        return TRUE;
-      }
-  return FALSE;
-}
+NL_ENUM_IMPL (nl_checkpoint_mode, NL_CHECKPOINT_LAST, "internal", "external")
 
 void
 nl_checkpoint_record_free (NlCheckpointRecord *rec)
@@ -80,8 +59,9 @@ nl_doc_record_from_node (xmlNodePtr c)
   g_autoptr (GPtrArray) bases = g_ptr_array_new_with_free_func (g_free);
 
   r->name = nl_xml_prop (c, "name");
-  if (r->name == NULL || !nl_checkpoint_mode_from_string (mode, &r->mode))
+  if (r->name == NULL || nl_checkpoint_mode_from_string (mode) < 0)
     return NULL;
+  r->mode = nl_checkpoint_mode_from_string (mode);
   r->created = nl_xml_prop (c, "created");
   r->nvram_copy = nl_xml_prop (c, "nvram");
   r->tpm_copy = nl_xml_prop (c, "tpm");

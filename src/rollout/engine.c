@@ -16,6 +16,7 @@ NL_ENUM_IMPL (nl_resume_action, NL_RESUME_LAST,
 NL_ENUM_IMPL (nl_outcome, NL_OUTCOME_LAST,
               "installed", "installed-pending-reboot", "failed", "rolled-back",
               "not-applicable", "skipped", "in-progress")
+NL_ENUM_IMPL (nl_rollout_pass, NL_PASS_LAST, "replica", "now", "window")
 NL_ENUM_IMPL (nl_run_state, NL_RUN_STATE_LAST,
               "running", "waiting", "done", "halted", "aborted", "interrupted")
 

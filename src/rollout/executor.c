@@ -15,9 +15,6 @@
 
 #define PLAN_COPY "plan.xml"
 #define ABORT_FILE "abort"
-#define PASS_REPLICA "replica"
-#define PASS_NOW "now"
-#define PASS_WINDOW "window"
 
 typedef struct {
   const NlRolloutPlan *plan;
@@ -102,29 +99,30 @@ windowed (const NlRolloutPlan *plan, const NlJournal *journal)
 /* Patches of PASS, in plan order (borrowed). Production passes get only
  * patches that passed on the replica. */
 static GPtrArray *
-pass_patches (const NlRolloutPlan *plan, const NlJournal *journal, const char *pass)
+pass_patches (const NlRolloutPlan *plan, const NlJournal *journal, NlRolloutPass pass)
 {
   GPtrArray *out = g_ptr_array_new ();
   for (guint i = 0; i < plan->patches->len; i++)
     {
       NlPatch *p = plan->patches->pdata[i];
       gboolean critical = p->severity == NL_SEVERITY_CRITICAL;
-      if (!g_str_equal (pass, PASS_REPLICA)
+      if (pass != NL_PASS_REPLICA
           && (journal->passed == NULL || !g_strv_contains ((const char *const *) journal->passed, p->id)))
         continue;
-      if (g_str_equal (pass, PASS_REPLICA)
-          || (g_str_equal (pass, PASS_NOW) && (!windowed (plan, journal) || critical))
-          || (g_str_equal (pass, PASS_WINDOW) && windowed (plan, journal) && !critical))
+      if (pass == NL_PASS_REPLICA
+          || (pass == NL_PASS_NOW && (!windowed (plan, journal) || critical))
+          || (pass == NL_PASS_WINDOW && windowed (plan, journal) && !critical))
         g_ptr_array_add (out, p);
     }
   return out;
 }
 
-/* Production passes that have patches, in order ("now", "window"). */
-static GPtrArray *
+/* Production passes that have patches, in order (now, window). */
+static GArray *
 production_passes (const NlRolloutPlan *plan, gboolean ignore_windows)
 {
-  GPtrArray *passes = g_ptr_array_new ();
+  GArray *passes = g_array_new (FALSE, FALSE, sizeof (NlRolloutPass));
+  const NlRolloutPass now = NL_PASS_NOW, window = NL_PASS_WINDOW;
   gboolean any_critical = FALSE, any_other = FALSE;
   for (guint i = 0; i < plan->patches->len; i++)
     {
@@ -134,13 +132,13 @@ production_passes (const NlRolloutPlan *plan, gboolean ignore_windows)
         any_other = TRUE;
     }
   if (plan->windows->len == 0 || ignore_windows)
-    g_ptr_array_add (passes, (gpointer) PASS_NOW);
+    g_array_append_val (passes, now);
   else
     {
       if (any_critical)
-        g_ptr_array_add (passes, (gpointer) PASS_NOW);
+        g_array_append_val (passes, now);
       if (any_other)
-        g_ptr_array_add (passes, (gpointer) PASS_WINDOW);
+        g_array_append_val (passes, window);
     }
   return passes;
 }
@@ -703,13 +701,13 @@ run_batch (Batch *b, guint parallel)
 }
 
 static GPtrArray *
-ring_targets (NlJournal *journal, const char *pass, const char *ring)
+ring_targets (NlJournal *journal, NlRolloutPass pass, const char *ring)
 {
   GPtrArray *out = g_ptr_array_new ();
   for (guint i = 0; i < journal->targets->len; i++)
     {
       NlTargetRecord *r = journal->targets->pdata[i];
-      if (g_str_equal (r->pass, pass) && g_str_equal (r->ring, ring))
+      if (r->pass == pass && g_str_equal (r->ring, ring))
         g_ptr_array_add (out, r);
     }
   return out;
@@ -767,11 +765,11 @@ ensure_window (Run *run, GError **error)
 /* Runs one ring of one pass. FALSE when the run must stop (halt, abort,
  * waiting for a window, or a journal error in ERROR). */
 static gboolean
-run_ring (Run *run, const char *pass, const NlRing *ring, const GPtrArray *patches,
+run_ring (Run *run, NlRolloutPass pass, const NlRing *ring, const GPtrArray *patches,
           gboolean replica, GError **error)
 {
-  g_autoptr (GPtrArray) targets = ring_targets (run->journal, pass, ring ? ring->name : PASS_REPLICA);
-  NlRingRecord *rr = nl_journal_find_ring (run->journal, pass, ring ? ring->name : PASS_REPLICA);
+  g_autoptr (GPtrArray) targets = ring_targets (run->journal, pass, ring ? ring->name : "replica");
+  NlRingRecord *rr = nl_journal_find_ring (run->journal, pass, ring ? ring->name : "replica");
   g_autoptr (GArray) sizes = NULL;
   NlAmount zero = { FALSE, 0 };
   guint failures = 0, offset = 0;
@@ -794,7 +792,7 @@ run_ring (Run *run, const char *pass, const NlRing *ring, const GPtrArray *patch
       if (!nl_journal_save (run->journal, error))
         return FALSE;
     }
-  progress (run, "%s ring '%s': %u machines", pass, rr->name, targets->len);
+  progress (run, "%s ring '%s': %u machines", nl_rollout_pass_to_string (pass), rr->name, targets->len);
   sizes = ring ? nl_rollout_batches (ring->batches, ring->n_batches, targets->len)
                : nl_rollout_batches (NULL, 0, targets->len);
   for (guint b = 0; b < sizes->len; offset += g_array_index (sizes, guint, b), b++)
@@ -810,9 +808,9 @@ run_ring (Run *run, const char *pass, const NlRing *ring, const GPtrArray *patch
         continue;
       if (stopping (run))
         return FALSE;
-      if (g_str_equal (pass, PASS_WINDOW) && !ensure_window (run, error))
+      if (pass == NL_PASS_WINDOW && !ensure_window (run, error))
         return FALSE;
-      progress (run, "%s ring '%s': batch %u of %u (%u machines)", pass, rr->name, b + 1, sizes->len,
+      progress (run, "%s ring '%s': batch %u of %u (%u machines)", nl_rollout_pass_to_string (pass), rr->name, b + 1, sizes->len,
                 batch->len);
       job.run = run;
       job.records = batch;
@@ -854,18 +852,18 @@ static void
 drop_replica_records (NlJournal *j)
 {
   for (guint i = j->targets->len; i > 0; i--)
-    if (g_str_equal (((NlTargetRecord *) j->targets->pdata[i - 1])->pass, PASS_REPLICA))
+    if (((NlTargetRecord *) j->targets->pdata[i - 1])->pass == NL_PASS_REPLICA)
       g_ptr_array_remove_index (j->targets, i - 1);
 }
 
 static NlTargetRecord *
-record_new (const char *pass, const char *ring, const char *name)
+record_new (NlRolloutPass pass, const char *ring, const char *name)
 {
   NlTargetRecord *r = g_new0 (NlTargetRecord, 1);
-  r->pass = g_strdup (pass);
+  r->pass = pass;
   r->ring = g_strdup (ring);
   r->name = g_strdup (name);
-  r->key = g_strdup_printf ("%s/%s/%s", pass, ring, name);
+  r->key = g_strdup_printf ("%s/%s/%s", nl_rollout_pass_to_string (pass), ring, name);
   r->installed = g_new0 (char *, 1);
   return r;
 }
@@ -878,7 +876,7 @@ production_names (NlJournal *j)
     {
       NlTargetRecord *r = j->targets->pdata[i];
       gboolean seen = FALSE;
-      if (g_str_equal (r->pass, PASS_REPLICA))
+      if (r->pass == NL_PASS_REPLICA)
         continue;
       for (guint k = 0; k < names->len && !seen; k++)
         seen = g_str_equal (names->pdata[k], r->name);
@@ -895,9 +893,9 @@ run_replica (Run *run, GError **error)
   const NlRolloutDriverOps *ops = run->driver->ops;
   g_autoptr (GPtrArray) prod = production_names (j);
   g_autoptr (GPtrArray) replicas = NULL;
-  g_autoptr (GPtrArray) patches = pass_patches (run->plan, j, PASS_REPLICA);
+  g_autoptr (GPtrArray) patches = pass_patches (run->plan, j, NL_PASS_REPLICA);
   g_autoptr (GError) local = NULL;
-  NlRingRecord *rr = nl_journal_find_ring (j, PASS_REPLICA, PASS_REPLICA);
+  NlRingRecord *rr = nl_journal_find_ring (j, NL_PASS_REPLICA, "replica");
   gboolean ok;
 
   /* A replica stage that did not finish starts over: it never touched
@@ -933,14 +931,14 @@ run_replica (Run *run, GError **error)
     }
   for (guint i = 0; i < replicas->len; i++)
     {
-      NlTargetRecord *r = record_new (PASS_REPLICA, PASS_REPLICA, replicas->pdata[i]);
+      NlTargetRecord *r = record_new (NL_PASS_REPLICA, "replica", replicas->pdata[i]);
       r->production = g_strdup (prod->pdata[i]);
       /* Replica records go first: the report reads in execution order. */
       g_ptr_array_insert (j->targets, i, r);
     }
   if (!nl_journal_save (j, error))
     return FALSE;
-  ok = run_ring (run, PASS_REPLICA, NULL, patches, TRUE, error);
+  ok = run_ring (run, NL_PASS_REPLICA, NULL, patches, TRUE, error);
   if (ok)
     {
       g_autoptr (GPtrArray) ids = g_ptr_array_new ();
@@ -988,7 +986,7 @@ drop_checkpoints (Run *run)
       gpointer h;
       /* Done or rolled back, a machine needs its restore point no more. */
       if ((r->state != NL_TARGET_DONE && r->state != NL_TARGET_ROLLED_BACK) || r->checkpoint == NULL
-          || g_str_equal (r->pass, PASS_REPLICA))
+          || r->pass == NL_PASS_REPLICA)
         continue;
       h = run->driver->ops->open (run->driver->data, r->name, NULL);
       if (h == NULL)
@@ -1018,7 +1016,7 @@ execute (Run *run)
 {
   NlJournal *j = run->journal;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) passes = production_passes (run->plan, j->ignore_windows);
+  g_autoptr (GArray) passes = production_passes (run->plan, j->ignore_windows);
   gboolean ok = TRUE;
 
   j->state = NL_RUN_RUNNING;
@@ -1043,7 +1041,7 @@ execute (Run *run)
     }
   for (guint p = 0; ok && p < passes->len; p++)
     {
-      const char *pass = passes->pdata[p];
+      NlRolloutPass pass = g_array_index (passes, NlRolloutPass, p);
       g_autoptr (GPtrArray) patches = pass_patches (run->plan, j, pass);
       for (guint r = 0; ok && r < run->plan->rings->len; r++)
         {
@@ -1055,7 +1053,7 @@ execute (Run *run)
            * show before the next ring starts. */
           if (ok && ran && ring->soak > 0 && r + 1 < run->plan->rings->len)
             {
-              progress (run, "%s ring '%s': soaking %us", pass, ring->name, ring->soak);
+              progress (run, "%s ring '%s': soaking %us", nl_rollout_pass_to_string (pass), ring->name, ring->soak);
               sleep_unless_stopping (run, ring->soak);
               ok = !stopping (run);
             }
@@ -1144,7 +1142,7 @@ nl_rollout_run (const NlRolloutPlan *plan, NlRolloutDriver *driver,
   Run run;
   g_autoptr (GPtrArray) domains = NULL;
   g_autoptr (GPtrArray) machines = NULL;
-  g_autoptr (GPtrArray) passes = NULL;
+  g_autoptr (GArray) passes = NULL;
   g_autoptr (NlJournal) j = NULL;
   g_autoptr (NlRolloutLock) lock = NULL;
   g_autofree char *id = NULL;
@@ -1210,8 +1208,8 @@ nl_rollout_run (const NlRolloutPlan *plan, NlRolloutDriver *driver,
   if (plan->replica.enabled)
     {
       NlRingRecord *rr = g_new0 (NlRingRecord, 1);
-      rr->pass = g_strdup (PASS_REPLICA);
-      rr->name = g_strdup (PASS_REPLICA);
+      rr->pass = NL_PASS_REPLICA;
+      rr->name = g_strdup ("replica");
       g_ptr_array_add (j->rings, rr);
     }
   for (guint p = 0; p < passes->len; p++)
@@ -1219,12 +1217,12 @@ nl_rollout_run (const NlRolloutPlan *plan, NlRolloutDriver *driver,
       {
         const NlRing *ring = plan->rings->pdata[r];
         NlRingRecord *rr = g_new0 (NlRingRecord, 1);
-        rr->pass = g_strdup (passes->pdata[p]);
+        rr->pass = g_array_index (passes, NlRolloutPass, p);
         rr->name = g_strdup (ring->name);
         g_ptr_array_add (j->rings, rr);
         for (guint i = 0; i < domains->len; i++)
           if (ring_for (plan, domains->pdata[i], machines->pdata[i]) == ring)
-            g_ptr_array_add (j->targets, record_new (passes->pdata[p], ring->name, domains->pdata[i]));
+            g_ptr_array_add (j->targets, record_new (g_array_index (passes, NlRolloutPass, p), ring->name, domains->pdata[i]));
       }
   if (!nl_journal_save (j, error))
     goto fail;

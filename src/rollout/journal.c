@@ -25,7 +25,6 @@ target_record_free (NlTargetRecord *r)
   if (r == NULL)
     return;
   g_free (r->key);
-  g_free (r->pass);
   g_free (r->ring);
   g_free (r->name);
   g_free (r->production);
@@ -41,7 +40,6 @@ ring_record_free (NlRingRecord *r)
 {
   if (r == NULL)
     return;
-  g_free (r->pass);
   g_free (r->name);
   g_free (r);
 }
@@ -162,8 +160,8 @@ journal_to_data (NlJournal *j, gsize *length)
   for (guint i = 0; i < j->rings->len; i++)
     {
       NlRingRecord *r = j->rings->pdata[i];
-      g_autofree char *group = g_strdup_printf ("ring %s/%s", r->pass, r->name);
-      g_key_file_set_string (kf, group, "pass", r->pass);
+      g_autofree char *group = g_strdup_printf ("ring %s/%s", nl_rollout_pass_to_string (r->pass), r->name);
+      g_key_file_set_string (kf, group, "pass", nl_rollout_pass_to_string (r->pass));
       g_key_file_set_string (kf, group, "name", r->name);
       g_key_file_set_boolean (kf, group, "started", r->started);
       g_key_file_set_boolean (kf, group, "halted", r->halted);
@@ -174,7 +172,7 @@ journal_to_data (NlJournal *j, gsize *length)
     {
       NlTargetRecord *r = j->targets->pdata[i];
       g_autofree char *group = g_strdup_printf ("target %s", r->key);
-      g_key_file_set_string (kf, group, "pass", r->pass);
+      g_key_file_set_string (kf, group, "pass", nl_rollout_pass_to_string (r->pass));
       g_key_file_set_string (kf, group, "ring", r->ring);
       g_key_file_set_string (kf, group, "name", r->name);
       set_str (kf, group, "production", r->production);
@@ -316,13 +314,14 @@ nl_journal_load (const char *root, const char *id, GError **error)
       if (g_str_has_prefix (g, "ring "))
         {
           NlRingRecord *r = g_new0 (NlRingRecord, 1);
-          r->pass = g_key_file_get_string (kf, g, "pass", NULL);
+          g_autofree char *pass = g_key_file_get_string (kf, g, "pass", NULL);
+          r->pass = nl_rollout_pass_from_string (pass);
           r->name = g_key_file_get_string (kf, g, "name", NULL);
           r->started = g_key_file_get_boolean (kf, g, "started", NULL);
           r->halted = g_key_file_get_boolean (kf, g, "halted", NULL);
           r->started_at = g_key_file_get_int64 (kf, g, "started-at", NULL);
           r->finished_at = g_key_file_get_int64 (kf, g, "finished-at", NULL);
-          if (r->pass && r->name)
+          if ((int) r->pass >= 0 && r->name)
             g_ptr_array_add (j->rings, r);
           else
             ring_record_free (r);
@@ -331,8 +330,9 @@ nl_journal_load (const char *root, const char *id, GError **error)
         {
           NlTargetRecord *r = g_new0 (NlTargetRecord, 1);
           g_autofree char *st = g_key_file_get_string (kf, g, "state", NULL);
+          g_autofree char *pass = g_key_file_get_string (kf, g, "pass", NULL);
           r->key = g_strdup (g + strlen ("target "));
-          r->pass = g_key_file_get_string (kf, g, "pass", NULL);
+          r->pass = nl_rollout_pass_from_string (pass);
           r->ring = g_key_file_get_string (kf, g, "ring", NULL);
           r->name = g_key_file_get_string (kf, g, "name", NULL);
           r->production = g_key_file_get_string (kf, g, "production", NULL);
@@ -347,7 +347,7 @@ nl_journal_load (const char *root, const char *id, GError **error)
           r->message = g_key_file_get_string (kf, g, "message", NULL);
           r->started = g_key_file_get_int64 (kf, g, "started", NULL);
           r->finished = g_key_file_get_int64 (kf, g, "finished", NULL);
-          if (r->pass == NULL || r->ring == NULL || r->name == NULL || (int) r->state < 0)
+          if ((int) r->pass < 0 || r->ring == NULL || r->name == NULL || (int) r->state < 0)
             {
               target_record_free (r);
               g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "%s: damaged entry [%s]", path, g);
@@ -413,12 +413,12 @@ nl_journal_find_target (NlJournal *journal, const char *key)
 }
 
 NlRingRecord *
-nl_journal_find_ring (NlJournal *journal, const char *pass, const char *ring)
+nl_journal_find_ring (NlJournal *journal, NlRolloutPass pass, const char *ring)
 {
   for (guint i = 0; i < journal->rings->len; i++)
     {
       NlRingRecord *r = journal->rings->pdata[i];
-      if (g_str_equal (r->pass, pass) && g_str_equal (r->name, ring))
+      if (r->pass == pass && g_str_equal (r->name, ring))
         return r;
     }
   return NULL;

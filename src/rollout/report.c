@@ -174,12 +174,12 @@ summarize (const NlJournal *j)
   for (guint i = 0; i < j->rings->len; i++)
     {
       const NlRingRecord *rr = j->rings->pdata[i];
-      RingSummary s = { .pass = rr->pass, .name = rr->name, .started = rr->started_at,
+      RingSummary s = { .pass = nl_rollout_pass_to_string (rr->pass), .name = rr->name, .started = rr->started_at,
                         .finished = rr->finished_at, .halted = rr->halted };
       for (guint k = 0; k < j->targets->len; k++)
         {
           const NlTargetRecord *t = j->targets->pdata[k];
-          if (g_str_equal (t->pass, rr->pass) && g_str_equal (t->ring, rr->name))
+          if (t->pass == rr->pass && g_str_equal (t->ring, rr->name))
             {
               s.counts[nl_target_record_outcome (t)]++;
               s.total++;
@@ -274,7 +274,7 @@ nl_rollout_report_table (const NlJournal *j)
       char *nl = strchr (note, '\n');
       if (nl)
         *nl = '\0';
-      g_string_append_printf (out, "%-8s %-14s %-28s %-25s %-12s %s\n", t->pass, t->ring, t->name, outcome,
+      g_string_append_printf (out, "%-8s %-14s %-28s %-25s %-12s %s\n", nl_rollout_pass_to_string (t->pass), t->ring, t->name, outcome,
                               patches, note);
     }
   return g_string_free (out, FALSE);
@@ -342,7 +342,7 @@ nl_rollout_report_json (const NlJournal *j)
       if (i)
         g_string_append_c (out, ',');
       g_string_append (out, "{\"pass\":");
-      nl_json_append_string (out, t->pass);
+      nl_json_append_string (out, nl_rollout_pass_to_string (t->pass));
       g_string_append (out, ",\"ring\":");
       nl_json_append_string (out, t->ring);
       g_string_append (out, ",\"name\":");
@@ -441,7 +441,7 @@ nl_rollout_report_html (const NlJournal *j)
       g_string_append (out, "<tr class=\"");
       html (out, o);
       g_string_append (out, "\"><td>");
-      html (out, t->pass);
+      html (out, nl_rollout_pass_to_string (t->pass));
       g_string_append (out, "</td><td>");
       html (out, t->ring);
       g_string_append (out, "</td><td>");

@@ -239,12 +239,11 @@ END_TEST
 
 START_TEST (checkpoint_modes_have_one_spelling_each)
 {
-  NlCheckpointMode mode;
   ck_assert_str_eq (nl_checkpoint_mode_to_string (NL_CHECKPOINT_INTERNAL), "internal");
   ck_assert_str_eq (nl_checkpoint_mode_to_string (NL_CHECKPOINT_EXTERNAL), "external");
-  ck_assert (nl_checkpoint_mode_from_string ("external", &mode) && mode == NL_CHECKPOINT_EXTERNAL);
-  ck_assert (!nl_checkpoint_mode_from_string ("External", &mode));
-  ck_assert (!nl_checkpoint_mode_from_string (NULL, &mode));
+  ck_assert_int_eq (nl_checkpoint_mode_from_string ("external"), NL_CHECKPOINT_EXTERNAL);
+  ck_assert_int_eq (nl_checkpoint_mode_from_string ("External"), -1);
+  ck_assert_int_eq (nl_checkpoint_mode_from_string (NULL), -1);
 }
 END_TEST
 

@@ -445,7 +445,7 @@ static NlTargetRecord *
 add_target (NlJournal *j, const char *pass, const char *ring, const char *name)
 {
   NlTargetRecord *r = g_new0 (NlTargetRecord, 1);
-  r->pass = g_strdup (pass);
+  r->pass = nl_rollout_pass_from_string (pass);
   r->ring = g_strdup (ring);
   r->name = g_strdup (name);
   r->key = g_strdup_printf ("%s/%s/%s", pass, ring, name);
