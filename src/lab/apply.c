@@ -170,20 +170,14 @@ wait_delay (guint seconds, const NlLabOptions *options)
     g_usleep (G_USEC_PER_SEC / 10);
 }
 
-gboolean
-nl_lab_up (NlVirtConn *conn, NlPlan *plan, const NlLabOptions *options, NlReport *report,
-           GError **error)
+/* Refuses the plan when any name is taken by what is not the lab's, and
+ * notes what only rebuild applies. */
+static gboolean
+check_conflicts (const NlPlan *plan, NlReport *report, GError **error)
 {
-  g_autoptr (GTimer) timer = g_timer_new ();
   g_autoptr (GString) conflicts = g_string_new (NULL);
-  g_autoptr (GPtrArray) domain_tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_task_free);
-  g_autoptr (GPtrArray) volume_tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_task_free);
-  const NlLab *lab = plan->lab;
-  UpState st = { plan, g_hash_table_new (g_str_hash, g_str_equal), { 0 } };
-  gboolean ok = FALSE;
   guint n_conflicts = 0;
 
-  g_mutex_init (&st.lock);
   for (guint i = 0; i < plan->items->len; i++)
     {
       NlPlanItem *item = plan->items->pdata[i];
@@ -196,27 +190,73 @@ nl_lab_up (NlVirtConn *conn, NlPlan *plan, const NlLabOptions *options, NlReport
         g_ptr_array_add (report->notes, g_strdup_printf ("%s %s: %s", nl_object_kind_to_string (item->kind),
                                                          item->name, item->detail));
     }
-  if (n_conflicts > 0)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT,
-                   "lab '%s' cannot be brought up: %u object name%s taken by objects that are not the lab's "
-                   "(nothing was changed):%s", lab->name, n_conflicts, n_conflicts == 1 ? " is" : "s are",
-                   conflicts->str);
-      goto out;
-    }
+  if (n_conflicts == 0)
+    return TRUE;
+  g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT,
+               "lab '%s' cannot be brought up: %u object name%s taken by objects that are not the lab's "
+               "(nothing was changed):%s", plan->lab->name, n_conflicts, n_conflicts == 1 ? " is" : "s are",
+               conflicts->str);
+  return FALSE;
+}
 
-  /* Pool, placeholder images and networks: few, done one by one. */
+typedef enum {
+  SHARED_OK,
+  SHARED_FAILED,   /* a network failed: reported; machines cannot start */
+  SHARED_ERROR,    /* ERROR set */
+} SharedResult;
+
+/* Defines (when needed) and starts network ITEM. FALSE when it failed,
+ * reported in REPORT. */
+static gboolean
+apply_network (NlVirtConn *conn, NlPlanItem *item, const NlLabOptions *options, NlReport *report)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (NlVirtNetwork) net = NULL;
+  gboolean changed = FALSE;
+
+  if (item->action == NL_PLAN_CREATE || item->action == NL_PLAN_UPDATE)
+    {
+      net = nl_virt_network_define (conn, item->xml, &local);
+      changed = TRUE;
+    }
+  else
+    net = nl_virt_network_lookup (conn, item->name, &local);
+  if (net != NULL)
+    {
+      changed |= !nl_virt_network_is_active (net);
+      nl_virt_network_start (net, &local);
+    }
+  if (local != NULL)
+    {
+      g_ptr_array_add (report->failures, g_strdup_printf ("network %s: %s", item->name, local->message));
+      nl_lab_emit (options, item->kind, item->name, "failed", local, 1, 1);
+      return FALSE;
+    }
+  if (changed)
+    report->done++;
+  else
+    report->unchanged++;
+  nl_lab_emit (options, item->kind, item->name,
+               item->action == NL_PLAN_CREATE ? "created" : item->action == NL_PLAN_UPDATE ? "updated"
+               : changed ? "started" : "unchanged", NULL, 1, 1);
+  return TRUE;
+}
+
+/* Pool, placeholder images and networks: few, done one by one. */
+static SharedResult
+apply_shared (NlVirtConn *conn, const NlPlan *plan, const NlLabOptions *options, NlReport *report,
+              GError **error)
+{
   for (guint i = 0; i < plan->items->len && !nl_lab_cancelled (options); i++)
     {
       NlPlanItem *item = plan->items->pdata[i];
-      g_autoptr (GError) local = NULL;
 
       if (item->kind == NL_OBJECT_POOL && item->action != NL_PLAN_UNCHANGED)
         {
           g_autofree char *dir = nl_lab_pool_dir_for (item->name);
           g_autoptr (NlVirtPool) pool = nl_virt_pool_ensure (conn, item->name, dir, error);
           if (pool == NULL)
-            goto out;
+            return SHARED_ERROR;
           report->done++;
           nl_lab_emit (options, item->kind, item->name, item->action == NL_PLAN_CREATE ? "created" : "started",
                        NULL, 1, 1);
@@ -226,46 +266,28 @@ nl_lab_up (NlVirtConn *conn, NlPlan *plan, const NlLabOptions *options, NlReport
           g_autoptr (NlVirtPool) pool = nl_virt_pool_lookup (conn, item->pool, error);
           g_autoptr (NlVirtVolume) vol = pool ? nl_virt_volume_create (pool, item->xml, error) : NULL;
           if (vol == NULL)
-            goto out;
+            return SHARED_ERROR;
           report->done++;
           nl_lab_emit (options, item->kind, item->name, "created (empty placeholder)", NULL, 1, 1);
         }
-      else if (item->kind == NL_OBJECT_NETWORK && item->action != NL_PLAN_STALE)
-        {
-          g_autoptr (NlVirtNetwork) net = NULL;
-          gboolean changed = FALSE;
-          if (item->action == NL_PLAN_CREATE || item->action == NL_PLAN_UPDATE)
-            {
-              net = nl_virt_network_define (conn, item->xml, &local);
-              changed = TRUE;
-            }
-          else
-            net = nl_virt_network_lookup (conn, item->name, &local);
-          if (net != NULL)
-            {
-              changed |= !nl_virt_network_is_active (net);
-              nl_virt_network_start (net, &local);
-            }
-          if (local != NULL)
-            {
-              /* Machines cannot start without their network: stop here. */
-              g_ptr_array_add (report->failures, g_strdup_printf ("network %s: %s", item->name, local->message));
-              nl_lab_emit (options, item->kind, item->name, "failed", local, 1, 1);
-              goto finish;
-            }
-          if (changed)
-            report->done++;
-          else
-            report->unchanged++;
-          nl_lab_emit (options, item->kind, item->name,
-                       item->action == NL_PLAN_CREATE ? "created" : item->action == NL_PLAN_UPDATE ? "updated"
-                       : changed ? "started" : "unchanged", NULL, 1, 1);
-        }
+      /* Machines cannot start without their network: stop at the first. */
+      else if (item->kind == NL_OBJECT_NETWORK && item->action != NL_PLAN_STALE
+               && !apply_network (conn, item, options, report))
+        return SHARED_FAILED;
     }
+  return SHARED_OK;
+}
 
-  for (guint i = 0; i < plan->items->len; i++)
+/* Defines the domains, then creates the volumes they list. */
+static gboolean
+define_machines (NlVirtConn *conn, UpState *st, const NlLabOptions *options, NlReport *report, GError **error)
+{
+  g_autoptr (GPtrArray) domain_tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_task_free);
+  g_autoptr (GPtrArray) volume_tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_task_free);
+
+  for (guint i = 0; i < st->plan->items->len; i++)
     {
-      NlPlanItem *item = plan->items->pdata[i];
+      NlPlanItem *item = st->plan->items->pdata[i];
       if (item->kind == NL_OBJECT_DOMAIN && (item->action == NL_PLAN_CREATE || item->action == NL_PLAN_UPDATE))
         g_ptr_array_add (domain_tasks, nl_task_new (NL_OBJECT_DOMAIN, item->name, item,
                                                     item->action == NL_PLAN_CREATE ? "defined" : "updated"));
@@ -276,57 +298,87 @@ nl_lab_up (NlVirtConn *conn, NlPlan *plan, const NlLabOptions *options, NlReport
       else if (item->kind == NL_OBJECT_VOLUME && item->action == NL_PLAN_UNCHANGED)
         report->unchanged++;
     }
-  if (!nl_lab_run_parallel (conn, domain_tasks, define_domain, &st, options, report, error))
-    goto out;
-  collect_failures (domain_tasks, &st);
-  if (!nl_lab_run_parallel (conn, volume_tasks, create_volume, &st, options, report, error))
-    goto out;
-  collect_failures (volume_tasks, &st);
+  if (!nl_lab_run_parallel (conn, domain_tasks, define_domain, st, options, report, error))
+    return FALSE;
+  collect_failures (domain_tasks, st);
+  if (!nl_lab_run_parallel (conn, volume_tasks, create_volume, st, options, report, error))
+    return FALSE;
+  collect_failures (volume_tasks, st);
+  return TRUE;
+}
 
-  if (!(options && options->define_only))
-    for (guint wave = 0; wave < MAX (lab->n_waves, 1) && !nl_lab_cancelled (options); wave++)
+/* Starts machines wave by wave, each wave in parallel, waiting the longest
+ * delay of what started before the next. */
+static gboolean
+start_waves (NlVirtConn *conn, UpState *st, const NlLabOptions *options, NlReport *report, GError **error)
+{
+  const NlLab *lab = st->plan->lab;
+
+  for (guint wave = 0; wave < MAX (lab->n_waves, 1) && !nl_lab_cancelled (options); wave++)
+    {
+      g_autoptr (GPtrArray) tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_task_free);
+      guint delay = 0;
+      gboolean started = FALSE;
+
+      for (guint m = 0; m < lab->machines->len; m++)
+        {
+          NlMachine *machine = lab->machines->pdata[m];
+          g_autofree char *name = NULL;
+          if (machine->wave != wave || has_failed (st, machine->name))
+            continue;
+          name = nl_lab_domain_name (lab, machine);
+          g_ptr_array_add (tasks, nl_task_new (NL_OBJECT_DOMAIN, name, machine, "started"));
+        }
+      if (!nl_lab_run_parallel (conn, tasks, start_domain, st, options, report, error))
+        return FALSE;
+      for (guint t = 0; t < tasks->len; t++)
+        {
+          NlTask *task = tasks->pdata[t];
+          const NlMachine *machine = task->data;
+          if (task->error)
+            mark_failed (st, machine);
+          else if (task->changed)
+            {
+              started = TRUE;
+              delay = MAX (delay, machine->delay);
+            }
+        }
+      /* Delays only matter after something started; the test driver
+       * boots nothing, so it never waits. */
+      if (started && delay > 0 && wave + 1 < lab->n_waves && !st->plan->test_driver
+          && !(options && options->no_delays))
+        {
+          g_autofree char *what = g_strdup_printf ("waiting %u s before wave %u", delay, wave + 1);
+          nl_lab_emit (options, NL_OBJECT_DOMAIN, what, "delay", NULL, 0, 0);
+          wait_delay (delay, options);
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+nl_lab_up (NlVirtConn *conn, NlPlan *plan, const NlLabOptions *options, NlReport *report,
+           GError **error)
+{
+  g_autoptr (GTimer) timer = g_timer_new ();
+  UpState st = { plan, g_hash_table_new (g_str_hash, g_str_equal), { 0 } };
+  gboolean ok = FALSE;
+
+  g_mutex_init (&st.lock);
+  if (check_conflicts (plan, report, error))
+    switch (apply_shared (conn, plan, options, report, error))
       {
-        g_autoptr (GPtrArray) tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_task_free);
-        guint delay = 0;
-        gboolean started = FALSE;
-
-        for (guint m = 0; m < lab->machines->len; m++)
-          {
-            NlMachine *machine = lab->machines->pdata[m];
-            g_autofree char *name = NULL;
-            if (machine->wave != wave || has_failed (&st, machine->name))
-              continue;
-            name = nl_lab_domain_name (lab, machine);
-            g_ptr_array_add (tasks, nl_task_new (NL_OBJECT_DOMAIN, name, machine, "started"));
-          }
-        if (!nl_lab_run_parallel (conn, tasks, start_domain, &st, options, report, error))
-          goto out;
-        for (guint t = 0; t < tasks->len; t++)
-          {
-            NlTask *task = tasks->pdata[t];
-            const NlMachine *machine = task->data;
-            if (task->error)
-              mark_failed (&st, machine);
-            else if (task->changed)
-              {
-                started = TRUE;
-                delay = MAX (delay, machine->delay);
-              }
-          }
-        /* Delays only matter after something started; the test driver
-         * boots nothing, so it never waits. */
-        if (started && delay > 0 && wave + 1 < lab->n_waves && !plan->test_driver
-            && !(options && options->no_delays))
-          {
-            g_autofree char *what = g_strdup_printf ("waiting %u s before wave %u", delay, wave + 1);
-            nl_lab_emit (options, NL_OBJECT_DOMAIN, what, "delay", NULL, 0, 0);
-            wait_delay (delay, options);
-          }
+      case SHARED_ERROR:
+        break;
+      case SHARED_FAILED:
+        ok = nl_lab_finish (conn, options, report, "up", error);
+        break;
+      case SHARED_OK:
+        if (define_machines (conn, &st, options, report, error)
+            && ((options && options->define_only) || start_waves (conn, &st, options, report, error)))
+          ok = nl_lab_finish (conn, options, report, "up", error);
+        break;
       }
-
-finish:
-  ok = nl_lab_finish (conn, options, report, "up", error);
-out:
   report->seconds = g_timer_elapsed (timer, NULL);
   g_hash_table_unref (st.failed);
   g_mutex_clear (&st.lock);
