@@ -487,6 +487,136 @@ step_failed (Target *t, const GError *error, const char *prefix, gboolean fail_o
     fail_target (t, msg);
 }
 
+/* What a step of one target leads to. */
+typedef enum {
+  STEP_GO_ON,
+  STEP_STOP,            /* the target reached a final state, or failed */
+  STEP_JOURNAL_FAILED,  /* ERROR set: the journal cannot be written */
+} StepResult;
+
+/* Which patches the target lacks, then the restore point before the first
+ * change. */
+static StepResult
+precheck_and_checkpoint (Target *t, gboolean *resuming, GError **error)
+{
+  NlTargetRecord *rec = t->rec;
+  g_autoptr (GPtrArray) todo = g_ptr_array_new ();
+  GError *local = NULL;
+
+  for (guint i = 0; i < t->patches->len; i++)
+    {
+      const NlPatch *patch = t->patches->pdata[i];
+      gboolean has_check;
+      gboolean present = patch_present (t, patch, &has_check, &local);
+      if (local != NULL)
+        {
+          g_autofree char *what = g_strdup_printf ("pre-check of %s", patch->id);
+          step_failed (t, local, what, TRUE);
+          g_error_free (local);
+          return STEP_STOP;
+        }
+      if (!present)
+        g_ptr_array_add (todo, (gpointer) patch->id);
+    }
+  g_ptr_array_add (todo, NULL);
+  g_strfreev (rec->todo);
+  rec->todo = g_strdupv ((char **) todo->pdata);
+  if (!t->replica && rec->checkpoint == NULL)
+    rec->checkpoint = g_strdup_printf ("nl-%s", t->run->journal->id);
+  if (!journal (t, NL_TARGET_PRECHECKED, NULL, error))
+    return STEP_JOURNAL_FAILED;
+  if (rec->todo[0] == NULL)
+    {
+      journal (t, NL_TARGET_NOT_APPLICABLE, "every patch is already present", NULL);
+      progress (t->run, "%s: not applicable (every patch already present)", rec->name);
+      return STEP_STOP;
+    }
+  if (!t->replica)
+    {
+      progress (t->run, "%s: checkpoint %s", rec->name, rec->checkpoint);
+      if (!OPS (t)->checkpoint (t->h, rec->checkpoint, &local))
+        {
+          step_failed (t, local, "checkpoint", TRUE);
+          g_error_free (local);
+          return STEP_STOP;
+        }
+    }
+  rec->patch = 0;
+  rec->pid = 0;
+  if (!journal (t, NL_TARGET_CHECKPOINTED, NULL, error))
+    return STEP_JOURNAL_FAILED;
+  *resuming = FALSE;
+  return STEP_GO_ON;
+}
+
+/* Installs what is to do and reboots when a patch needs it (unless the
+ * reboot is deferred); on resume after an asked reboot, waits for it. */
+static StepResult
+install_and_reboot (Target *t, gboolean resuming, GError **error)
+{
+  NlTargetRecord *rec = t->rec;
+  g_autoptr (GError) local = NULL;
+
+  if (rec->state == NL_TARGET_REBOOTING)
+    {
+      /* Resume: the reboot was asked for; wait for the agent. */
+      if (!OPS (t)->ping (t->h, agent_timeout (t), &local))
+        {
+          step_failed (t, local, NULL, FALSE);
+          return STEP_STOP;
+        }
+      return STEP_GO_ON;
+    }
+  if (!install_all (t, resuming, &local))
+    {
+      step_failed (t, local, NULL, FALSE);
+      return STEP_STOP;
+    }
+  if (!todo_needs_reboot (t))
+    return STEP_GO_ON;
+  if (!t->replica && t->defer_reboot)
+    {
+      rec->pending_reboot = TRUE;
+      return STEP_GO_ON;
+    }
+  if (!journal (t, NL_TARGET_REBOOTING, "rebooting", error))
+    return STEP_JOURNAL_FAILED;
+  progress (t->run, "%s: rebooting", rec->name);
+  if (!OPS (t)->reboot (t->h, agent_timeout (t), &local))
+    {
+      step_failed (t, local, NULL, FALSE);
+      return STEP_STOP;
+    }
+  return STEP_GO_ON;
+}
+
+/* Health checks, then the patch history of a production machine. */
+static StepResult
+verify_and_finish (Target *t, GError **error)
+{
+  NlTargetRecord *rec = t->rec;
+  g_autoptr (GError) local = NULL;
+
+  if (!journal (t, NL_TARGET_VERIFYING, "verifying", error))
+    return STEP_JOURNAL_FAILED;
+  progress (t->run, "%s: verifying", rec->name);
+  if (!verify (t, &local))
+    {
+      step_failed (t, local, NULL, FALSE);
+      return STEP_STOP;
+    }
+  if (!t->replica && OPS (t)->record_patches != NULL
+      && !OPS (t)->record_patches (t->h, t->run->journal->id, (const char *const *) rec->todo, &local))
+    {
+      /* The patches are in and healthy; only the history is missing. */
+      g_warning ("%s: %s", rec->name, local->message);
+      g_clear_error (&local);
+    }
+  journal (t, NL_TARGET_DONE, rec->pending_reboot ? "installed; reboot pending" : "installed", NULL);
+  progress (t->run, "%s: done", rec->name);
+  return STEP_STOP;
+}
+
 /* Steps a target from its journalled state to a final one. */
 static void
 process_target (Target *t)
@@ -494,132 +624,41 @@ process_target (Target *t)
   NlTargetRecord *rec = t->rec;
   g_autoptr (GError) error = NULL;
   gboolean resuming = rec->state != NL_TARGET_PENDING;
+  gboolean before_change = rec->state == NL_TARGET_PENDING || rec->state == NL_TARGET_PRECHECKED;
+  StepResult r = STEP_GO_ON;
 
   t->h = OPS (t)->open (t->run->driver->data, rec->name, &error);
   if (t->h == NULL)
     {
-      step_failed (t, error, NULL,
-                   rec->state == NL_TARGET_PENDING || rec->state == NL_TARGET_PRECHECKED);
+      step_failed (t, error, NULL, before_change);
       return;
     }
   if (rec->state == NL_TARGET_ROLLING_BACK)
     {
       fail_target (t, rec->message ? rec->message : "interrupted rollback");
-      goto out;
+      r = STEP_STOP;
     }
-
   /* Pre-check: the agent answers (even when resuming: the guest may have
    * been restarted meanwhile). */
-  if (!OPS (t)->ping (t->h, agent_timeout (t), &error) || !OPS (t)->os_family (t->h, &t->os, &error))
+  else if (!OPS (t)->ping (t->h, agent_timeout (t), &error) || !OPS (t)->os_family (t->h, &t->os, &error))
     {
-      step_failed (t, error, "pre-check",
-                   rec->state == NL_TARGET_PENDING || rec->state == NL_TARGET_PRECHECKED);
-      goto out;
+      step_failed (t, error, "pre-check", before_change);
+      r = STEP_STOP;
     }
-
-  if (rec->state == NL_TARGET_PENDING || rec->state == NL_TARGET_PRECHECKED)
+  if (r == STEP_GO_ON && before_change)
+    r = precheck_and_checkpoint (t, &resuming, &error);
+  if (r == STEP_GO_ON && (rec->state == NL_TARGET_CHECKPOINTED || rec->state == NL_TARGET_INSTALLING
+                          || rec->state == NL_TARGET_REBOOTING))
+    r = install_and_reboot (t, resuming, &error);
+  if (r == STEP_GO_ON)
+    r = verify_and_finish (t, &error);
+  if (r == STEP_JOURNAL_FAILED)
     {
-      g_autoptr (GPtrArray) todo = g_ptr_array_new ();
-      for (guint i = 0; i < t->patches->len; i++)
-        {
-          const NlPatch *patch = t->patches->pdata[i];
-          gboolean has_check;
-          gboolean present = patch_present (t, patch, &has_check, &error);
-          if (error != NULL)
-            {
-              g_autofree char *what = g_strdup_printf ("pre-check of %s", patch->id);
-              step_failed (t, error, what, TRUE);
-              goto out;
-            }
-          if (!present)
-            g_ptr_array_add (todo, (gpointer) patch->id);
-        }
-      g_ptr_array_add (todo, NULL);
-      g_strfreev (rec->todo);
-      rec->todo = g_strdupv ((char **) todo->pdata);
-      if (!t->replica && rec->checkpoint == NULL)
-        rec->checkpoint = g_strdup_printf ("nl-%s", t->run->journal->id);
-      if (!journal (t, NL_TARGET_PRECHECKED, NULL, &error))
-        goto journal_failed;
-      if (rec->todo[0] == NULL)
-        {
-          journal (t, NL_TARGET_NOT_APPLICABLE, "every patch is already present", NULL);
-          progress (t->run, "%s: not applicable (every patch already present)", rec->name);
-          goto out;
-        }
-      if (!t->replica)
-        {
-          progress (t->run, "%s: checkpoint %s", rec->name, rec->checkpoint);
-          if (!OPS (t)->checkpoint (t->h, rec->checkpoint, &error))
-            {
-              step_failed (t, error, "checkpoint", TRUE);
-              goto out;
-            }
-        }
-      rec->patch = 0;
-      rec->pid = 0;
-      if (!journal (t, NL_TARGET_CHECKPOINTED, NULL, &error))
-        goto journal_failed;
-      resuming = FALSE;
+      /* Without a durable journal nothing may go on: stop the whole run. */
+      progress (t->run, "%s: cannot write the journal: %s", rec->name, error->message);
+      g_atomic_int_set (&t->run->halt, 1);
     }
-
-  if (rec->state == NL_TARGET_CHECKPOINTED || rec->state == NL_TARGET_INSTALLING)
-    {
-      if (!install_all (t, resuming, &error))
-        {
-          step_failed (t, error, NULL, FALSE);
-          goto out;
-        }
-      if (todo_needs_reboot (t) && (t->replica || !t->defer_reboot))
-        {
-          if (!journal (t, NL_TARGET_REBOOTING, "rebooting", &error))
-            goto journal_failed;
-          progress (t->run, "%s: rebooting", rec->name);
-          if (!OPS (t)->reboot (t->h, agent_timeout (t), &error))
-            {
-              step_failed (t, error, NULL, FALSE);
-              goto out;
-            }
-        }
-      else if (todo_needs_reboot (t))
-        rec->pending_reboot = TRUE;
-    }
-  else if (rec->state == NL_TARGET_REBOOTING)
-    {
-      /* Resume: the reboot was asked for; wait for the agent. */
-      if (!OPS (t)->ping (t->h, agent_timeout (t), &error))
-        {
-          step_failed (t, error, NULL, FALSE);
-          goto out;
-        }
-    }
-
-  if (!journal (t, NL_TARGET_VERIFYING, "verifying", &error))
-    goto journal_failed;
-  progress (t->run, "%s: verifying", rec->name);
-  if (!verify (t, &error))
-    {
-      step_failed (t, error, NULL, FALSE);
-      goto out;
-    }
-  if (!t->replica && OPS (t)->record_patches != NULL
-      && !OPS (t)->record_patches (t->h, t->run->journal->id, (const char *const *) rec->todo, &error))
-    {
-      /* The patches are in and healthy; only the history is missing. */
-      g_warning ("%s: %s", rec->name, error->message);
-      g_clear_error (&error);
-    }
-  journal (t, NL_TARGET_DONE, rec->pending_reboot ? "installed; reboot pending" : "installed", NULL);
-  progress (t->run, "%s: done", rec->name);
-  goto out;
-
-journal_failed:
-  /* Without a durable journal nothing may go on: stop the whole run. */
-  progress (t->run, "%s: cannot write the journal: %s", rec->name, error->message);
-  g_atomic_int_set (&t->run->halt, 1);
-out:
-  if (t->h)
-    OPS (t)->close (t->h);
+  OPS (t)->close (t->h);
 }
 
 /* ------------------------------------------------------------------ */
