@@ -1032,17 +1032,146 @@ check_cpu (xmlNodePtr root, const NlNestedOptions *options, GPtrArray *reasons, 
     }
 }
 
+static void
+check_type (xmlNodePtr root, const NlNestedOptions *options, GPtrArray *reasons, guint *count)
+{
+  g_autofree char *type = get_prop (root, "type");
+
+  if (options->emulate && g_strcmp0 (type, "qemu") != 0)
+    add_reason (reasons, count, "domain type is %s: emulation needs type qemu", type ? type : "(none)");
+  else if (!options->emulate && g_strcmp0 (type, "qemu") == 0)
+    add_reason (reasons, count, "domain type is qemu (software emulation): nested "
+                "virtualization needs KVM");
+}
+
+/* Enough memory, fixed, and no balloon. */
+static void
+check_memory (xmlNodePtr root, const NlNestedOptions *options, GPtrArray *reasons, guint *count)
+{
+  xmlNodePtr memory = child_element (root, "memory");
+  xmlNodePtr current = child_element (root, "currentMemory");
+  xmlNodePtr balloon = child_element (child_element (root, "devices"), "memballoon");
+  g_autofree char *model = get_prop (balloon, "model");
+  guint64 bytes = 0, current_bytes = 0;
+
+  if (memory == NULL || !read_memory (memory, &bytes, NULL))
+    add_reason (reasons, count, "the domain has no readable <memory>");
+  else
+    {
+      if (bytes < min_memory_of (options))
+        {
+          g_autofree char *have = nl_format_size (bytes);
+          g_autofree char *need = nl_format_size (min_memory_of (options));
+          add_reason (reasons, count, "memory is %s, less than the %s a nested hypervisor needs", have, need);
+        }
+      if (current != NULL && read_memory (current, &current_bytes, NULL) && current_bytes < bytes)
+        {
+          g_autofree char *have = nl_format_size (current_bytes);
+          g_autofree char *max = nl_format_size (bytes);
+          add_reason (reasons, count, "current memory %s is less than memory %s: memory is not fixed",
+                      have, max);
+        }
+    }
+  if (balloon == NULL)
+    add_reason (reasons, count, "no <memballoon model='none'/>: libvirt adds a virtio memory balloon");
+  else if (g_strcmp0 (model, "none") != 0)
+    add_reason (reasons, count, "memory balloon present (%s)", model ? model : "default");
+}
+
+/* No NIC filters the MAC addresses of nested guests. */
+static void
+check_filters (xmlNodePtr root, GPtrArray *reasons, guint *count)
+{
+  xmlNodePtr devices = child_element (root, "devices");
+  guint index = 0;
+
+  for (xmlNodePtr iface = devices ? devices->children : NULL; iface; iface = iface->next)
+    {
+      if (!is_element (iface, "interface"))
+        continue;
+      for (xmlNodePtr c = iface->children; c != NULL; c = c->next)
+        if (is_element (c, "filterref"))
+          {
+            g_autofree char *filter = get_prop (c, "filter");
+            if (is_mac_filter (filter))
+              {
+                g_autofree char *label = nic_label (iface, index);
+                add_reason (reasons, count, "%s: network filter %s drops nested guests' MAC addresses",
+                            label, filter);
+              }
+          }
+      index++;
+    }
+}
+
+/* Enlightenments that cannot work here (evmcs off Intel KVM; KVM-only ones
+ * under emulation), and for Windows the ones that should be on. */
+static void
+check_hyperv (xmlNodePtr root, const NlNestedOptions *options, GPtrArray *reasons, guint *count)
+{
+  xmlNodePtr hyperv = child_element (child_element (root, "features"), "hyperv");
+  g_autoptr (GPtrArray) off = g_ptr_array_new ();
+
+  if (hyperv != NULL)
+    {
+      xmlNodePtr evmcs = child_element (hyperv, "evmcs");
+      g_autofree char *state = get_prop (evmcs, "state");
+      if (evmcs != NULL && g_strcmp0 (state, "off") != 0 && !evmcs_allowed (options))
+        add_reason (reasons, count, "Hyper-V evmcs is on but %s",
+                    options->emulate ? "it needs KVM on Intel, not emulation"
+                    : options->vendor == NL_CPU_VENDOR_AMD ? "the host is AMD (Intel only)"
+                    : "the host's CPU vendor is unknown (Intel only)");
+      if (options->emulate)
+        for (guint i = 0; i < G_N_ELEMENTS (hyperv_features); i++)
+          if (hyperv_features[i].needs_kvm && child_element (hyperv, hyperv_features[i].name))
+            add_reason (reasons, count, "Hyper-V %s needs KVM; QEMU refuses it under emulation",
+                        hyperv_features[i].name);
+    }
+  if (!options->windows)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (hyperv_features); i++)
+    {
+      xmlNodePtr node;
+      g_autofree char *state = NULL;
+      if (hyperv_features[i].needs_kvm && options->emulate)
+        continue;
+      node = child_element (hyperv, hyperv_features[i].name);
+      state = get_prop (node, "state");
+      if (g_strcmp0 (state, "on") != 0)
+        g_ptr_array_add (off, (gpointer) hyperv_features[i].name);
+      else if (g_str_equal (hyperv_features[i].name, "spinlocks"))
+        {
+          g_autofree char *retries = get_prop (node, "retries");
+          if (g_strcmp0 (retries, NL_HYPERV_SPINLOCK_RETRIES) != 0)
+            add_reason (reasons, count, "Hyper-V spinlocks retries is %s, not " NL_HYPERV_SPINLOCK_RETRIES,
+                        retries ? retries : "unset");
+        }
+      else if (g_str_equal (hyperv_features[i].name, "stimer"))
+        {
+          g_autofree char *direct = get_prop (child_element (node, "direct"), "state");
+          if (g_strcmp0 (direct, "on") != 0)
+            g_ptr_array_add (off, (gpointer) "stimer direct");
+        }
+    }
+  if (evmcs_allowed (options))
+    {
+      g_autofree char *state = get_prop (child_element (hyperv, "evmcs"), "state");
+      if (g_strcmp0 (state, "on") != 0)
+        g_ptr_array_add (off, (gpointer) "evmcs");
+    }
+  if (off->len > 0)
+    {
+      g_autofree char *list = NULL;
+      g_ptr_array_add (off, NULL);
+      list = g_strjoinv (", ", (char **) off->pdata);
+      add_reason (reasons, count, "Hyper-V enlightenments not on: %s", list);
+    }
+}
+
 gboolean
 nl_nested_check (xmlDocPtr doc, const NlNestedOptions *options, GPtrArray *reasons)
 {
   xmlNodePtr root = domain_root (doc, NULL);
-  xmlNodePtr memory;
-  xmlNodePtr current;
-  xmlNodePtr devices;
-  xmlNodePtr features;
-  xmlNodePtr hyperv;
-  g_autofree char *type = NULL;
-  guint64 bytes = 0;
   guint count = 0;
 
   if (root == NULL)
@@ -1050,130 +1179,11 @@ nl_nested_check (xmlDocPtr doc, const NlNestedOptions *options, GPtrArray *reaso
       add_reason (reasons, &count, "not a libvirt domain: the root element is not <domain>");
       return FALSE;
     }
-
-  type = get_prop (root, "type");
-  if (options->emulate && g_strcmp0 (type, "qemu") != 0)
-    add_reason (reasons, &count, "domain type is %s: emulation needs type qemu",
-                type ? type : "(none)");
-  else if (!options->emulate && g_strcmp0 (type, "qemu") == 0)
-    add_reason (reasons, &count, "domain type is qemu (software emulation): nested "
-                "virtualization needs KVM");
-
+  check_type (root, options, reasons, &count);
   check_cpu (root, options, reasons, &count);
-
-  memory = child_element (root, "memory");
-  current = child_element (root, "currentMemory");
-  if (memory == NULL || !read_memory (memory, &bytes, NULL))
-    add_reason (reasons, &count, "the domain has no readable <memory>");
-  else
-    {
-      guint64 current_bytes;
-      if (bytes < min_memory_of (options))
-        {
-          g_autofree char *have = nl_format_size (bytes);
-          g_autofree char *need = nl_format_size (min_memory_of (options));
-          add_reason (reasons, &count, "memory is %s, less than the %s a nested hypervisor needs",
-                      have, need);
-        }
-      if (current != NULL && read_memory (current, &current_bytes, NULL)
-          && current_bytes < bytes)
-        {
-          g_autofree char *have = nl_format_size (current_bytes);
-          g_autofree char *max = nl_format_size (bytes);
-          add_reason (reasons, &count, "current memory %s is less than memory %s: "
-                      "memory is not fixed", have, max);
-        }
-    }
-
-  devices = child_element (root, "devices");
-  {
-    xmlNodePtr balloon = child_element (devices, "memballoon");
-    g_autofree char *model = get_prop (balloon, "model");
-    if (balloon == NULL)
-      add_reason (reasons, &count, "no <memballoon model='none'/>: libvirt adds a virtio "
-                  "memory balloon");
-    else if (g_strcmp0 (model, "none") != 0)
-      add_reason (reasons, &count, "memory balloon present (%s)", model ? model : "default");
-  }
-  {
-    guint index = 0;
-    for (xmlNodePtr iface = devices ? devices->children : NULL; iface; iface = iface->next)
-      {
-        if (!is_element (iface, "interface"))
-          continue;
-        for (xmlNodePtr c = iface->children; c != NULL; c = c->next)
-          if (is_element (c, "filterref"))
-            {
-              g_autofree char *filter = get_prop (c, "filter");
-              if (is_mac_filter (filter))
-                {
-                  g_autofree char *label = nic_label (iface, index);
-                  add_reason (reasons, &count, "%s: network filter %s drops nested guests' "
-                              "MAC addresses", label, filter);
-                }
-            }
-        index++;
-      }
-  }
-
-  features = child_element (root, "features");
-  hyperv = child_element (features, "hyperv");
-  if (hyperv != NULL)
-    {
-      xmlNodePtr evmcs = child_element (hyperv, "evmcs");
-      g_autofree char *state = get_prop (evmcs, "state");
-      if (evmcs != NULL && g_strcmp0 (state, "off") != 0 && !evmcs_allowed (options))
-        add_reason (reasons, &count, "Hyper-V evmcs is on but %s",
-                    options->emulate ? "it needs KVM on Intel, not emulation"
-                    : options->vendor == NL_CPU_VENDOR_AMD ? "the host is AMD (Intel only)"
-                    : "the host's CPU vendor is unknown (Intel only)");
-      if (options->emulate)
-        for (guint i = 0; i < G_N_ELEMENTS (hyperv_features); i++)
-          if (hyperv_features[i].needs_kvm && child_element (hyperv, hyperv_features[i].name))
-            add_reason (reasons, &count, "Hyper-V %s needs KVM; QEMU refuses it under emulation",
-                        hyperv_features[i].name);
-    }
-  if (options->windows)
-    {
-      g_autoptr (GPtrArray) off = g_ptr_array_new ();
-      for (guint i = 0; i < G_N_ELEMENTS (hyperv_features); i++)
-        {
-          xmlNodePtr node;
-          g_autofree char *state = NULL;
-          if (hyperv_features[i].needs_kvm && options->emulate)
-            continue;
-          node = child_element (hyperv, hyperv_features[i].name);
-          state = get_prop (node, "state");
-          if (g_strcmp0 (state, "on") != 0)
-            g_ptr_array_add (off, (gpointer) hyperv_features[i].name);
-          else if (g_str_equal (hyperv_features[i].name, "spinlocks"))
-            {
-              g_autofree char *retries = get_prop (node, "retries");
-              if (g_strcmp0 (retries, NL_HYPERV_SPINLOCK_RETRIES) != 0)
-                add_reason (reasons, &count, "Hyper-V spinlocks retries is %s, not "
-                            NL_HYPERV_SPINLOCK_RETRIES, retries ? retries : "unset");
-            }
-          else if (g_str_equal (hyperv_features[i].name, "stimer"))
-            {
-              g_autofree char *direct = get_prop (child_element (node, "direct"), "state");
-              if (g_strcmp0 (direct, "on") != 0)
-                g_ptr_array_add (off, (gpointer) "stimer direct");
-            }
-        }
-      if (evmcs_allowed (options))
-        {
-          g_autofree char *state = get_prop (child_element (hyperv, "evmcs"), "state");
-          if (g_strcmp0 (state, "on") != 0)
-            g_ptr_array_add (off, (gpointer) "evmcs");
-        }
-      if (off->len > 0)
-        {
-          g_autofree char *list = NULL;
-          g_ptr_array_add (off, NULL);
-          list = g_strjoinv (", ", (char **) off->pdata);
-          add_reason (reasons, &count, "Hyper-V enlightenments not on: %s", list);
-        }
-    }
+  check_memory (root, options, reasons, &count);
+  check_filters (root, reasons, &count);
+  check_hyperv (root, options, reasons, &count);
   return count == 0;
 }
 
