@@ -11,5 +11,8 @@ G_BEGIN_DECLS
  * is NULL. Quotes, backslashes and control characters are escaped; other
  * UTF-8 passes through. */
 void nl_json_append_string (GString *out, const char *text);
+/* Appends PREFIX as it is (a separator and a quoted key: ",\"name\":"),
+ * then TEXT as a JSON string (null for NULL). */
+void nl_json_append_field (GString *out, const char *prefix, const char *text);
 
 G_END_DECLS

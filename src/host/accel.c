@@ -411,12 +411,9 @@ nl_accel_decide (const NlKvmFacts *facts, gboolean kvm_offered, NlAccelMode mode
 void
 nl_accel_append_json (GString *out, const NlAccel *accel)
 {
-  g_string_append (out, "{\"domain_type\": ");
-  nl_json_append_string (out, accel->kvm ? "kvm" : "qemu");
-  g_string_append (out, ", \"mode\": ");
-  nl_json_append_string (out, nl_accel_mode_to_string (accel->mode));
-  g_string_append (out, ", \"reason\": ");
-  nl_json_append_string (out, accel->reason);
+  nl_json_append_field (out, "{\"domain_type\": ", accel->kvm ? "kvm" : "qemu");
+  nl_json_append_field (out, ", \"mode\": ", nl_accel_mode_to_string (accel->mode));
+  nl_json_append_field (out, ", \"reason\": ", accel->reason);
   g_string_append (out, ", \"warning\": ");
   if (accel->warning)
     nl_json_append_string (out, accel->warning);

@@ -549,10 +549,8 @@ nl_host_check_to_json (const GPtrArray *checks, const NlAccel *accel)
       const NlHostCheck *c = g_ptr_array_index (checks, i);
       g_string_append (out, i ? ",\n    {\"id\": " : "\n    {\"id\": ");
       nl_json_append_string (out, c->id);
-      g_string_append (out, ", \"status\": ");
-      nl_json_append_string (out, nl_host_status_to_string (c->status));
-      g_string_append (out, ", \"message\": ");
-      nl_json_append_string (out, c->message);
+      nl_json_append_field (out, ", \"status\": ", nl_host_status_to_string (c->status));
+      nl_json_append_field (out, ", \"message\": ", c->message);
       g_string_append (out, ", \"fix\": ");
       if (c->fix)
         nl_json_append_string (out, c->fix);

@@ -105,6 +105,22 @@ now_iso (void)
   return g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
 }
 
+/* Domain NAME and its mark (*OWN), when it still carries LAB's mark. */
+static NlVirtDomain *
+lab_domain (NlVirtConn *conn, const char *name, const char *lab, NlOwnership **own, GError **error)
+{
+  g_autoptr (NlVirtDomain) dom = nl_virt_domain_lookup (conn, name, error);
+
+  if (dom == NULL || !nl_virt_domain_ownership (dom, own, error))
+    return NULL;
+  if (!nl_ownership_is_lab (*own, lab))
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT, "no longer carries the mark of lab '%s'", lab);
+      return NULL;
+    }
+  return g_steal_pointer (&dom);
+}
+
 /* ---- taking one ---- */
 
 typedef struct {
@@ -165,18 +181,13 @@ static gboolean
 checkpoint_one (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
 {
   CkState *st = data;
-  g_autoptr (NlVirtDomain) dom = nl_virt_domain_lookup (conn, task->name, error);
   g_autoptr (NlOwnership) own = NULL;
+  g_autoptr (NlVirtDomain) dom = lab_domain (conn, task->name, st->lab, &own, error);
   gboolean external = FALSE;
   gboolean ok;
 
-  if (dom == NULL || !nl_virt_domain_ownership (dom, &own, error))
+  if (dom == NULL)
     return FALSE;
-  if (!nl_ownership_is_lab (own, st->lab))
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT, "no longer carries the mark of lab '%s'", st->lab);
-      return FALSE;
-    }
   if (nl_ownership_find_checkpoint (own, st->name))
     return TRUE; /* taken by an earlier, interrupted run */
   if (!nl_virt_overlay_needed (conn, dom, &external, error))
@@ -238,17 +249,12 @@ static gboolean
 revert_one (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
 {
   CkState *st = data;
-  g_autoptr (NlVirtDomain) dom = nl_virt_domain_lookup (conn, task->name, error);
   g_autoptr (NlOwnership) own = NULL;
+  g_autoptr (NlVirtDomain) dom = lab_domain (conn, task->name, st->lab, &own, error);
   const NlCheckpointRecord *rec;
 
-  if (dom == NULL || !nl_virt_domain_ownership (dom, &own, error))
+  if (dom == NULL)
     return FALSE;
-  if (!nl_ownership_is_lab (own, st->lab))
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT, "no longer carries the mark of lab '%s'", st->lab);
-      return FALSE;
-    }
   rec = nl_ownership_find_checkpoint (own, st->name);
   if (rec == NULL)
     {
@@ -266,17 +272,12 @@ static gboolean
 delete_one (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
 {
   CkState *st = data;
-  g_autoptr (NlVirtDomain) dom = nl_virt_domain_lookup (conn, task->name, error);
   g_autoptr (NlOwnership) own = NULL;
+  g_autoptr (NlVirtDomain) dom = lab_domain (conn, task->name, st->lab, &own, error);
   const NlCheckpointRecord *rec;
 
-  if (dom == NULL || !nl_virt_domain_ownership (dom, &own, error))
+  if (dom == NULL)
     return FALSE;
-  if (!nl_ownership_is_lab (own, st->lab))
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT, "no longer carries the mark of lab '%s'", st->lab);
-      return FALSE;
-    }
   rec = nl_ownership_find_checkpoint (own, st->name);
   if (rec == NULL)
     return TRUE;

@@ -167,8 +167,7 @@ json_strings (GString *out, GPtrArray *strings)
   for (guint i = 0; i < strings->len; i++)
     {
       if (i)
-        g_string_append (out, ", ");
-      nl_json_append_string (out, strings->pdata[i]);
+        nl_json_append_field (out, ", ", strings->pdata[i]);
     }
   g_string_append_c (out, ']');
 }
@@ -181,15 +180,13 @@ nl_lab_status_to_json (GPtrArray *statuses)
     {
       NlLabStatus *s = statuses->pdata[i];
       g_string_append (out, i ? ",\n  {" : "\n  {");
-      g_string_append (out, "\"name\": ");
-      nl_json_append_string (out, s->name);
+      nl_json_append_field (out, "\"name\": ", s->name);
       g_string_append (out, ",\n   \"networks\": [");
       for (guint n = 0; n < s->networks->len; n++)
         {
           g_string_append (out, n ? ", {\"name\": " : "{\"name\": ");
           nl_json_append_string (out, s->networks->pdata[n]);
-          g_string_append (out, ", \"state\": ");
-          nl_json_append_string (out, s->network_states->pdata[n]);
+          nl_json_append_field (out, ", \"state\": ", s->network_states->pdata[n]);
           g_string_append_c (out, '}');
         }
       g_string_append (out, "],\n   \"volumes\": ");
@@ -199,14 +196,10 @@ nl_lab_status_to_json (GPtrArray *statuses)
         {
           NlMachineStatus *ms = s->machines->pdata[m];
           g_string_append (out, m ? ",\n     {" : "\n     {");
-          g_string_append (out, "\"name\": ");
-          nl_json_append_string (out, ms->name);
-          g_string_append (out, ", \"domain\": ");
-          nl_json_append_string (out, ms->domain);
-          g_string_append (out, ", \"role\": ");
-          nl_json_append_string (out, ms->role);
-          g_string_append (out, ", \"state\": ");
-          nl_json_append_string (out, ms->state);
+          nl_json_append_field (out, "\"name\": ", ms->name);
+          nl_json_append_field (out, ", \"domain\": ", ms->domain);
+          nl_json_append_field (out, ", \"role\": ", ms->role);
+          nl_json_append_field (out, ", \"state\": ", ms->state);
           g_string_append_printf (out, ", \"nested\": %s, \"wave\": %u, \"addresses\": ",
                                   ms->nested ? "true" : "false", ms->wave);
           json_strings (out, ms->addresses);
@@ -218,10 +211,8 @@ nl_lab_status_to_json (GPtrArray *statuses)
               NlPatchRecord *r = ms->patches->pdata[p];
               g_string_append (out, p ? ", {\"id\": " : "{\"id\": ");
               nl_json_append_string (out, r->id);
-              g_string_append (out, ", \"run\": ");
-              nl_json_append_string (out, r->run);
-              g_string_append (out, ", \"installed\": ");
-              nl_json_append_string (out, r->installed);
+              nl_json_append_field (out, ", \"run\": ", r->run);
+              nl_json_append_field (out, ", \"installed\": ", r->installed);
               g_string_append_c (out, '}');
             }
           g_string_append (out, "]}");

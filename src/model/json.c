@@ -26,3 +26,10 @@ nl_json_append_string (GString *out, const char *text)
       }
   g_string_append_c (out, '"');
 }
+
+void
+nl_json_append_field (GString *out, const char *prefix, const char *text)
+{
+  g_string_append (out, prefix);
+  nl_json_append_string (out, text);
+}

@@ -252,6 +252,21 @@ add_installed (NlTargetRecord *rec, const char *id)
   rec->installed[n + 1] = NULL;
 }
 
+/* Records PATCH as installed when its installer exited 0, else fails with
+ * its exit status and output. */
+static gboolean
+installed (NlTargetRecord *rec, const NlPatch *patch, int status, char *output, GError **error)
+{
+  if (status != 0)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "installing %s failed (exit %d)%s%s", patch->id, status,
+                   output && *output ? ": " : "", output ? g_strchomp (output) : "");
+      return FALSE;
+    }
+  add_installed (rec, patch->id);
+  return TRUE;
+}
+
 static gboolean
 todo_needs_reboot (Target *t)
 {
@@ -378,14 +393,8 @@ install_all (Target *t, gboolean resuming, GError **error)
       switch (action)
         {
         case NL_RESUME_WAIT_PID:
-          if (status != 0)
-            {
-              g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "installing %s failed (exit %d)%s%s",
-                           patch->id, status, output && *output ? ": " : "",
-                           output ? g_strchomp (output) : "");
-              return FALSE;
-            }
-          add_installed (rec, patch->id);
+          if (!installed (rec, patch, status, output, error))
+            return FALSE;
           rec->patch++;
           break;
         case NL_RESUME_CHECK:
@@ -436,14 +445,8 @@ install_all (Target *t, gboolean resuming, GError **error)
         return FALSE;
       if (!OPS (t)->exec_wait (t->h, pid, patch->timeout, &status, &output, error))
         return FALSE;
-      if (status != 0)
-        {
-          g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "installing %s failed (exit %d)%s%s",
-                       patch->id, status, output && *output ? ": " : "",
-                       output ? g_strchomp (output) : "");
-          return FALSE;
-        }
-      add_installed (rec, patch->id);
+      if (!installed (rec, patch, status, output, error))
+        return FALSE;
     }
   return TRUE;
 }

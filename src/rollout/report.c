@@ -302,14 +302,10 @@ nl_rollout_report_json (const NlJournal *j)
   GString *out = g_string_new ("{");
   g_autoptr (GArray) rings = summarize (j);
 
-  g_string_append (out, "\"id\":");
-  nl_json_append_string (out, j->id);
-  g_string_append (out, ",\"plan\":");
-  nl_json_append_string (out, j->plan_id);
-  g_string_append (out, ",\"state\":");
-  nl_json_append_string (out, nl_run_state_to_string (j->state));
-  g_string_append (out, ",\"reason\":");
-  nl_json_append_string (out, j->reason);
+  nl_json_append_field (out, "\"id\":", j->id);
+  nl_json_append_field (out, ",\"plan\":", j->plan_id);
+  nl_json_append_field (out, ",\"state\":", nl_run_state_to_string (j->state));
+  nl_json_append_field (out, ",\"reason\":", j->reason);
   g_string_append_printf (out, ",\"created\":%" G_GINT64_FORMAT ",\"updated\":%" G_GINT64_FORMAT
                           ",\"wait_until\":%" G_GINT64_FORMAT, j->created, j->updated, j->wait_until);
   g_string_append (out, ",\"passed\":");
@@ -324,10 +320,8 @@ nl_rollout_report_json (const NlJournal *j)
       gint64 dur = s->started ? (s->finished ? s->finished : g_get_real_time () / G_USEC_PER_SEC) - s->started : 0;
       if (i)
         g_string_append_c (out, ',');
-      g_string_append (out, "{\"pass\":");
-      nl_json_append_string (out, s->pass);
-      g_string_append (out, ",\"name\":");
-      nl_json_append_string (out, s->name);
+      nl_json_append_field (out, "{\"pass\":", s->pass);
+      nl_json_append_field (out, ",\"name\":", s->name);
       g_string_append_printf (out, ",\"machines\":%u,\"halted\":%s,\"started\":%" G_GINT64_FORMAT
                               ",\"finished\":%" G_GINT64_FORMAT ",\"duration\":%" G_GINT64_FORMAT ",\"counts\":{",
                               s->total, s->halted ? "true" : "false", s->started, s->finished, dur);
@@ -341,22 +335,15 @@ nl_rollout_report_json (const NlJournal *j)
       const NlTargetRecord *t = j->targets->pdata[i];
       if (i)
         g_string_append_c (out, ',');
-      g_string_append (out, "{\"pass\":");
-      nl_json_append_string (out, nl_rollout_pass_to_string (t->pass));
-      g_string_append (out, ",\"ring\":");
-      nl_json_append_string (out, t->ring);
-      g_string_append (out, ",\"name\":");
-      nl_json_append_string (out, t->name);
-      g_string_append (out, ",\"production\":");
-      nl_json_append_string (out, t->production);
-      g_string_append (out, ",\"state\":");
-      nl_json_append_string (out, nl_target_state_to_string (t->state));
-      g_string_append (out, ",\"outcome\":");
-      nl_json_append_string (out, nl_outcome_to_string (nl_target_record_outcome (t)));
+      nl_json_append_field (out, "{\"pass\":", nl_rollout_pass_to_string (t->pass));
+      nl_json_append_field (out, ",\"ring\":", t->ring);
+      nl_json_append_field (out, ",\"name\":", t->name);
+      nl_json_append_field (out, ",\"production\":", t->production);
+      nl_json_append_field (out, ",\"state\":", nl_target_state_to_string (t->state));
+      nl_json_append_field (out, ",\"outcome\":", nl_outcome_to_string (nl_target_record_outcome (t)));
       g_string_append (out, ",\"installed\":");
       json_strv (out, t->installed);
-      g_string_append (out, ",\"message\":");
-      nl_json_append_string (out, t->message);
+      nl_json_append_field (out, ",\"message\":", t->message);
       g_string_append_printf (out, ",\"started\":%" G_GINT64_FORMAT ",\"finished\":%" G_GINT64_FORMAT "}",
                               t->started, t->finished);
     }
