@@ -629,8 +629,6 @@ nl_virt_overlay_rewind (virConnectPtr conn, virDomainPtr dom, const NlCheckpoint
       g_autoptr (virStorageVol) fresh = NULL;
       g_autoptr (virStorageVol) base = virStorageVolLookupByPath (conn, rec->bases[i]);
       g_autofree char *name = g_path_get_basename (rec->disks[i]);
-      g_autofree char *ename = g_markup_escape_text (name, -1);
-      g_autofree char *ebase = g_markup_escape_text (rec->bases[i], -1);
       g_autofree char *xml = NULL;
 
       virResetLastError ();
@@ -642,10 +640,8 @@ nl_virt_overlay_rewind (virConnectPtr conn, virDomainPtr dom, const NlCheckpoint
       if (vol != NULL && !nl_virt_volume_delete (vol, error))
         return FALSE;
       virResetLastError ();
-      xml = g_strdup_printf ("<volume><name>%s</name><capacity unit='bytes'>0</capacity>"
-                             "<target><format type='qcow2'/></target><backingStore><path>%s</path>"
-                             "<format type='qcow2'/></backingStore></volume>", ename, ebase);
-      fresh = nl_virt_volume_create (pool, xml, error);
+      xml = nl_virt_volume_xml (name, rec->bases[i], 0, error);
+      fresh = xml ? nl_virt_volume_create (pool, xml, error) : NULL;
       if (fresh == NULL)
         return FALSE;
     }

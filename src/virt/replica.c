@@ -247,30 +247,6 @@ backup_running (virDomainPtr dom, xmlDocPtr domdoc, GPtrArray *disks, GError **e
   return wait_backup (dom, error);
 }
 
-static char *
-volume_xml (const char *name, const char *backing, guint64 capacity)
-{
-  g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
-  xmlNodePtr root = xmlNewNode (NULL, (const xmlChar *) "volume");
-  xmlNodePtr n;
-  g_autofree char *cap = g_strdup_printf ("%" G_GUINT64_FORMAT, capacity);
-
-  xmlDocSetRootElement (doc, root);
-  xmlNewTextChild (root, NULL, (const xmlChar *) "name", (const xmlChar *) name);
-  xmlNewTextChild (root, NULL, (const xmlChar *) "capacity", (const xmlChar *) cap);
-  n = xmlNewChild (root, NULL, (const xmlChar *) "target", NULL);
-  n = xmlNewChild (n, NULL, (const xmlChar *) "format", NULL);
-  xmlNewProp (n, (const xmlChar *) "type", (const xmlChar *) "qcow2");
-  if (backing)
-    {
-      n = xmlNewChild (root, NULL, (const xmlChar *) "backingStore", NULL);
-      xmlNewTextChild (n, NULL, (const xmlChar *) "path", (const xmlChar *) backing);
-      n = xmlNewChild (n, NULL, (const xmlChar *) "format", NULL);
-      xmlNewProp (n, (const xmlChar *) "type", (const xmlChar *) "qcow2");
-    }
-  return doc_to_string (doc);
-}
-
 /* Copies the disks of shut-off DOM into their ->backup volumes. */
 static gboolean
 backup_stopped (virConnectPtr conn, virStoragePoolPtr pool, GPtrArray *disks, GError **error)
@@ -288,7 +264,9 @@ backup_stopped (virConnectPtr conn, virStoragePoolPtr pool, GPtrArray *disks, GE
           nl_virt_set_error (error, "disk '%s' is not a storage volume libvirt knows", d->source);
           return FALSE;
         }
-      xml = volume_xml (d->backup_vol, NULL, info.capacity);
+      xml = nl_virt_volume_xml (d->backup_vol, NULL, info.capacity, error);
+      if (xml == NULL)
+        return FALSE;
       copy = virStorageVolCreateXMLFrom (pool, xml, src, 0);
       if (copy == NULL)
         {
@@ -530,7 +508,9 @@ replica_build (virConnectPtr conn, virStoragePoolPtr pool, const char *pool_name
           nl_virt_set_error (error, "backup '%s'", d->backup);
           return FALSE;
         }
-      vxml = volume_xml (d->overlay_vol, d->backup, info.capacity);
+      vxml = nl_virt_volume_xml (d->overlay_vol, d->backup, info.capacity, error);
+      if (vxml == NULL)
+        return FALSE;
       ovl = virStorageVolCreateXML (pool, vxml, 0);
       if (ovl == NULL)
         {

@@ -6,6 +6,7 @@
 #include <libxml/xpath.h>
 
 #include <nestlab/error.h>
+#include <nestlab/render.h>
 #include "virt-private.h"
 
 virStoragePoolPtr
@@ -245,4 +246,13 @@ nl_virt_volume_lookup_path (virConnectPtr conn, const char *path, GError **error
   if (vol == NULL)
     nl_virt_set_error (error, "volume '%s'", path);
   return vol;
+}
+
+char *
+nl_virt_volume_xml (const char *name, const char *backing, guint64 capacity, GError **error)
+{
+  NlVolumeSpec spec = { .name = (char *) name, .capacity = capacity, .format = (char *) "qcow2",
+                        .backing_path = (char *) backing, .backing_format = (char *) "qcow2" };
+  g_autoptr (xmlDoc) doc = nl_render_volume (&spec, error);
+  return doc ? nl_render_to_string (doc) : NULL;
 }

@@ -31,6 +31,11 @@ void nl_virt_set_error_saved (GError **error, const char *format, ...) G_GNUC_PR
 /* TRUE when the last libvirt error says the object does not exist. */
 gboolean nl_virt_last_error_is_not_found (void);
 
+/* The XML of a qcow2 volume NAME: a linked clone of BACKING (a path; its
+ * size when CAPACITY is 0), or an empty one of CAPACITY bytes. The one
+ * writer of volume XML is the render module's. (storage.c) */
+char *nl_virt_volume_xml (const char *name, const char *backing, guint64 capacity, GError **error);
+
 /* The flags that write metadata into DOM's persistent definition and,
  * when it runs, its live one. (patches.c) */
 unsigned int nl_virt_metadata_flags (virDomainPtr dom);
