@@ -54,6 +54,9 @@ const NlCommand nl_commands[] = {
     nl_cmd_rollout_abort, NULL, NL_CLI_ARG_ROLLOUT, 1, 1 },
   { "help", "[COMMAND]", "Show help for nestlab or one command",
     nl_cmd_help, NULL, NL_CLI_ARG_COMMAND, 0, 2 },
+  /* Hidden: what shell completion asks (cmd-complete.c). */
+  { "_complete", "WHAT [COMMAND]", "Words for shell completion",
+    nl_cmd_complete, NULL, NL_CLI_ARG_NONE, 1, 3 },
   { NULL, NULL, NULL, NULL, NULL, NL_CLI_ARG_NONE, 0, 0 },
 };
 
