@@ -180,7 +180,7 @@ nl_cli_parse (NlCli *cli, gpointer opts, int *argc, char ***argv, GError **error
         }
       if (!options_end && a[0] == '-' && a[1] != '\0')
         {
-          nl_cli_usage_error (error, "unknown option '%s'", a);
+          nl_cli_usage_error (error, "unknown option '%s' (see 'nestlab help %s')", a, cmd->name);
           return FALSE;
         }
       (*argv)[out++] = a;

@@ -80,9 +80,9 @@ contains "and names the stray one" "$T/err" "nestlab host check: expected no arg
 check "revert needs LAB and NAME" 2 "$NESTLAB" revert lab
 contains "and says so with its synopsis" "$T/err" "nestlab revert: expected LAB NAME"
 check "an unknown global option is bad usage" 2 "$NESTLAB" --frob
-contains "worded as for a command" "$T/err" "nestlab: unknown option '--frob'"
+contains "worded as for a command" "$T/err" "nestlab: unknown option '--frob' (see 'nestlab help')"
 check "an unknown command option is bad usage" 2 "$NESTLAB" destroy --frob lab
-contains "worded as for nestlab itself" "$T/err" "nestlab destroy: unknown option '--frob'"
+contains "worded as for nestlab itself" "$T/err" "nestlab destroy: unknown option '--frob' (see 'nestlab help destroy')"
 check "a stray short option is bad usage" 2 "$NESTLAB" destroy -yx lab
 contains "and is named" "$T/err" "nestlab destroy: unknown option '-x'"
 check "an unknown command is bad usage" 2 "$NESTLAB" frobnicate
