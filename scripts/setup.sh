@@ -11,6 +11,7 @@ PACKAGES="
   libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base
   ovmf swtpm swtpm-tools
   busybox-static cpio zstd xz-utils e2fsprogs socat
+  bash-completion
 "
 
 missing=""

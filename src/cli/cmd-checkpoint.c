@@ -14,33 +14,38 @@ setup_options (NlLabOptions *options)
   options->progress = nl_cli_lab_progress;
 }
 
+typedef struct {
+  gboolean list;
+  char *delete_name;
+} CheckpointOptions;
+
+const NlCliOption nl_checkpoint_options[] = {
+  NL_CLI_FLAG (CheckpointOptions, list, "list", 'l', "List the lab's checkpoints"),
+  NL_CLI_STRING (CheckpointOptions, delete_name, "delete", 'd', "Delete checkpoint NAME", "NAME"),
+  NL_CLI_OPTION_END,
+};
+
 int
 nl_cmd_checkpoint (NlCli *cli, int argc, char **argv, GError **error)
 {
-  static gboolean list;
-  static char *delete_name;
-  const GOptionEntry entries[] = {
-    { "list", 'l', 0, G_OPTION_ARG_NONE, &list, "List the lab's checkpoints", NULL },
-    { "delete", 'd', 0, G_OPTION_ARG_STRING, &delete_name, "Delete checkpoint NAME", "NAME" },
-    G_OPTION_ENTRY_NULL,
-  };
+  CheckpointOptions opts = { 0 };
   g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (NlReport) report = nl_report_new ();
   NlLabOptions options = { 0 };
   gboolean ok;
 
-  if (!nl_cli_parse_options (nl_cli_command ("checkpoint"), entries, &argc, &argv, error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
-  if ((list || delete_name) ? argc != 2 : argc != 3)
+  if ((opts.list || opts.delete_name) ? argc != 2 : argc != 3)
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected LAB NAME, LAB --list or LAB --delete NAME");
+      nl_cli_usage_error (error, "expected LAB NAME, LAB --list or LAB --delete NAME");
       return -1;
     }
   conn = nl_cli_lab_connect (cli, error);
   if (conn == NULL)
     return -1;
   setup_options (&options);
-  if (list)
+  if (opts.list)
     {
       g_autoptr (GPtrArray) names = nl_lab_checkpoint_list (conn, argv[1], error);
       if (names == NULL)
@@ -60,9 +65,9 @@ nl_cmd_checkpoint (NlCli *cli, int argc, char **argv, GError **error)
         }
       return 0;
     }
-  if (delete_name)
+  if (opts.delete_name)
     {
-      ok = nl_lab_checkpoint_delete (conn, argv[1], delete_name, &options, report, error);
+      ok = nl_lab_checkpoint_delete (conn, argv[1], opts.delete_name, &options, report, error);
       nl_cli_print_report ("checkpoint delete", argv[1], report);
       return ok ? 0 : -1;
     }
@@ -81,13 +86,8 @@ nl_cmd_revert (NlCli *cli, int argc, char **argv, GError **error)
   NlLabOptions options = { 0 };
   gboolean ok;
 
-  if (!nl_cli_parse_options (nl_cli_command ("revert"), NULL, &argc, &argv, error))
+  if (!nl_cli_parse (cli, NULL, &argc, &argv, error))
     return -1;
-  if (argc != 3)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected LAB NAME");
-      return -1;
-    }
   conn = nl_cli_lab_connect (cli, error);
   if (conn == NULL)
     return -1;

@@ -7,32 +7,34 @@
 #include <nestlab/virt.h>
 #include "lab-output.h"
 
+typedef struct {
+  gboolean yes;
+  gboolean dry_run;
+  gint workers;
+} DestroyOptions;
+
+const NlCliOption nl_destroy_options[] = {
+  NL_CLI_FLAG (DestroyOptions, yes, "yes", 'y', "Do not ask for confirmation"),
+  NL_CLI_FLAG (DestroyOptions, dry_run, "dry-run", 'n', "Print what would be removed"),
+  NL_CLI_INT (DestroyOptions, workers, "workers", 'j', "Parallel libvirt connections (default 4)", "N"),
+  NL_CLI_OPTION_END,
+};
+
 int
 nl_cmd_destroy (NlCli *cli, int argc, char **argv, GError **error)
 {
-  static gboolean yes, dry_run;
-  static gint workers;
-  const GOptionEntry entries[] = {
-    { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Do not ask for confirmation", NULL },
-    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print what would be removed", NULL },
-    { "workers", 'j', 0, G_OPTION_ARG_INT, &workers, "Parallel libvirt connections (default 4)", "N" },
-    G_OPTION_ENTRY_NULL,
-  };
+  DestroyOptions opts = { 0 };
   g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (NlReport) report = nl_report_new ();
   g_autoptr (GPtrArray) doomed = NULL;
   g_autofree char *question = NULL;
+  g_autofree char *what = NULL;
   NlLabOptions options = { 0 };
   const char *lab;
   gboolean ok;
 
-  if (!nl_cli_parse_options (nl_cli_command ("destroy"), entries, &argc, &argv, error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
-  if (argc != 2)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one LAB");
-      return -1;
-    }
   lab = argv[1];
   conn = nl_cli_lab_connect (cli, error);
   if (conn == NULL)
@@ -42,23 +44,21 @@ nl_cmd_destroy (NlCli *cli, int argc, char **argv, GError **error)
     return -1;
   if (doomed->len == 0)
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_NOT_FOUND, "no lab '%s' here: no domain or network carries its mark", lab);
+      nl_cli_no_lab_error (error, lab);
       return -1;
     }
-  if (dry_run || (!yes && isatty (0)))
+  if (opts.dry_run || (!opts.yes && isatty (STDIN_FILENO)))
     for (guint i = 0; i < doomed->len; i++)
       printf ("  remove %s\n", (char *) doomed->pdata[i]);
-  if (dry_run)
+  if (opts.dry_run)
     return 0;
-  question = g_strdup_printf ("Remove these %u objects of lab '%s'?", doomed->len, lab);
-  if (!yes && !nl_cli_confirm (question))
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE,
-                   "not confirmed: destroy removes %u objects of lab '%s' (use --yes in scripts)",
-                   doomed->len, lab);
-      return -1;
-    }
-  options.workers = workers > 0 ? (guint) workers : 0;
+  question = g_strdup_printf ("Remove these %u object%s of lab '%s'?", doomed->len,
+                              doomed->len == 1 ? "" : "s", lab);
+  what = g_strdup_printf ("remove the %u object%s of lab '%s'", doomed->len,
+                          doomed->len == 1 ? "" : "s", lab);
+  if (!opts.yes && !nl_cli_confirm (question, what, error))
+    return -1;
+  options.workers = (guint) opts.workers;
   options.cancellable = nl_cli_interrupt_cancellable ();
   options.progress = nl_cli_lab_progress;
   ok = nl_lab_destroy (conn, lab, &options, report, error);

@@ -6,33 +6,33 @@
 #include <nestlab/virt.h>
 #include "lab-output.h"
 
+typedef struct {
+  gint timeout;
+  gint workers;
+} DownOptions;
+
+const NlCliOption nl_down_options[] = {
+  NL_CLI_INT (DownOptions, timeout, "timeout", 't', "Seconds to wait before powering off (default 120)", "S"),
+  NL_CLI_INT (DownOptions, workers, "workers", 'j', "Parallel libvirt connections (default 4)", "N"),
+  NL_CLI_OPTION_END,
+};
+
 int
 nl_cmd_down (NlCli *cli, int argc, char **argv, GError **error)
 {
-  static gint timeout = 120;
-  static gint workers;
-  const GOptionEntry entries[] = {
-    { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout, "Seconds to wait before powering off (default 120)", "S" },
-    { "workers", 'j', 0, G_OPTION_ARG_INT, &workers, "Parallel libvirt connections (default 4)", "N" },
-    G_OPTION_ENTRY_NULL,
-  };
+  DownOptions opts = { .timeout = 120 };
   g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (NlReport) report = nl_report_new ();
   NlLabOptions options = { 0 };
   gboolean ok;
 
-  if (!nl_cli_parse_options (nl_cli_command ("down"), entries, &argc, &argv, error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
-  if (argc != 2 || timeout < 0)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, argc != 2 ? "expected one LAB" : "--timeout must be >= 0");
-      return -1;
-    }
   conn = nl_cli_lab_connect (cli, error);
   if (conn == NULL)
     return -1;
-  options.timeout = timeout > 0 ? (guint) timeout : 1;
-  options.workers = workers > 0 ? (guint) workers : 0;
+  options.timeout = opts.timeout > 0 ? (guint) opts.timeout : 1;
+  options.workers = (guint) opts.workers;
   options.cancellable = nl_cli_interrupt_cancellable ();
   options.progress = nl_cli_lab_progress;
   ok = nl_lab_down (conn, argv[1], &options, report, error);

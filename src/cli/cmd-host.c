@@ -69,38 +69,38 @@ print_text (const GPtrArray *checks, const NlAccel *accel, const char *uri)
             "themselves (QEMU TCG, slow, for testing only).\n");
 }
 
+typedef struct {
+  gboolean json;
+  char *root;
+} HostCheckOptions;
+
+const NlCliOption nl_host_check_options[] = {
+  NL_CLI_FLAG (HostCheckOptions, json, "json", 0, "Print the checks as JSON"),
+  /* For tests and for checking a mounted system image. */
+  { "root", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME,
+    NL_CLI_FIELD (HostCheckOptions, root, char *), "Read /proc, /sys, /dev and /usr under ROOT", "ROOT" },
+  NL_CLI_OPTION_END,
+};
+
 int
 nl_cmd_host_check (NlCli *cli, int argc, char **argv, GError **error)
 {
-  gboolean json = FALSE;
-  char *root = NULL;
-  const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the checks as JSON", NULL },
-    /* For tests and for checking a mounted system image. */
-    { "root", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &root,
-      "Read /proc, /sys, /dev and /usr under ROOT", "ROOT" },
-    G_OPTION_ENTRY_NULL,
-  };
+  HostCheckOptions opts = { 0 };
+  const char *root;
   g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (GError) conn_error = NULL;
   g_autoptr (GError) kvm_error = NULL;
   g_autoptr (GError) qemu_error = NULL;
   g_autofree char *kvm_caps = NULL;
   g_autofree char *qemu_caps = NULL;
-  g_autofree char *root_owned = NULL;
   g_autoptr (GPtrArray) checks = NULL;
   g_autoptr (NlKvmFacts) facts = NULL;
   g_autoptr (NlAccel) accel = NULL;
   NlHostCheckOptions options = { 0 };
 
-  if (!nl_cli_parse_options (nl_cli_command ("host check"), entries, &argc, &argv, error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
-  root_owned = root;
-  if (argc > 1)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "unexpected argument '%s'", argv[1]);
-      return -1;
-    }
+  root = opts.root;
 
   conn = nl_virt_connect (cli->uri, &conn_error);
   if (conn != NULL)
@@ -127,7 +127,7 @@ nl_cmd_host_check (NlCli *cli, int argc, char **argv, GError **error)
   options.facts = facts != NULL && facts->device_known ? facts : NULL;
   checks = nl_host_check_run (&options);
 
-  if (json)
+  if (opts.json)
     {
       g_autofree char *text = nl_host_check_to_json (checks, accel);
       fputs (text, stdout);

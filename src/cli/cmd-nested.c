@@ -4,7 +4,6 @@
  * module's; this file asks, prints and maps results to exit statuses. */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <nestlab/error.h>
 #include <nestlab/host.h>
@@ -40,8 +39,8 @@ parse_memory (const char *text, guint64 *bytes, GError **error)
     }
   if (*bytes < (G_GUINT64_CONSTANT (64) << 20))
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE,
-                   "--memory %s is too small for any hypervisor (at least 64 MiB)", text);
+      nl_cli_usage_error (error, "--memory '%s': expected at least 64 MiB, the least any "
+                          "hypervisor needs", text);
       return FALSE;
     }
   return TRUE;
@@ -61,11 +60,49 @@ decide_accel (NlVirtConn *conn, NlNestedOptions *options, NlAccelMode mode, GErr
   return TRUE;
 }
 
+/* The options of enable; disable has the ones that make sense for it. */
+typedef struct {
+  char *memory;
+  gboolean force;
+  gboolean yes;
+  gboolean dry_run;
+  gboolean emulate;
+  gboolean kvm;
+  gint timeout;
+} NestedOptions;
+
+#define NESTED_CHANGE_OPTIONS \
+  NL_CLI_FLAG (NestedOptions, force, "force", 0, \
+               "Shut a running domain down (gracefully, then power off)"), \
+  NL_CLI_FLAG (NestedOptions, yes, "yes", 'y', "Apply without asking"), \
+  NL_CLI_FLAG (NestedOptions, dry_run, "dry-run", 'n', "Print the changes only")
+#define NESTED_TIMEOUT_OPTION \
+  NL_CLI_INT (NestedOptions, timeout, "timeout", 0, \
+              "Seconds to wait for a graceful shutdown before powering off (default 60)", "SECONDS")
+
+const NlCliOption nl_nested_enable_options[] = {
+  NL_CLI_STRING (NestedOptions, memory, "memory", 0,
+                 "Minimum memory to give the domain (default 4GiB; raised, never lowered)", "SIZE"),
+  NESTED_CHANGE_OPTIONS,
+  NL_CLI_FLAG (NestedOptions, emulate, "emulate", 0,
+               "QEMU software emulation, CPU mode maximum, whatever the host offers (slow, for "
+               "testing only; automatic where KVM cannot run guests)"),
+  NL_CLI_FLAG (NestedOptions, kvm, "kvm", 0,
+               "KVM even where the host check advises emulation (refused when KVM cannot work)"),
+  NESTED_TIMEOUT_OPTION,
+  NL_CLI_OPTION_END,
+};
+
+const NlCliOption nl_nested_disable_options[] = {
+  NESTED_CHANGE_OPTIONS,
+  NESTED_TIMEOUT_OPTION,
+  NL_CLI_OPTION_END,
+};
+
 /* Shared by enable and disable: plan, print, ask, apply. */
 static int
-change_domain (NlCli *cli, NlNestedAction action, const char *name,
-               NlNestedOptions *options, NlAccelMode mode, gboolean force, gboolean yes, gboolean dry_run,
-               guint timeout, GError **error)
+change_domain (NlCli *cli, NlNestedAction action, const char *name, NlNestedOptions *options,
+               NlAccelMode mode, const NestedOptions *opts, GError **error)
 {
   g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (NlNestedPlan) plan = NULL;
@@ -108,40 +145,31 @@ change_domain (NlCli *cli, NlNestedAction action, const char *name,
   for (guint i = 0; i < plan->warnings->len; i++)
     fprintf (stderr, "warning: %s\n", (const char *) g_ptr_array_index (plan->warnings, i));
 
-  if (dry_run)
+  if (opts->dry_run)
     {
-      if (plan->running && !force)
+      if (plan->running && !opts->force)
         printf ("It is running: `nested %s` will refuse without --force (which shuts it "
                 "down).\n", verb);
       printf ("Dry run: nothing changed.\n");
       return 0;
     }
-  if (plan->running && !force)
+  if (plan->running && !opts->force)
     {
       g_set_error (error, NL_ERROR, NL_ERROR_FAILED,
                    "domain '%s' is running: shut it down first, or pass --force to shut it "
-                   "down (gracefully, then powered off after %u s); nothing changed",
-                   name, timeout);
+                   "down (gracefully, then powered off after %d s); nothing changed",
+                   name, opts->timeout);
       return -1;
     }
-  if (!yes)
+  if (!opts->yes)
     {
       g_autofree char *question = g_strdup_printf ("Apply these changes to '%s'%s?", name,
                                                    plan->running ? " (it will be shut down)" : "");
-      if (!isatty (STDIN_FILENO))
-        {
-          g_set_error (error, NL_ERROR, NL_ERROR_USAGE,
-                       "standard input is not a terminal, so nestlab cannot ask: pass --yes "
-                       "to apply these changes; nothing changed");
-          return -1;
-        }
-      if (!nl_cli_confirm (question))
-        {
-          g_set_error (error, NL_ERROR, NL_ERROR_CANCELLED, "cancelled: nothing changed");
-          return -1;
-        }
+      if (!nl_cli_confirm (question, "apply these changes", error))
+        return -1;
     }
-  if (!nl_virt_nested_apply (conn, plan, force, timeout, print_progress, NULL, error))
+  if (!nl_virt_nested_apply (conn, plan, opts->force, (guint) opts->timeout, print_progress, NULL,
+                             error))
     return -1;
   if (action == NL_NESTED_ACTION_ENABLE)
     printf ("Domain '%s' is nested-ready%s. It was not started: virsh start %s\n", name,
@@ -155,89 +183,31 @@ change_domain (NlCli *cli, NlNestedAction action, const char *name,
 int
 nl_cmd_nested_enable (NlCli *cli, int argc, char **argv, GError **error)
 {
-  char *memory = NULL;
-  gboolean force = FALSE;
-  gboolean yes = FALSE;
-  gboolean dry_run = FALSE;
-  gboolean emulate = FALSE;
-  gboolean kvm = FALSE;
+  NestedOptions opts = { .timeout = NL_NESTED_SHUTDOWN_TIMEOUT };
   NlAccelMode mode = NL_ACCEL_AUTO;
-  int timeout = NL_NESTED_SHUTDOWN_TIMEOUT;
-  const GOptionEntry entries[] = {
-    { "memory", 0, 0, G_OPTION_ARG_STRING, &memory,
-      "Minimum memory to give the domain (default 4GiB; raised, never lowered)", "SIZE" },
-    { "force", 0, 0, G_OPTION_ARG_NONE, &force,
-      "Shut a running domain down (gracefully, then power off)", NULL },
-    { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Apply without asking", NULL },
-    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print the changes only", NULL },
-    { "emulate", 0, 0, G_OPTION_ARG_NONE, &emulate,
-      "QEMU software emulation, CPU mode maximum, whatever the host offers (slow, for testing "
-      "only; automatic where KVM cannot run guests)", NULL },
-    { "kvm", 0, 0, G_OPTION_ARG_NONE, &kvm,
-      "KVM even where the host check advises emulation (refused when KVM cannot work)", NULL },
-    { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
-      "Seconds to wait for a graceful shutdown before powering off (default 60)", "SECONDS" },
-    G_OPTION_ENTRY_NULL,
-  };
-  g_autofree char *memory_owned = NULL;
   NlNestedOptions options = { 0 };
 
-  if (!nl_cli_parse_options (nl_cli_command ("nested enable"), entries, &argc, &argv, error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
-  memory_owned = memory;
-  if (argc != 2)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one DOMAIN");
-      return -1;
-    }
-  if (timeout < 0)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "--timeout must not be negative");
-      return -1;
-    }
-  if (!parse_memory (memory, &options.min_memory, error))
+  if (!parse_memory (opts.memory, &options.min_memory, error))
     return -1;
-  if (!nl_cli_accel_mode (kvm, emulate, &mode, error))
+  if (!nl_cli_accel_mode (opts.kvm, opts.emulate, &mode, error))
     return -1;
   options.vendor = nl_host_cpu_vendor (NULL);
-  return change_domain (cli, NL_NESTED_ACTION_ENABLE, argv[1], &options, mode, force, yes, dry_run,
-                        (guint) timeout, error);
+  return change_domain (cli, NL_NESTED_ACTION_ENABLE, argv[1], &options, mode, &opts, error);
 }
 
 int
 nl_cmd_nested_disable (NlCli *cli, int argc, char **argv, GError **error)
 {
-  gboolean force = FALSE;
-  gboolean yes = FALSE;
-  gboolean dry_run = FALSE;
-  int timeout = NL_NESTED_SHUTDOWN_TIMEOUT;
-  const GOptionEntry entries[] = {
-    { "force", 0, 0, G_OPTION_ARG_NONE, &force,
-      "Shut a running domain down (gracefully, then power off)", NULL },
-    { "yes", 'y', 0, G_OPTION_ARG_NONE, &yes, "Apply without asking", NULL },
-    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print the changes only", NULL },
-    { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout,
-      "Seconds to wait for a graceful shutdown before powering off (default 60)", "SECONDS" },
-    G_OPTION_ENTRY_NULL,
-  };
+  NestedOptions opts = { .timeout = NL_NESTED_SHUTDOWN_TIMEOUT };
   NlNestedOptions options = { 0 };
 
-  if (!nl_cli_parse_options (nl_cli_command ("nested disable"), entries, &argc, &argv, error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
-  if (argc != 2)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one DOMAIN");
-      return -1;
-    }
-  if (timeout < 0)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "--timeout must not be negative");
-      return -1;
-    }
   options.vendor = nl_host_cpu_vendor (NULL);
-  return change_domain (cli, NL_NESTED_ACTION_DISABLE, argv[1], &options, NL_ACCEL_AUTO, force,
-                        yes, dry_run,
-                        (guint) timeout, error);
+  return change_domain (cli, NL_NESTED_ACTION_DISABLE, argv[1], &options, NL_ACCEL_AUTO, &opts,
+                        error);
 }
 
 static void
@@ -284,41 +254,44 @@ print_status_text (const GPtrArray *list)
     }
 }
 
+typedef struct {
+  gboolean all;
+  gboolean json;
+  char *memory;
+} NestedStatusOptions;
+
+const NlCliOption nl_nested_status_options[] = {
+  NL_CLI_FLAG (NestedStatusOptions, all, "all", 'a', "Every domain on the connection"),
+  NL_CLI_FLAG (NestedStatusOptions, json, "json", 0, "Print JSON"),
+  NL_CLI_STRING (NestedStatusOptions, memory, "memory", 0,
+                 "The minimum memory to expect (default 4GiB, as `nested enable`)", "SIZE"),
+  NL_CLI_OPTION_END,
+};
+
 int
 nl_cmd_nested_status (NlCli *cli, int argc, char **argv, GError **error)
 {
-  gboolean all = FALSE;
-  gboolean json = FALSE;
-  char *memory = NULL;
-  const GOptionEntry entries[] = {
-    { "all", 'a', 0, G_OPTION_ARG_NONE, &all, "Every domain on the connection", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-    { "memory", 0, 0, G_OPTION_ARG_STRING, &memory,
-      "The minimum memory to expect (default 4GiB, as `nested enable`)", "SIZE" },
-    G_OPTION_ENTRY_NULL,
-  };
-  g_autofree char *memory_owned = NULL;
+  NestedStatusOptions opts = { 0 };
   g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (GPtrArray) list = NULL;
   NlNestedOptions options = { 0 };
 
-  if (!nl_cli_parse_options (nl_cli_command ("nested status"), entries, &argc, &argv, error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
-  memory_owned = memory;
-  if ((all && argc != 1) || (!all && argc != 2))
+  if ((opts.all && argc != 1) || (!opts.all && argc != 2))
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one DOMAIN, or --all");
+      nl_cli_usage_error (error, "expected one DOMAIN, or --all");
       return -1;
     }
-  if (!parse_memory (memory, &options.min_memory, error))
+  if (!parse_memory (opts.memory, &options.min_memory, error))
     return -1;
   options.vendor = nl_host_cpu_vendor (NULL);
   if ((conn = nl_virt_connect (cli->uri, error)) == NULL)
     return -1;
-  list = nl_virt_nested_status (conn, all ? NULL : argv[1], &options, error);
+  list = nl_virt_nested_status (conn, opts.all ? NULL : argv[1], &options, error);
   if (list == NULL)
     return -1;
-  if (json)
+  if (opts.json)
     print_status_json (list);
   else
     print_status_text (list);

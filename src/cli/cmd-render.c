@@ -37,64 +37,64 @@ emit (Output *out, const char *kind, const char *name, xmlDocPtr doc, GError **e
   return TRUE;
 }
 
+typedef struct {
+  char **sets;
+  char *out_dir;
+  gboolean emulate;
+  char *vendor;
+} RenderOptions;
+
+const NlCliOption nl_render_options[] = {
+  NL_CLI_STRINGS (RenderOptions, sets, "set", 0, "Set a template parameter", "NAME=VALUE"),
+  NL_CLI_FILENAME (RenderOptions, out_dir, "out", 'o', "Write one file per object into DIR", "DIR"),
+  NL_CLI_FLAG (RenderOptions, emulate, "emulate", 0,
+               "No KVM: domain type qemu, CPU mode maximum (slow; for testing only)"),
+  NL_CLI_STRING (RenderOptions, vendor, "vendor", 0,
+                 "Host CPU vendor for nested settings (default: this host's)", "intel|amd"),
+  NL_CLI_OPTION_END,
+};
+
 int
 nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error)
 {
-  static char **sets;
-  static char *out_dir;
-  static char *vendor_name;
-  static gboolean emulate;
-  const GOptionEntry entries[] = {
-    { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "Set a template parameter", "NAME=VALUE" },
-    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir, "Write one file per object into DIR", "DIR" },
-    { "emulate", 0, 0, G_OPTION_ARG_NONE, &emulate,
-      "No KVM: domain type qemu, CPU mode maximum (slow; for testing only)", NULL },
-    { "vendor", 0, 0, G_OPTION_ARG_STRING, &vendor_name,
-      "Host CPU vendor for nested settings (default: this host's)", "intel|amd" },
-    G_OPTION_ENTRY_NULL,
-  };
+  RenderOptions opts = { 0 };
   g_autoptr (GHashTable) overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (NlLab) lab = NULL;
   g_autoptr (GPtrArray) volumes = NULL;
   NlRenderOptions options = { 0 };
   Output out = { 0 };
 
-  if (!nl_cli_parse_options (nl_cli_command ("render"), entries, &argc, &argv, error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
-  if (argc != 2)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one template FILE");
-      return -1;
-    }
-  for (char **s = sets; s && *s; s++)
+  for (char **s = opts.sets; s && *s; s++)
     if (!nl_template_parse_override (overrides, *s, error))
       return -1;
-  if (vendor_name != NULL)
+  if (opts.vendor != NULL)
     {
-      int v = nl_cpu_vendor_from_string (vendor_name);
+      int v = nl_cpu_vendor_from_string (opts.vendor);
       if (v != NL_CPU_VENDOR_INTEL && v != NL_CPU_VENDOR_AMD)
         {
-          g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "--vendor '%s': expected intel or amd", vendor_name);
+          nl_cli_usage_error (error, "--vendor '%s': expected intel or amd", opts.vendor);
           return -1;
         }
       options.vendor = v;
     }
   else
     options.vendor = nl_host_cpu_vendor (NULL);
-  options.emulate = emulate;
+  options.emulate = opts.emulate;
 
   lab = nl_template_load (argv[1], overrides, error);
   if (lab == NULL)
     return -1;
 
-  if (out_dir != NULL)
+  if (opts.out_dir != NULL)
     {
-      if (g_mkdir_with_parents (out_dir, 0755) < 0)
+      if (g_mkdir_with_parents (opts.out_dir, 0755) < 0)
         {
-          g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "cannot create %s: %s", out_dir, g_strerror (errno));
+          g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "cannot create %s: %s", opts.out_dir, g_strerror (errno));
           return -1;
         }
-      out.out_dir = out_dir;
+      out.out_dir = opts.out_dir;
     }
 
   /* Everything is rendered before anything is written, so an error leaves

@@ -59,27 +59,52 @@ report (const NlJournal *j, gboolean json, const char *html, GError **error)
     }
 }
 
-static gboolean
-one_arg (int argc, const char *what, GError **error)
-{
-  if (argc != 2)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one %s", what);
-      return FALSE;
-    }
-  return TRUE;
-}
+/* The options of every rollout command; each table takes the ones its
+ * command has. */
+typedef struct {
+  gboolean now;
+  gboolean offline;
+  gboolean no_wait;
+  gboolean json;
+  gboolean ids;
+  char *id;
+  char *html;
+} RolloutOptions;
+
+const NlCliOption nl_rollout_plan_options[] = {
+  NL_CLI_FLAG (RolloutOptions, now, "now", 0, "Show the plan as run with --now (no window)"),
+  NL_CLI_FLAG (RolloutOptions, offline, "offline", 0, "Do not ask libvirt which machines the targets are"),
+  NL_CLI_OPTION_END,
+};
+
+const NlCliOption nl_rollout_run_options[] = {
+  NL_CLI_FLAG (RolloutOptions, now, "now", 0, "Ignore the maintenance windows: every patch goes now"),
+  NL_CLI_FLAG (RolloutOptions, no_wait, "no-wait", 0,
+               "Stop instead of waiting for a window (continue with 'rollout resume')"),
+  NL_CLI_STRING (RolloutOptions, id, "id", 0, "Run id (default: PLAN-TIMESTAMP)", "ID"),
+  NL_CLI_FLAG (RolloutOptions, json, "json", 0, "Print the report as JSON"),
+  NL_CLI_FILENAME (RolloutOptions, html, "html", 0, "Also write the report as one HTML file", "FILE"),
+  NL_CLI_OPTION_END,
+};
+
+const NlCliOption nl_rollout_resume_options[] = {
+  NL_CLI_FLAG (RolloutOptions, no_wait, "no-wait", 0, "Stop instead of waiting for a window"),
+  NL_CLI_FLAG (RolloutOptions, json, "json", 0, "Print the report as JSON"),
+  NL_CLI_FILENAME (RolloutOptions, html, "html", 0, "Also write the report as one HTML file", "FILE"),
+  NL_CLI_OPTION_END,
+};
+
+const NlCliOption nl_rollout_status_options[] = {
+  NL_CLI_FLAG (RolloutOptions, json, "json", 0, "Print JSON"),
+  NL_CLI_FILENAME (RolloutOptions, html, "html", 0, "Write the report of ID as one HTML file", "FILE"),
+  NL_CLI_FLAG (RolloutOptions, ids, "ids", 0, "Print only the rollouts' ids, one a line"),
+  NL_CLI_OPTION_END,
+};
 
 int
 nl_cmd_rollout_plan (NlCli *cli, int argc, char **argv, GError **error)
 {
-  static gboolean now;
-  static gboolean offline;
-  const GOptionEntry entries[] = {
-    { "now", 0, 0, G_OPTION_ARG_NONE, &now, "Show the plan as run with --now (no window)", NULL },
-    { "offline", 0, 0, G_OPTION_ARG_NONE, &offline, "Do not ask libvirt which machines the targets are", NULL },
-    G_OPTION_ENTRY_NULL,
-  };
+  RolloutOptions opts = { 0 };
   g_autoptr (NlRolloutPlan) plan = NULL;
   g_autoptr (NlRolloutDriver) driver = NULL;
   g_autoptr (GPtrArray) domains = NULL;
@@ -87,13 +112,12 @@ nl_cmd_rollout_plan (NlCli *cli, int argc, char **argv, GError **error)
   g_autoptr (GPtrArray) lines = NULL;
   g_autoptr (GDateTime) t = g_date_time_new_now_utc ();
 
-  if (!nl_cli_parse_options (nl_cli_command ("rollout plan"), entries, &argc, &argv, error)
-      || !one_arg (argc, "plan FILE", error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
   plan = nl_rollout_plan_load (argv[1], error);
   if (plan == NULL)
     return -1;
-  if (!offline)
+  if (!opts.offline)
     {
       g_autoptr (GError) local = NULL;
       driver = nl_rollout_virt_driver_new (cli->uri, NULL);
@@ -103,7 +127,7 @@ nl_cmd_rollout_plan (NlCli *cli, int argc, char **argv, GError **error)
           return -1;
         }
     }
-  lines = nl_rollout_describe (plan, domains, machines, t, now, error);
+  lines = nl_rollout_describe (plan, domains, machines, t, opts.now, error);
   if (lines == NULL)
     return -1;
   for (guint i = 0; i < lines->len; i++)
@@ -114,84 +138,73 @@ nl_cmd_rollout_plan (NlCli *cli, int argc, char **argv, GError **error)
 int
 nl_cmd_rollout_run (NlCli *cli, int argc, char **argv, GError **error)
 {
-  static gboolean now, no_wait, json;
-  static char *id, *html;
-  const GOptionEntry entries[] = {
-    { "now", 0, 0, G_OPTION_ARG_NONE, &now, "Ignore the maintenance windows: every patch goes now", NULL },
-    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait,
-      "Stop instead of waiting for a window (continue with 'rollout resume')", NULL },
-    { "id", 0, 0, G_OPTION_ARG_STRING, &id, "Run id (default: PLAN-TIMESTAMP)", "ID" },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report as JSON", NULL },
-    { "html", 0, 0, G_OPTION_ARG_FILENAME, &html, "Also write the report as one HTML file", "FILE" },
-    G_OPTION_ENTRY_NULL,
-  };
+  RolloutOptions opts = { 0 };
   g_autoptr (NlRolloutPlan) plan = NULL;
   g_autoptr (NlRolloutDriver) driver = NULL;
   g_autoptr (NlJournal) j = NULL;
   NlRolloutOptions o = { 0 };
 
-  if (!nl_cli_parse_options (nl_cli_command ("rollout run"), entries, &argc, &argv, error)
-      || !one_arg (argc, "plan FILE", error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
   plan = nl_rollout_plan_load (argv[1], error);
   if (plan == NULL)
     return -1;
   driver = nl_rollout_virt_driver_new (cli->uri, error);
-  o.id = id;
-  o.now = now;
-  o.no_wait = no_wait;
+  o.id = opts.id;
+  o.now = opts.now;
+  o.no_wait = opts.no_wait;
   o.progress = print_progress;
   j = nl_rollout_run (plan, driver, &o, error);
   if (j == NULL)
     return -1;
-  return report (j, json, html, error);
+  return report (j, opts.json, opts.html, error);
 }
 
 int
 nl_cmd_rollout_resume (NlCli *cli, int argc, char **argv, GError **error)
 {
-  static gboolean no_wait, json;
-  static char *html;
-  const GOptionEntry entries[] = {
-    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &no_wait, "Stop instead of waiting for a window", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the report as JSON", NULL },
-    { "html", 0, 0, G_OPTION_ARG_FILENAME, &html, "Also write the report as one HTML file", "FILE" },
-    G_OPTION_ENTRY_NULL,
-  };
+  RolloutOptions opts = { 0 };
   g_autoptr (NlRolloutDriver) driver = NULL;
   g_autoptr (NlJournal) j = NULL;
   NlRolloutOptions o = { 0 };
 
-  if (!nl_cli_parse_options (nl_cli_command ("rollout resume"), entries, &argc, &argv, error)
-      || !one_arg (argc, "rollout ID", error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
   driver = nl_rollout_virt_driver_new (cli->uri, error);
-  o.no_wait = no_wait;
+  o.no_wait = opts.no_wait;
   o.progress = print_progress;
   j = nl_rollout_resume (argv[1], driver, &o, error);
   if (j == NULL)
     return -1;
-  return report (j, json, html, error);
+  return report (j, opts.json, opts.html, error);
 }
 
 int
 nl_cmd_rollout_status (NlCli *cli, int argc, char **argv, GError **error)
 {
-  static gboolean json;
-  static char *html;
-  const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
-    { "html", 0, 0, G_OPTION_ARG_FILENAME, &html, "Write the report of ID as one HTML file", "FILE" },
-    G_OPTION_ENTRY_NULL,
-  };
+  RolloutOptions opts = { 0 };
   g_autofree char *root = nl_rollout_state_root ();
 
-  if (!nl_cli_parse_options (nl_cli_command ("rollout status"), entries, &argc, &argv, error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
-  if (argc > 2)
+  if (opts.ids && (opts.json || opts.html || argc == 2))
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected at most one rollout ID");
+      nl_cli_usage_error (error, "--ids lists every rollout: give it neither ID, --json nor --html");
       return -1;
+    }
+  if (opts.html && argc != 2)
+    {
+      nl_cli_usage_error (error, "--html writes the report of one rollout: give its ID");
+      return -1;
+    }
+  if (opts.ids)
+    {
+      g_autoptr (GPtrArray) ids = nl_journal_list (root, error);
+      if (ids == NULL)
+        return -1;
+      for (guint i = 0; i < ids->len; i++)
+        printf ("%s\n", (char *) ids->pdata[i]);
+      return 0;
     }
   if (argc == 2)
     {
@@ -200,16 +213,16 @@ nl_cmd_rollout_status (NlCli *cli, int argc, char **argv, GError **error)
       if (j == NULL)
         return -1;
       mark_interrupted (j, root);
-      text = json ? nl_rollout_report_json (j) : nl_rollout_report_table (j);
+      text = opts.json ? nl_rollout_report_json (j) : nl_rollout_report_table (j);
       fputs (text, stdout);
-      return write_html (j, html, error) ? 0 : -1;
+      return write_html (j, opts.html, error) ? 0 : -1;
     }
   else
     {
       g_autoptr (GPtrArray) ids = nl_journal_list (root, error);
       if (ids == NULL)
         return -1;
-      if (json)
+      if (opts.json)
         fputs ("[", stdout);
       else
         printf ("%-40s %-12s %-20s %s\n", "ID", "STATE", "STARTED", "REASON");
@@ -219,7 +232,7 @@ nl_cmd_rollout_status (NlCli *cli, int argc, char **argv, GError **error)
           if (j == NULL)
             continue;
           mark_interrupted (j, root);
-          if (json)
+          if (opts.json)
             {
               g_autofree char *text = nl_rollout_report_json (j);
               printf ("%s%s", i ? "," : "", g_strchomp (text));
@@ -232,7 +245,7 @@ nl_cmd_rollout_status (NlCli *cli, int argc, char **argv, GError **error)
                       j->reason ? j->reason : "");
             }
         }
-      if (json)
+      if (opts.json)
         fputs ("]\n", stdout);
       return 0;
     }
@@ -244,8 +257,7 @@ nl_cmd_rollout_abort (NlCli *cli, int argc, char **argv, GError **error)
   g_autofree char *root = nl_rollout_state_root ();
   g_autoptr (NlRolloutDriver) driver = NULL;
 
-  if (!nl_cli_parse_options (nl_cli_command ("rollout abort"), NULL, &argc, &argv, error)
-      || !one_arg (argc, "rollout ID", error))
+  if (!nl_cli_parse (cli, NULL, &argc, &argv, error))
     return -1;
   /* A dead run's replica and restore points go with the abort. */
   driver = nl_rollout_virt_driver_new (cli->uri, NULL);

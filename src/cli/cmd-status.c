@@ -1,38 +1,54 @@
 /* nestlab status [LAB]: every lab libvirt holds, found from ownership
- * marks; a table for people, --json for scripts. */
+ * marks; a table for people, --json for scripts, --names for the shell. */
 #include <stdio.h>
 
 #include <nestlab/error.h>
 #include <nestlab/virt.h>
 #include "lab-output.h"
 
+typedef struct {
+  gboolean json;
+  gboolean names;
+} StatusOptions;
+
+const NlCliOption nl_status_options[] = {
+  NL_CLI_FLAG (StatusOptions, json, "json", 0, "Print JSON (an array of labs)"),
+  NL_CLI_FLAG (StatusOptions, names, "names", 0, "Print only the labs' names, one a line (quick)"),
+  NL_CLI_OPTION_END,
+};
+
 int
 nl_cmd_status (NlCli *cli, int argc, char **argv, GError **error)
 {
-  static gboolean json;
-  const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON (an array of labs)", NULL },
-    G_OPTION_ENTRY_NULL,
-  };
+  StatusOptions opts = { 0 };
   g_autoptr (NlVirtConn) conn = NULL;
   g_autoptr (GPtrArray) statuses = NULL;
   const char *lab;
 
-  if (!nl_cli_parse_options (nl_cli_command ("status"), entries, &argc, &argv, error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
-  if (argc > 2)
+  lab = argc == 2 ? argv[1] : NULL;
+  if (opts.names && (opts.json || lab != NULL))
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected at most one LAB");
+      nl_cli_usage_error (error, "--names lists every lab: give it neither LAB nor --json");
       return -1;
     }
-  lab = argc == 2 ? argv[1] : NULL;
   conn = nl_cli_lab_connect (cli, error);
   if (conn == NULL)
     return -1;
+  if (opts.names)
+    {
+      g_autoptr (GPtrArray) names = nl_cli_lab_names (conn, error);
+      if (names == NULL)
+        return -1;
+      for (guint i = 0; i < names->len; i++)
+        printf ("%s\n", (char *) names->pdata[i]);
+      return 0;
+    }
   statuses = nl_lab_status (conn, lab, error);
   if (statuses == NULL)
     return -1;
-  if (json)
+  if (opts.json)
     {
       g_autofree char *text = nl_lab_status_to_json (statuses);
       fputs (text, stdout);
@@ -41,7 +57,7 @@ nl_cmd_status (NlCli *cli, int argc, char **argv, GError **error)
     nl_cli_print_status (statuses);
   if (lab != NULL && statuses->len == 0)
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_NOT_FOUND, "no lab '%s' here: no domain or network carries its mark", lab);
+      nl_cli_no_lab_error (error, lab);
       return -1;
     }
   return 0;

@@ -6,17 +6,25 @@
 #include <nestlab/virt.h>
 #include "lab-output.h"
 
+typedef struct {
+  NlCliUpOptions up;
+} UpOptions;
+
+const NlCliOption nl_up_options[] = {
+  NL_CLI_UP_OPTIONS (UpOptions, up),
+  NL_CLI_OPTION_END,
+};
+
 int
 nl_cmd_up (NlCli *cli, int argc, char **argv, GError **error)
 {
-  static NlCliUpOptions o;
-  const GOptionEntry entries[] = { UP_OPTION_ENTRIES (o), G_OPTION_ENTRY_NULL };
+  UpOptions opts = { 0 };
   g_autoptr (NlLab) lab = NULL;
   g_autoptr (NlVirtConn) conn = NULL;
 
-  if (!nl_cli_parse_options (nl_cli_command ("up"), entries, &argc, &argv, error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
-  if (!nl_cli_open_template (cli, argc, argv, o.sets, &lab, &conn, error))
+  if (!nl_cli_open_template (cli, argv[1], opts.up.sets, &lab, &conn, error))
     return -1;
-  return nl_cli_run_up (conn, lab, &o, error);
+  return nl_cli_run_up (conn, lab, &opts.up, error);
 }

@@ -5,27 +5,27 @@
 #include <nestlab/template.h>
 #include "cli.h"
 
+typedef struct {
+  char **sets;
+  gboolean quiet;
+} ValidateOptions;
+
+const NlCliOption nl_validate_options[] = {
+  NL_CLI_STRINGS (ValidateOptions, sets, "set", 0, "Set a template parameter", "NAME=VALUE"),
+  NL_CLI_FLAG (ValidateOptions, quiet, "quiet", 'q', "Print nothing for valid templates"),
+  NL_CLI_OPTION_END,
+};
+
 int
 nl_cmd_validate (NlCli *cli, int argc, char **argv, GError **error)
 {
-  static char **sets;
-  static gboolean quiet;
-  const GOptionEntry entries[] = {
-    { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "Set a template parameter", "NAME=VALUE" },
-    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing for valid templates", NULL },
-    G_OPTION_ENTRY_NULL,
-  };
+  ValidateOptions opts = { 0 };
   g_autoptr (GHashTable) overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   int invalid = 0;
 
-  if (!nl_cli_parse_options (nl_cli_command ("validate"), entries, &argc, &argv, error))
+  if (!nl_cli_parse (cli, &opts, &argc, &argv, error))
     return -1;
-  if (argc < 2)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected at least one template FILE");
-      return -1;
-    }
-  for (char **s = sets; s && *s; s++)
+  for (char **s = opts.sets; s && *s; s++)
     if (!nl_template_parse_override (overrides, *s, error))
       return -1;
 
@@ -39,7 +39,7 @@ nl_cmd_validate (NlCli *cli, int argc, char **argv, GError **error)
           invalid++;
           continue;
         }
-      if (!quiet)
+      if (!opts.quiet)
         printf ("%s: valid: lab '%s', %u machine%s, %u network%s, %u start wave%s\n", argv[i],
                 lab->name, lab->machines->len, lab->machines->len == 1 ? "" : "s",
                 lab->networks->len, lab->networks->len == 1 ? "" : "s",

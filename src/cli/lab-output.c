@@ -19,6 +19,47 @@ nl_cli_lab_connect (NlCli *cli, GError **error)
   return nl_virt_connect (cli->uri, error);
 }
 
+static void
+add_name (GPtrArray *names, const char *name)
+{
+  if (!g_ptr_array_find_with_equal_func (names, name, g_str_equal, NULL))
+    g_ptr_array_add (names, g_strdup (name));
+}
+
+static gint
+name_order (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+GPtrArray *
+nl_cli_lab_names (NlVirtConn *conn, GError **error)
+{
+  g_autoptr (GPtrArray) domains = nl_virt_list_owned_domains (conn, NULL, error);
+  g_autoptr (GPtrArray) networks = NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  if (domains == NULL)
+    return NULL;
+  networks = nl_virt_list_owned_networks (conn, NULL, error);
+  if (networks == NULL)
+    return NULL;
+  /* A lab whose domains are gone still owns its networks. */
+  for (guint i = 0; i < domains->len; i++)
+    add_name (names, ((NlOwnedDomain *) domains->pdata[i])->own->lab);
+  for (guint i = 0; i < networks->len; i++)
+    add_name (names, ((NlOwnedNetwork *) networks->pdata[i])->own->lab);
+  g_ptr_array_sort (names, name_order);
+  return g_steal_pointer (&names);
+}
+
+void
+nl_cli_no_lab_error (GError **error, const char *lab)
+{
+  g_set_error (error, NL_ERROR, NL_ERROR_NOT_FOUND,
+               "no lab '%s' here: no domain or network carries its mark", lab);
+}
+
 /* ---- Ctrl-C: a GLib signal source on a context of its own, run by a
  * helper thread, so the workers never see the signal. ---- */
 
@@ -201,15 +242,10 @@ nl_cli_load_template (const char *file, char **sets, GError **error)
 }
 
 gboolean
-nl_cli_open_template (NlCli *cli, int argc, char **argv, char **sets, NlLab **lab,
+nl_cli_open_template (NlCli *cli, const char *file, char **sets, NlLab **lab,
                       NlVirtConn **conn, GError **error)
 {
-  if (argc != 2)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "expected one template FILE");
-      return FALSE;
-    }
-  *lab = nl_cli_load_template (argv[1], sets, error);
+  *lab = nl_cli_load_template (file, sets, error);
   if (*lab == NULL)
     return FALSE;
   *conn = nl_cli_lab_connect (cli, error);
@@ -230,15 +266,14 @@ nl_cli_run_up (NlVirtConn *conn, NlLab *lab, const NlCliUpOptions *opts, GError 
   options.create_missing_images = opts->create_missing_images;
   options.define_only = opts->define_only;
   options.no_delays = opts->no_delays;
-  options.workers = opts->workers > 0 ? (guint) opts->workers : 0;
+  options.workers = (guint) opts->workers;
   options.cancellable = nl_cli_interrupt_cancellable ();
   options.progress = nl_cli_lab_progress;
 
   if (opts->create_missing_images && !nl_virt_is_test_driver (conn))
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE,
-                   "--create-missing-images only works on libvirt's test driver (test:///default): "
-                   "a real lab needs real golden images");
+      nl_cli_usage_error (error, "--create-missing-images only works on libvirt's test driver "
+                          "(test:///default): a real lab needs real golden images");
       return -1;
     }
   plan = nl_lab_plan_up (conn, lab, &options, error);

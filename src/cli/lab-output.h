@@ -10,6 +10,14 @@
 /* Opens the connection of CLI (-c URI). */
 NlVirtConn *nl_cli_lab_connect (NlCli *cli, GError **error);
 
+/* The names of the labs on CONN, sorted: only the marks are read (no
+ * addresses, no history), so shell completion can ask on every TAB. */
+GPtrArray *nl_cli_lab_names (NlVirtConn *conn, GError **error);
+
+/* "no lab 'LAB' here: ..." (NL_ERROR_NOT_FOUND), for commands that name a
+ * lab nothing carries the mark of. */
+void nl_cli_no_lab_error (GError **error, const char *lab);
+
 /* A cancellable that the first SIGINT/SIGTERM cancels (in-flight calls
  * finish, nothing new starts); a second one exits at once. */
 GCancellable *nl_cli_interrupt_cancellable (void);
@@ -28,10 +36,9 @@ void nl_cli_print_status (GPtrArray *statuses);
 
 /* Loads TEMPLATE with --set arguments SETS. */
 NlLab *nl_cli_load_template (const char *file, char **sets, GError **error);
-/* For commands that take one template FILE (ARGV[1] after option
- * parsing): loads it with SETS, then connects. FALSE with ERROR set on bad
- * usage, an invalid template or no connection. */
-gboolean nl_cli_open_template (NlCli *cli, int argc, char **argv, char **sets, NlLab **lab,
+/* For commands that take one template FILE: loads it with SETS, then
+ * connects. FALSE with ERROR set on an invalid template or no connection. */
+gboolean nl_cli_open_template (NlCli *cli, const char *file, char **sets, NlLab **lab,
                                NlVirtConn **conn, GError **error);
 
 /* Options shared by up and rebuild. */
@@ -47,20 +54,20 @@ typedef struct {
   gint workers;
 } NlCliUpOptions;
 
-/* GOptionEntry lines of NlCliUpOptions O. */
-#define UP_OPTION_ENTRIES(o) \
-    { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &(o).sets, "Set a template parameter", "NAME=VALUE" }, \
-    { "dry-run", 'n', 0, G_OPTION_ARG_NONE, &(o).dry_run, "Print the plan and change nothing", NULL }, \
-    { "emulate", 0, 0, G_OPTION_ARG_NONE, &(o).emulate, \
-      "Run machines under QEMU's software emulation whatever the host offers", NULL }, \
-    { "kvm", 0, 0, G_OPTION_ARG_NONE, &(o).kvm, \
-      "Run machines under KVM even where the host check advises emulation (refused when KVM cannot work)", NULL }, \
-    { "create-missing-images", 0, 0, G_OPTION_ARG_NONE, &(o).create_missing_images, \
-      "test:///default only: create empty placeholder golden images", NULL }, \
-    { "define-only", 0, 0, G_OPTION_ARG_NONE, &(o).define_only, "Define everything, start nothing", NULL }, \
-    { "no-delays", 0, 0, G_OPTION_ARG_NONE, &(o).no_delays, "Ignore the template's start delays", NULL }, \
-    { "workers", 'j', 0, G_OPTION_ARG_INT, &(o).workers, "Parallel libvirt connections (default 4)", "N" }, \
-    { "no-status", 0, 0, G_OPTION_ARG_NONE, &(o).no_status, "Do not print the lab's status at the end", NULL }
+/* The NlCliOption lines of the NlCliUpOptions that is field UP of T. */
+#define NL_CLI_UP_OPTIONS(T, up) \
+  NL_CLI_STRINGS (T, up.sets, "set", 0, "Set a template parameter", "NAME=VALUE"), \
+  NL_CLI_FLAG (T, up.dry_run, "dry-run", 'n', "Print the plan and change nothing"), \
+  NL_CLI_FLAG (T, up.emulate, "emulate", 0, \
+               "Run machines under QEMU's software emulation whatever the host offers"), \
+  NL_CLI_FLAG (T, up.kvm, "kvm", 0, \
+               "Run machines under KVM even where the host check advises emulation (refused when KVM cannot work)"), \
+  NL_CLI_FLAG (T, up.create_missing_images, "create-missing-images", 0, \
+               "test:///default only: create empty placeholder golden images"), \
+  NL_CLI_FLAG (T, up.define_only, "define-only", 0, "Define everything, start nothing"), \
+  NL_CLI_FLAG (T, up.no_delays, "no-delays", 0, "Ignore the template's start delays"), \
+  NL_CLI_INT (T, up.workers, "workers", 'j', "Parallel libvirt connections (default 4)", "N"), \
+  NL_CLI_FLAG (T, up.no_status, "no-status", 0, "Do not print the lab's status at the end")
 
 /* Plans and applies `up` for LAB, printing plan, progress, report and
  * the status table. Returns the exit status, or -1 with ERROR. */

@@ -9,30 +9,55 @@
 #include <nestlab/error.h>
 #include "cli.h"
 #include "nl-config.h"
+#include "options.h"
 
 static int nl_cmd_help (NlCli *cli, int argc, char **argv, GError **error);
 
 const NlCommand nl_commands[] = {
-  { "validate", "FILE...", "Check lab templates and report every error", nl_cmd_validate },
-  { "render", "FILE", "Print (or write) the libvirt XML a lab template makes", nl_cmd_render },
-  { "up", "TEMPLATE", "Create or update a lab and start its machines in order", nl_cmd_up },
-  { "status", "[LAB]", "Show every lab (or one): machines, state, addresses, checkpoints, patches", nl_cmd_status },
-  { "down", "LAB", "Shut a lab's machines down in reverse start order", nl_cmd_down },
-  { "destroy", "LAB", "Remove exactly what a lab owns", nl_cmd_destroy },
-  { "rebuild", "TEMPLATE", "Destroy a lab and bring it up again", nl_cmd_rebuild },
-  { "checkpoint", "LAB NAME|--list|--delete NAME", "Checkpoint a whole lab (domain controllers last)", nl_cmd_checkpoint },
-  { "revert", "LAB NAME", "Revert a whole lab to a checkpoint (domain controllers first)", nl_cmd_revert },
-  { "host check", "[--json]", "Say whether this host can run hypervisors inside its VMs", nl_cmd_host_check },
-  { "nested enable", "DOMAIN", "Make a libvirt domain able to run a hypervisor inside it", nl_cmd_nested_enable },
-  { "nested disable", "DOMAIN", "Hide the virtualization extensions from a domain again", nl_cmd_nested_disable },
-  { "nested status", "DOMAIN|--all", "Whether domains are nested-ready, and every reason not", nl_cmd_nested_status },
-  { "rollout plan", "FILE", "Show what a rollout plan will do, in order, with its window times", nl_cmd_rollout_plan },
-  { "rollout run", "FILE", "Run a rollout: replica first, then production ring by ring", nl_cmd_rollout_run },
-  { "rollout status", "[ID] [--json]", "List rollouts, or report one per machine and ring", nl_cmd_rollout_status },
-  { "rollout resume", "ID", "Continue an interrupted or waiting rollout", nl_cmd_rollout_resume },
-  { "rollout abort", "ID", "Stop a rollout before its next machine", nl_cmd_rollout_abort },
-  { "help", "[COMMAND]", "Show help for nestlab or one command", nl_cmd_help },
-  { NULL, NULL, NULL, NULL },
+  { "validate", "FILE...", "Check lab templates and report every error",
+    nl_cmd_validate, nl_validate_options, NL_CLI_ARG_TEMPLATE, 1, -1 },
+  { "render", "FILE", "Print (or write) the libvirt XML a lab template makes",
+    nl_cmd_render, nl_render_options, NL_CLI_ARG_TEMPLATE, 1, 1 },
+  { "up", "TEMPLATE", "Create or update a lab and start its machines in order",
+    nl_cmd_up, nl_up_options, NL_CLI_ARG_TEMPLATE, 1, 1 },
+  { "status", "[LAB]", "Show every lab (or one): machines, state, addresses, checkpoints, patches",
+    nl_cmd_status, nl_status_options, NL_CLI_ARG_LAB, 0, 1 },
+  { "down", "LAB", "Shut a lab's machines down in reverse start order",
+    nl_cmd_down, nl_down_options, NL_CLI_ARG_LAB, 1, 1 },
+  { "destroy", "LAB", "Remove exactly what a lab owns",
+    nl_cmd_destroy, nl_destroy_options, NL_CLI_ARG_LAB, 1, 1 },
+  { "rebuild", "TEMPLATE", "Destroy a lab and bring it up again",
+    nl_cmd_rebuild, nl_rebuild_options, NL_CLI_ARG_TEMPLATE, 1, 1 },
+  /* LAB NAME, or LAB with --list or --delete: the handler checks which. */
+  { "checkpoint", "LAB NAME|--list|--delete NAME", "Checkpoint a whole lab (domain controllers last)",
+    nl_cmd_checkpoint, nl_checkpoint_options, NL_CLI_ARG_LAB, 1, 2 },
+  { "revert", "LAB NAME", "Revert a whole lab to a checkpoint (domain controllers first)",
+    nl_cmd_revert, NULL, NL_CLI_ARG_LAB, 2, 2 },
+  { "host check", "[--json]", "Say whether this host can run hypervisors inside its VMs",
+    nl_cmd_host_check, nl_host_check_options, NL_CLI_ARG_NONE, 0, 0 },
+  { "nested enable", "DOMAIN", "Make a libvirt domain able to run a hypervisor inside it",
+    nl_cmd_nested_enable, nl_nested_enable_options, NL_CLI_ARG_DOMAIN, 1, 1 },
+  { "nested disable", "DOMAIN", "Hide the virtualization extensions from a domain again",
+    nl_cmd_nested_disable, nl_nested_disable_options, NL_CLI_ARG_DOMAIN, 1, 1 },
+  /* DOMAIN, or none with --all: the handler checks which. */
+  { "nested status", "DOMAIN|--all", "Whether domains are nested-ready, and every reason not",
+    nl_cmd_nested_status, nl_nested_status_options, NL_CLI_ARG_DOMAIN, 0, 1 },
+  { "rollout plan", "FILE", "Show what a rollout plan will do, in order, with its window times",
+    nl_cmd_rollout_plan, nl_rollout_plan_options, NL_CLI_ARG_PLAN, 1, 1 },
+  { "rollout run", "FILE", "Run a rollout: replica first, then production ring by ring",
+    nl_cmd_rollout_run, nl_rollout_run_options, NL_CLI_ARG_PLAN, 1, 1 },
+  { "rollout status", "[ID] [--json]", "List rollouts, or report one per machine and ring",
+    nl_cmd_rollout_status, nl_rollout_status_options, NL_CLI_ARG_ROLLOUT, 0, 1 },
+  { "rollout resume", "ID", "Continue an interrupted or waiting rollout",
+    nl_cmd_rollout_resume, nl_rollout_resume_options, NL_CLI_ARG_ROLLOUT, 1, 1 },
+  { "rollout abort", "ID", "Stop a rollout before its next machine",
+    nl_cmd_rollout_abort, NULL, NL_CLI_ARG_ROLLOUT, 1, 1 },
+  { "help", "[COMMAND]", "Show help for nestlab or one command",
+    nl_cmd_help, NULL, NL_CLI_ARG_COMMAND, 0, 2 },
+  /* Hidden: what shell completion asks (cmd-complete.c). */
+  { "_complete", "WHAT [COMMAND]", "Words for shell completion",
+    nl_cmd_complete, NULL, NL_CLI_ARG_NONE, 1, 3 },
+  { NULL, NULL, NULL, NULL, NULL, NL_CLI_ARG_NONE, 0, 0 },
 };
 
 /* Exit statuses: 0 success, 1 operation failed, 2 bad usage or invalid input. */
@@ -47,8 +72,8 @@ exit_status_for (const GError *error)
   return 1;
 }
 
-static const NlCommand *
-find_command (int argc, char **argv, int *words)
+const NlCommand *
+nl_cli_find_command (int argc, char **argv, int *words)
 {
   /* Two-word commands ("host check") win over one-word ones. */
   if (argc >= 2)
@@ -79,7 +104,10 @@ print_usage (FILE *out)
            "Commands:\n");
   for (const NlCommand *c = nl_commands; c->name; c++)
     {
-      g_autofree char *left = g_strdup_printf ("%s %s", c->name, c->params);
+      g_autofree char *left = NULL;
+      if (c->name[0] == '_')
+        continue;
+      left = g_strdup_printf ("%s %s", c->name, c->params);
       /* A long synopsis gets its summary on the next line. */
       if (strlen (left) > 36)
         fprintf (out, "  %s\n  %-36s %s\n", left, "", c->summary);
@@ -99,47 +127,28 @@ nl_cmd_help (NlCli *cli, int argc, char **argv, GError **error)
 {
   const NlCommand *cmd;
   int words = 0;
-  char *help_argv[4];
 
+  if (!nl_cli_parse (cli, NULL, &argc, &argv, error))
+    return -1;
   if (argc < 2)
     {
       print_usage (stdout);
       return 0;
     }
-  cmd = find_command (argc - 1, argv + 1, &words);
-  if (cmd == NULL || cmd->run == nl_cmd_help)
+  cmd = nl_cli_find_command (argc - 1, argv + 1, &words);
+  if (cmd == NULL || cmd->run == nl_cmd_help || cmd->name[0] == '_' || words != argc - 1)
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE, "unknown command '%s'", argv[1]);
+      g_autofree char *name = g_strjoinv (" ", argv + 1);
+      nl_cli_usage_error (error, "unknown command '%s' (see 'nestlab help')", name);
       return -1;
     }
-  /* GOption prints the command's generated help for --help. */
-  help_argv[0] = (char *) cmd->name;
-  help_argv[1] = (char *) "--help";
-  help_argv[2] = NULL;
-  return cmd->run (cli, 2, help_argv, error);
-}
-
-gboolean
-nl_cli_parse_options (const NlCommand *cmd, const GOptionEntry *entries,
-                      int *argc, char ***argv, GError **error)
-{
-  g_autofree char *usage = g_strdup_printf ("%s %s", cmd->name, cmd->params);
-  g_autoptr (GOptionContext) ctx = g_option_context_new (usage);
-  g_option_context_set_summary (ctx, cmd->summary);
-  g_option_context_set_help_enabled (ctx, TRUE);
-  if (entries != NULL)
-    g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_strict_posix (ctx, FALSE);
-  return g_option_context_parse (ctx, argc, argv, error);
-}
-
-const NlCommand *
-nl_cli_command (const char *name)
-{
-  for (const NlCommand *c = nl_commands; c->name; c++)
-    if (strcmp (c->name, name) == 0)
-      return c;
-  g_error ("no command '%s' in the table", name);
+  /* The same text as COMMAND --help. */
+  {
+    g_autoptr (GOptionContext) ctx = nl_cli_option_context (cmd, NULL, NULL);
+    g_autofree char *text = g_option_context_get_help (ctx, TRUE, NULL);
+    fputs (text, stdout);
+  }
+  return 0;
 }
 
 gboolean
@@ -147,9 +156,8 @@ nl_cli_accel_mode (gboolean kvm, gboolean emulate, NlAccelMode *mode, GError **e
 {
   if (kvm && emulate)
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_USAGE,
-                   "--kvm and --emulate contradict each other: give one, or neither to let "
-                   "the host decide");
+      nl_cli_usage_error (error, "--kvm and --emulate contradict each other: give one, or "
+                          "neither to let the host decide");
       return FALSE;
     }
   *mode = kvm ? NL_ACCEL_KVM : emulate ? NL_ACCEL_EMULATE : NL_ACCEL_AUTO;
@@ -166,23 +174,31 @@ nl_cli_print_accel (const NlAccel *accel)
 }
 
 gboolean
-nl_cli_confirm (const char *question)
+nl_cli_confirm (const char *question, const char *what, GError **error)
 {
   char answer[16];
 
   if (!isatty (STDIN_FILENO))
-    return FALSE;
+    {
+      nl_cli_usage_error (error, "standard input is not a terminal, so nestlab cannot ask: "
+                          "pass --yes to %s; nothing changed", what);
+      return FALSE;
+    }
   fprintf (stderr, "%s [y/N] ", question);
   fflush (stderr);
-  if (fgets (answer, sizeof answer, stdin) == NULL)
-    return FALSE;
-  return answer[0] == 'y' || answer[0] == 'Y';
+  if (fgets (answer, sizeof answer, stdin) == NULL || (answer[0] != 'y' && answer[0] != 'Y'))
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_CANCELLED, "cancelled: nothing changed");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 int
 main (int argc, char **argv)
 {
   NlCli cli = { 0 };
+  g_autoptr (GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) error = NULL;
   const NlCommand *cmd;
   int words = 0;
@@ -197,6 +213,7 @@ main (int argc, char **argv)
   /* Every command's --help reads "nestlab [OPTION…] COMMAND ARGS". */
   g_set_prgname ("nestlab");
   cli.prog = "nestlab";
+  cli.owned = owned;
 
   /* Global options come before the command. */
   for (; i < argc && argv[i][0] == '-'; i++)
@@ -220,7 +237,7 @@ main (int argc, char **argv)
         cli.uri = (char *) a + strlen ("--connect=");
       else
         {
-          fprintf (stderr, "nestlab: unknown option '%s'\n", a);
+          fprintf (stderr, "nestlab: unknown option '%s' (see 'nestlab help')\n", a);
           print_usage (stderr);
           return 2;
         }
@@ -235,7 +252,7 @@ main (int argc, char **argv)
       print_usage (stderr);
       return 2;
     }
-  cmd = find_command (argc - i, argv + i, &words);
+  cmd = nl_cli_find_command (argc - i, argv + i, &words);
   if (cmd == NULL)
     {
       fprintf (stderr, "nestlab: unknown command '%s' (see 'nestlab help')\n", argv[i]);
@@ -249,6 +266,7 @@ main (int argc, char **argv)
     cargv[0] = (char *) cmd->name;
     for (int k = 1; k < cargc; k++)
       cargv[k] = argv[i + words + k - 1];
+    cli.cmd = cmd;
     status = cmd->run (&cli, cargc, cargv, &error);
   }
   if (status < 0)

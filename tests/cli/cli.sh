@@ -70,6 +70,82 @@ n=$((n + 1)); if [ ! -e "$T/none" ]; then echo "ok $n - invalid input creates no
 else echo "not ok $n - $T/none was created"; failed=1; fi
 check "render --vendor must be intel or amd" 2 "$NESTLAB" render --vendor via "$S/templates/scvmm-demo.xml"
 
+# One wording for one problem, whichever command meets it.
+check "a command without its LAB is bad usage" 2 "$NESTLAB" down
+contains "and says what it expected" "$T/err" "nestlab down: expected one LAB"
+check "destroy with two labs is bad usage" 2 "$NESTLAB" destroy a b
+contains "in the same words" "$T/err" "nestlab destroy: expected one LAB"
+check "host check takes no arguments" 2 "$NESTLAB" host check now
+contains "and names the stray one" "$T/err" "nestlab host check: expected no arguments, not 'now'"
+check "revert needs LAB and NAME" 2 "$NESTLAB" revert lab
+contains "and says so with its synopsis" "$T/err" "nestlab revert: expected LAB NAME"
+check "an unknown global option is bad usage" 2 "$NESTLAB" --frob
+contains "worded as for a command" "$T/err" "nestlab: unknown option '--frob' (see 'nestlab help')"
+check "an unknown command option is bad usage" 2 "$NESTLAB" destroy --frob lab
+contains "worded as for nestlab itself" "$T/err" "nestlab destroy: unknown option '--frob' (see 'nestlab help destroy')"
+check "a stray short option is bad usage" 2 "$NESTLAB" destroy -yx lab
+contains "and is named" "$T/err" "nestlab destroy: unknown option '-x'"
+check "an unknown command is bad usage" 2 "$NESTLAB" frobnicate
+contains "and points to help" "$T/err" "nestlab: unknown command 'frobnicate' (see 'nestlab help')"
+check "help for an unknown command says the same" 2 "$NESTLAB" help host
+contains "in the same words" "$T/err" "nestlab help: unknown command 'host' (see 'nestlab help')"
+for cmd in "down" "nested enable" "nested disable"; do
+    # shellcheck disable=SC2086
+    check "$cmd: a negative --timeout is bad usage" 2 "$NESTLAB" $cmd --timeout -5 x
+    contains "$cmd: and is worded as everywhere" "$T/err" "nestlab $cmd: --timeout '-5': expected a whole number, 0 or more"
+done
+check "a --timeout that is not a number is the same problem" 2 "$NESTLAB" down --timeout soon x
+contains "with the same words" "$T/err" "nestlab down: --timeout 'soon': expected a whole number, 0 or more"
+check "a negative --workers is bad usage" 2 "$NESTLAB" destroy -j -1 x
+contains "worded as --timeout" "$T/err" "nestlab destroy: --workers '-1': expected a whole number, 0 or more"
+check "-- ends the options" 2 "$NESTLAB" validate -- -not-an-option.xml
+contains "so a file may start with a dash" "$T/err" "-not-an-option.xml"
+
+# Labs on a test driver state file that carries nestlab's marks (one
+# process: the test driver keeps its state in the process that opens it).
+LABS="test://$S/tests/cli/labs.xml"
+check "status --names lists every lab" 0 "$NESTLAB" -c "$LABS" status --names
+printf 'alpha\nbeta\npatch-ring\n' >"$T/names"
+n=$((n + 1)); if cmp -s "$T/out" "$T/names"; then echo "ok $n - one name a line, sorted, none foreign"
+else echo "not ok $n - status --names printed:"; sed 's/^/# /' "$T/out"; failed=1; fi
+check "status --names takes LIBVIRT_DEFAULT_URI" 0 env LIBVIRT_DEFAULT_URI="$LABS" "$NESTLAB" status --names
+contains "as every command does" "$T/out" "patch-ring"
+check "status --names with a LAB is bad usage" 2 "$NESTLAB" -c "$LABS" status --names alpha
+# Without a terminal nothing can be asked: every command that would ask
+# refuses in the same words, and changes nothing.
+check "destroy without a terminal and without --yes is refused" 2 "$NESTLAB" -c "$LABS" destroy alpha </dev/null
+contains "and explains what to do" "$T/err" \
+    "nestlab destroy: standard input is not a terminal, so nestlab cannot ask: pass --yes to remove the 2 objects of lab 'alpha'; nothing changed"
+check "rebuild without a terminal and without --yes is refused" 2 "$NESTLAB" -c "$LABS" rebuild \
+    --create-missing-images "$S/templates/patch-ring.xml" </dev/null
+contains "in the same words" "$T/err" \
+    "nestlab rebuild: standard input is not a terminal, so nestlab cannot ask: pass --yes to remove the 1 object of lab 'patch-ring' and build it again; nothing changed"
+check "nested enable without a terminal and without --yes is refused" 2 "$NESTLAB" -c test:///default \
+    nested enable test --force --emulate </dev/null
+contains "in the same words" "$T/err" \
+    "nestlab nested enable: standard input is not a terminal, so nestlab cannot ask: pass --yes to apply these changes; nothing changed"
+check "destroy --yes needs no terminal" 0 "$NESTLAB" -c "$LABS" destroy --yes alpha </dev/null
+contains "and removes what the lab owns" "$T/out" "destroy of lab 'alpha': 2 done"
+
+# Rollout ids: a real run on the test driver (its guest agent does not
+# answer, so the run halts at once) leaves its journal in the state folder.
+export NESTLAB_STATE_DIR="$T/state"
+cat >"$T/plan.xml" <<'PLAN'
+<rollout name="kb9" agent-timeout="1s">
+  <patch id="KB9" title="a patch" severity="critical" reboot="no" timeout="5s">
+    <install os="linux"><arg>/bin/true</arg></install>
+  </patch>
+  <targets><lab name="alpha"/></targets>
+  <replica enabled="no"/>
+  <ring name="all" select="*" batches="1" max-parallel="1" failure-budget="0"/>
+</rollout>
+PLAN
+check "a rollout whose agent never answers halts" 1 "$NESTLAB" -c "$LABS" rollout run --now --id kb9-one "$T/plan.xml"
+check "rollout status --ids lists it" 0 "$NESTLAB" rollout status --ids
+n=$((n + 1)); if [ "$(cat "$T/out")" = "kb9-one" ]; then echo "ok $n - one id a line"
+else echo "not ok $n - rollout status --ids printed:"; sed 's/^/# /' "$T/out"; failed=1; fi
+check "rollout status --ids with --json is bad usage" 2 "$NESTLAB" rollout status --ids --json
+
 # The man page and the README name every command `nestlab help` lists, and
 # every option each command's --help lists (the man page's ones).
 "$NESTLAB" help | sed -n '/^Commands:/,/^$/p' | sed -n 's/^  \([a-z][a-z]*\( [a-z][a-z]*\)\{0,1\}\) .*/\1/p' \
