@@ -151,6 +151,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlLabStatus, nl_lab_status_free)
 /* Every lab on CONN (only LAB when not NULL), by name. GPtrArray of
  * NlLabStatus*, owned by the caller; empty when there is none. */
 GPtrArray *nl_lab_status (NlVirtConn *conn, const char *lab, GError **error);
+/* The names of the labs on CONN, sorted: only the marks are read (no
+ * addresses, no history), so shell completion can ask on every TAB. */
+GPtrArray *nl_lab_names (NlVirtConn *conn, GError **error);
 /* STATUSES as JSON (an array of labs). */
 char *nl_lab_status_to_json (GPtrArray *statuses);
 

@@ -38,7 +38,7 @@ nl_cmd_status (NlCli *cli, int argc, char **argv, GError **error)
     return -1;
   if (opts.names)
     {
-      g_autoptr (GPtrArray) names = nl_cli_lab_names (conn, error);
+      g_autoptr (GPtrArray) names = nl_lab_names (conn, error);
       if (names == NULL)
         return -1;
       for (guint i = 0; i < names->len; i++)

@@ -10,10 +10,6 @@
 /* Opens the connection of CLI (-c URI). */
 NlVirtConn *nl_cli_lab_connect (NlCli *cli, GError **error);
 
-/* The names of the labs on CONN, sorted: only the marks are read (no
- * addresses, no history), so shell completion can ask on every TAB. */
-GPtrArray *nl_cli_lab_names (NlVirtConn *conn, GError **error);
-
 /* "no lab 'LAB' here: ..." (NL_ERROR_NOT_FOUND), for commands that name a
  * lab nothing carries the mark of. */
 void nl_cli_no_lab_error (GError **error, const char *lab);

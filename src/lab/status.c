@@ -222,3 +222,37 @@ nl_lab_status_to_json (GPtrArray *statuses)
   g_string_append (out, statuses->len ? "\n]\n" : "]\n");
   return g_string_free (out, FALSE);
 }
+
+static void
+add_name (GPtrArray *names, const char *name)
+{
+  if (!g_ptr_array_find_with_equal_func (names, name, g_str_equal, NULL))
+    g_ptr_array_add (names, g_strdup (name));
+}
+
+static gint
+name_order (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+GPtrArray *
+nl_lab_names (NlVirtConn *conn, GError **error)
+{
+  g_autoptr (GPtrArray) domains = nl_virt_list_owned_domains (conn, NULL, error);
+  g_autoptr (GPtrArray) networks = NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  if (domains == NULL)
+    return NULL;
+  networks = nl_virt_list_owned_networks (conn, NULL, error);
+  if (networks == NULL)
+    return NULL;
+  /* A lab whose domains are gone still owns its networks. */
+  for (guint i = 0; i < domains->len; i++)
+    add_name (names, ((NlOwnedDomain *) domains->pdata[i])->own->lab);
+  for (guint i = 0; i < networks->len; i++)
+    add_name (names, ((NlOwnedNetwork *) networks->pdata[i])->own->lab);
+  g_ptr_array_sort (names, name_order);
+  return g_steal_pointer (&names);
+}
