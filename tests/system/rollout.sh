@@ -170,7 +170,7 @@ uplan "$work/e2.xml" '<patch id="KB6" severity="critical">
     <install os="linux"><arg>/bin/sh</arg><arg>-c</arg><arg>echo KB6 >> /data/KB6; sync</arg></install></patch>' yes
 runs="$runs e2-$$"
 expect "a good patch goes through a replica of the UEFI + TPM machine, then to it" \
-    sh -c "'$NESTLAB' rollout run --now --id 'e2-$$' '$work/e2.xml' >'$work/e2.out' 2>&1"
+    sh -c "'$NESTLAB' rollout run --now --id 'e2-$$' '$work/e2.xml' >'$work/e2.out' 2>&1 || { cat '$work/e2.out' >&2; exit 1; }"
 replica_passed() {
     "$NESTLAB" rollout status --json "e2-$$" | python3 -c '
 import json, sys
