@@ -1,12 +1,16 @@
 /* Template loading: expansion (params, includes, profiles, counts) against
  * model dumps, a corpus of bad templates with their expected messages, and
- * hostile input generated here. */
+ * hostile input generated here. Windows minimums come from a fixed
+ * osinfo-db (tests/data/osinfo), and from the installed one only where the
+ * expectation is read from it too. */
 #include <stdio.h>
 #include <string.h>
 
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <osinfo/osinfo.h>
+#include <sys/wait.h>
 #include <nestlab/error.h>
 #include <nestlab/template.h>
 #include "nl-config.h"
@@ -328,6 +332,122 @@ START_TEST (missing_file_is_reported)
 }
 END_TEST
 
+/* The osinfo-db the template loader reads: tests/data/osinfo for this
+ * program, so the expected messages do not change with the machine's
+ * osinfo-db (newer ones know win2k25, and may change a minimum). The
+ * machine's own settings are kept for the case that checks against the
+ * installed database. */
+static const char *const osinfo_vars[] = { "OSINFO_SYSTEM_DIR", "OSINFO_LOCAL_DIR", "OSINFO_USER_DIR" };
+static char *installed_osinfo[G_N_ELEMENTS (osinfo_vars)];
+
+/* Local and user overrides (/etc/osinfo, ~/.config/osinfo) are left out
+ * too: a folder that does not exist. */
+static void
+set_fixed_osinfo_db (void)
+{
+  g_autofree char *fixed = nl_test_data_path ("osinfo");
+  g_autofree char *none = nl_test_data_path ("osinfo/none");
+
+  g_setenv ("OSINFO_SYSTEM_DIR", fixed, TRUE);
+  g_setenv ("OSINFO_LOCAL_DIR", none, TRUE);
+  g_setenv ("OSINFO_USER_DIR", none, TRUE);
+}
+
+/* Before the first template is loaded: the loader reads the database once
+ * per process. */
+static void
+use_fixed_osinfo_db (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (osinfo_vars); i++)
+    installed_osinfo[i] = g_strdup (g_getenv (osinfo_vars[i]));
+  set_fixed_osinfo_db ();
+}
+
+/* ENVP with the machine's own osinfo settings (a new array). */
+static char **
+installed_osinfo_environ (char **envp)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (osinfo_vars); i++)
+    envp = installed_osinfo[i] != NULL
+             ? g_environ_setenv (envp, osinfo_vars[i], installed_osinfo[i], TRUE)
+             : g_environ_unsetenv (envp, osinfo_vars[i]);
+  return envp;
+}
+
+/* The x86_64 minimum memory libosinfo's whole default database (read with
+ * the machine's own settings) gives SHORT_ID; 0 when it has none. */
+static guint64
+installed_osinfo_minimum_memory (const char *short_id)
+{
+  g_autoptr (OsinfoLoader) loader = osinfo_loader_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (OsinfoOsList) oses = NULL;
+  guint64 memory = 0;
+
+  /* libosinfo takes its paths from the environment only: the machine's for
+   * this one load, then the fixed database's again. */
+  for (guint i = 0; i < G_N_ELEMENTS (osinfo_vars); i++)
+    if (installed_osinfo[i] != NULL)
+      g_setenv (osinfo_vars[i], installed_osinfo[i], TRUE);
+    else
+      g_unsetenv (osinfo_vars[i]);
+  osinfo_loader_process_default_path (loader, &error);
+  set_fixed_osinfo_db ();
+  ck_assert_msg (error == NULL, "osinfo-db: %s", error ? error->message : "");
+
+  oses = osinfo_db_get_os_list (osinfo_loader_get_db (loader));
+  for (int i = 0; i < osinfo_list_get_length (OSINFO_LIST (oses)); i++)
+    {
+      OsinfoOs *os = OSINFO_OS (osinfo_list_get_nth (OSINFO_LIST (oses), i));
+      g_autoptr (OsinfoResourcesList) minimum = NULL;
+      if (g_strcmp0 (osinfo_product_get_short_id (OSINFO_PRODUCT (os)), short_id) != 0)
+        continue;
+      minimum = osinfo_os_get_minimum_resources (os);
+      for (int j = 0; j < osinfo_list_get_length (OSINFO_LIST (minimum)); j++)
+        {
+          OsinfoResources *r = OSINFO_RESOURCES (osinfo_list_get_nth (OSINFO_LIST (minimum), j));
+          const char *arch = osinfo_resources_get_architecture (r);
+          if ((g_strcmp0 (arch, "x86_64") == 0 || g_strcmp0 (arch, "all") == 0)
+              && osinfo_resources_get_ram (r) > 0)
+            memory = osinfo_resources_get_ram (r);
+        }
+    }
+  return memory;
+}
+
+/* `nestlab validate` with the installed osinfo-db applies the minimum that
+ * libosinfo reads from it (nestlab reads only part of the database, for
+ * speed), or, where it has none, nestlab's own table (512 MiB for
+ * win2k22), and names which. */
+START_TEST (installed_osinfo_db_minimum_is_applied)
+{
+  const char *nestlab = g_getenv ("NESTLAB");
+  g_autofree char *path = nl_test_data_path ("template/bad/windows-below-minimum.xml");
+  guint64 memory = installed_osinfo_minimum_memory ("win2k22");
+  g_auto (GStrv) envp = installed_osinfo_environ (g_get_environ ());
+  g_autofree char *need = nl_format_size (memory > 0 ? memory : G_GUINT64_CONSTANT (512) << 20);
+  g_autofree char *expected = g_strdup_printf (
+    "%s:2: machine 'dc01': win2k22 needs at least %s of memory (it has 256 MiB; minimum from %s)\n",
+    path, need,
+    memory > 0 ? "osinfo-db"
+               : "nestlab's table of Microsoft's published minimums, as the installed osinfo-db does not know this OS");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+  const char *argv[] = { nestlab, "validate", path, NULL };
+
+  ck_assert_msg (nestlab != NULL, "NESTLAB must name the nestlab binary (meson test sets it)");
+  /* A minimum at or below 256 MiB would make the template valid. */
+  ck_assert_msg (memory == 0 || memory > (G_GUINT64_CONSTANT (256) << 20),
+                 "the installed osinfo-db's win2k22 minimum is %s", need);
+  ck_assert (g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                           &status, &error));
+  ck_assert_int_eq (WEXITSTATUS (status), 2);
+  ck_assert_msg (g_str_has_prefix (err, expected), "expected:\n%s\ngot:\n%s", expected, err);
+}
+END_TEST
+
 /* Every shipped template validates. */
 START_TEST (shipped_templates_validate)
 {
@@ -355,6 +475,8 @@ template_suite (void)
   TCase *tc = tcase_create ("expansion");
   TCase *bad = tcase_create ("bad-input");
 
+  use_fixed_osinfo_db ();
+
   tcase_add_test (tc, expansion_applies_params_includes_profiles_and_counts);
   tcase_add_test (tc, counted_machines_take_consecutive_addresses);
   tcase_add_test (tc, digest_changes_with_params_only_when_values_change);
@@ -372,6 +494,7 @@ template_suite (void)
   tcase_add_test (bad, moderate_nesting_is_refused_by_our_limit);
   tcase_add_test (bad, oversized_input_is_refused_unread);
   tcase_add_test (bad, missing_file_is_reported);
+  tcase_add_test (bad, installed_osinfo_db_minimum_is_applied);
   suite_add_tcase (s, bad);
   return s;
 }
