@@ -1,11 +1,14 @@
 #!/bin/sh
 # Installs what nestlab needs on a fresh Debian 12 machine (as root): build
-# tools and libraries, and a real libvirtd with QEMU for the system tests.
+# tools and libraries (clang and its sanitizer runtimes, only recommended by
+# clang, for the sanitizer build of scripts/test.sh), and a real libvirtd
+# with QEMU for the system tests.
 # Idempotent: installs only what is missing, starts libvirtd only if it is down.
 set -eu
 
 PACKAGES="
   gcc meson ninja-build pkg-config git
+  clang libclang-rt-14-dev
   libglib2.0-dev libxml2-dev libxml2-utils libvirt-dev libvirt-clients
   check libosinfo-1.0-dev osinfo-db
   libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base

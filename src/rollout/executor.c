@@ -315,12 +315,12 @@ fail_target (Target *t, const char *why)
   if (!can_revert)
     {
       if (!journal (t, NL_TARGET_FAILED, why, &error))
-        g_warning ("%s: %s", rec->name, error->message);
+        progress (t->run, "%s: warning: %s", rec->name, error->message);
       return;
     }
   if (rec->state != NL_TARGET_ROLLING_BACK && !journal (t, NL_TARGET_ROLLING_BACK, why, &error))
     {
-      g_warning ("%s: %s", rec->name, error->message);
+      progress (t->run, "%s: warning: %s", rec->name, error->message);
       return;
     }
   progress (t->run, "%s: rolling back to %s", rec->name, rec->checkpoint);
@@ -612,7 +612,7 @@ verify_and_finish (Target *t, GError **error)
       && !OPS (t)->record_patches (t->h, t->run->journal->id, (const char *const *) rec->todo, &local))
     {
       /* The patches are in and healthy; only the history is missing. */
-      g_warning ("%s: %s", rec->name, local->message);
+      progress (t->run, "%s: warning: %s", rec->name, local->message);
       g_clear_error (&local);
     }
   journal (t, NL_TARGET_DONE, rec->pending_reboot ? "installed; reboot pending" : "installed", NULL);
@@ -1135,7 +1135,7 @@ out:
     }
   j->pid = 0;
   if (!nl_journal_save (j, &error) && error)
-    g_warning ("%s", error->message);
+    progress (run, "rollout %s: warning: %s", j->id, error->message);
   progress (run, "rollout %s: %s%s%s", j->id,
             nl_run_state_to_string (g_atomic_int_get (&run->lost) ? NL_RUN_INTERRUPTED : j->state),
             j->reason ? ": " : "", j->reason ? j->reason : "");

@@ -540,7 +540,6 @@ nl_virt_replica_create (virConnectPtr conn, const char *run_id, const char *pool
   g_autofree char *pool_dir = NULL;
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) sources = g_ptr_array_new_with_free_func ((GDestroyNotify) replica_source_free);
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify) disk_copy_free);
   g_autoptr (NlAccel) accel = NULL;
 
   *replicas = NULL;

@@ -5,7 +5,6 @@
  * cannot hold a device's owner and mode). */
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -291,27 +290,6 @@ START_TEST (json_report_matches_golden)
 }
 END_TEST
 
-START_TEST (cli_exit_status_and_json_on_a_fixture_tree)
-{
-  const char *nestlab = g_getenv ("NESTLAB");
-  g_autofree char *root = nl_test_data_path ("host/no-kvm");
-  g_autofree char *out = NULL;
-  g_autofree char *err = NULL;
-  g_autoptr (GError) error = NULL;
-  int status = 0;
-  const char *argv[] = { nestlab, "-c", "test:///default", "host", "check", "--json",
-                         "--root", root, NULL };
-
-  ck_assert (nestlab != NULL);
-  ck_assert (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
-                           &status, &error));
-  /* Not ready: exit 1, and the report still printed. */
-  ck_assert_int_eq (WEXITSTATUS (status), 1);
-  assert_contains (out, "\"ready\": false");
-  assert_contains (out, "\"id\": \"kvm-device\", \"status\": \"fail\"");
-}
-END_TEST
-
 /* ---- the decision of KVM or emulation -------------------------------- */
 
 /* A host tree in a temporary folder. This process's user plays root and its
@@ -579,7 +557,6 @@ host_suite (void)
   tcase_add_test (tc, malformed_capabilities_fail_without_crashing);
   tcase_add_test (tc, unreadable_root_fails_every_file_check);
   tcase_add_test (tc, json_report_matches_golden);
-  tcase_add_test (tc, cli_exit_status_and_json_on_a_fixture_tree);
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("accel");

@@ -1,8 +1,9 @@
 /* Unit tests of rendering: lab templates in tests/data/render/ go through
  * nl_template_load and the renderers; every object must match its golden
- * file (tests/data/render/CASE/KIND-NAME.xml), pass libvirt's own schema
- * (virt-xml-validate) and, for domains and networks, be accepted by
- * libvirt's test driver. Also determinism, salts and errors. */
+ * file (tests/data/render/CASE/KIND-NAME.xml) and pass libvirt's own schema
+ * (virt-xml-validate). Also determinism, salts and errors. That libvirt's
+ * test driver accepts the golden domains and networks is an integration
+ * test (tests/integration/test-render-accepted.c). */
 #include <string.h>
 #include <unistd.h>
 
@@ -238,40 +239,6 @@ START_TEST (render_passes_libvirt_schema)
       g_unlink (tmp);
       ck_assert_msg (valid, "%s/%s fails virt-xml-validate:\n%s\n%s", c->name, r->file,
                      output, r->text);
-    }
-}
-END_TEST
-
-/* libvirt's test driver parses with libvirt's own code: a further check
- * beyond the schema (it knows, for example, which devices need which bus). */
-START_TEST (render_is_accepted_by_libvirt_test_driver)
-{
-  const RenderCase *c = &render_cases[_i];
-  NlRenderOptions options = options_of (c);
-  const NlLab *lab = shared_lab (c->template);
-  g_autoptr (GPtrArray) out = render_all (lab, &options);
-
-  for (guint i = 0; i < out->len; i++)
-    {
-      Rendered *r = g_ptr_array_index (out, i);
-      g_autofree char *tmp = NULL;
-      g_autofree char *output = NULL;
-      const char *command;
-      gboolean accepted;
-
-      if (g_str_equal (r->schema, "domain"))
-        command = "define";
-      else if (g_str_equal (r->schema, "network"))
-        command = "net-define";
-      else
-        continue;
-      tmp = write_tmp (r->text);
-      {
-        const char *argv[] = { "virsh", "-q", "-c", "test:///default", command, tmp, NULL };
-        accepted = run (argv, &output);
-      }
-      g_unlink (tmp);
-      ck_assert_msg (accepted, "%s/%s refused by libvirt: %s", c->name, r->file, output);
     }
 }
 END_TEST
@@ -569,7 +536,6 @@ render_suite (void)
   tcase_add_unchecked_fixture (tc, setup_labs, teardown_labs);
   tcase_add_loop_test (tc, render_matches_golden_files, 0, n);
   tcase_add_loop_test (tc, render_passes_libvirt_schema, 0, n);
-  tcase_add_loop_test (tc, render_is_accepted_by_libvirt_test_driver, 0, n);
   tcase_add_loop_test (tc, render_is_deterministic, 0, n);
   tcase_add_loop_test (tc, reservations_match_domain_macs, 0, n);
   suite_add_tcase (s, tc);

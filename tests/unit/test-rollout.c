@@ -110,53 +110,50 @@ START_TEST (plan_shipped_tiny_rollout_parses)
 }
 END_TEST
 
-/* Every tests/data/rollout/bad/NAME.xml fails with exactly NAME.err
- * (FILE stands for the path), exit class "invalid". */
-START_TEST (plan_bad_corpus_reports_file_and_line)
+/* tests/data/rollout/bad/NAME.xml, one Check case each so that one
+ * failure hides no other. Listed when the suite is built. */
+static GPtrArray *bad_plans;
+
+/* The corpus is there, and no expected message is left without its plan. */
+START_TEST (plan_bad_corpus_is_complete)
 {
-  g_autofree char *dir = nl_test_data_path ("rollout/bad");
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-  guint n = 0, failed = 0;
+  g_autoptr (GPtrArray) errs = nl_test_data_list ("rollout/bad", ".err");
 
-  ck_assert_ptr_nonnull (d);
-  while ((name = g_dir_read_name (d)) != NULL)
+  ck_assert_uint_gt (bad_plans->len, 10);
+  for (guint i = 0; i < errs->len; i++)
     {
-      g_autofree char *path = NULL;
-      g_autofree char *errpath = NULL;
-      g_autofree char *expected = NULL;
-      g_autofree char *actual = NULL;
-      g_autofree char *stem = NULL;
-      g_autoptr (GError) error = NULL;
-      g_autoptr (NlRolloutPlan) plan = NULL;
-      g_autoptr (GString) want = NULL;
-
-      if (!g_str_has_suffix (name, ".xml"))
-        continue;
-      n++;
-      path = g_build_filename (dir, name, NULL);
-      stem = g_strndup (name, strlen (name) - 4);
-      errpath = g_strdup_printf ("%s/%s.err", dir, stem);
-      ck_assert_msg (g_file_get_contents (errpath, &expected, NULL, NULL), "missing %s", errpath);
-      plan = nl_rollout_plan_load (path, &error);
-      if (plan != NULL)
-        {
-          fprintf (stderr, "%s: loaded, expected an error\n", name);
-          failed++;
-          continue;
-        }
-      ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_INVALID));
-      want = g_string_new (g_strchomp (expected));
-      g_string_replace (want, "FILE", path, 0);
-      actual = g_strdup (error->message);
-      if (!g_str_equal (want->str, actual))
-        {
-          fprintf (stderr, "%s:\n  expected: %s\n  actual:   %s\n", name, want->str, actual);
-          failed++;
-        }
+      const char *err = errs->pdata[i];
+      g_autofree char *stem = g_strndup (err, strlen (err) - 4);
+      g_autofree char *xml = g_strconcat (stem, ".xml", NULL);
+      ck_assert_msg (g_ptr_array_find_with_equal_func (bad_plans, xml, g_str_equal, NULL),
+                     "rollout/bad/%s has no plan", err);
     }
-  ck_assert_uint_gt (n, 10);
-  ck_assert_uint_eq (failed, 0);
+}
+END_TEST
+
+/* Each bad plan fails with exactly NAME.err (FILE stands for the path:
+ * file, line and message), exit class "invalid". */
+START_TEST (plan_bad_file_reports_file_and_line)
+{
+  const char *name = bad_plans->pdata[_i];
+  g_autofree char *dir = nl_test_data_path ("rollout/bad");
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *stem = g_strndup (name, strlen (name) - 4);
+  g_autofree char *errpath = g_strdup_printf ("%s/%s.err", dir, stem);
+  g_autofree char *expected = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlRolloutPlan) plan = NULL;
+  g_autoptr (GString) want = NULL;
+
+  ck_assert_msg (g_file_get_contents (errpath, &expected, NULL, NULL), "missing %s", errpath);
+  plan = nl_rollout_plan_load (path, &error);
+  ck_assert_msg (plan == NULL, "%s: loaded, expected an error", name);
+  ck_assert_msg (g_error_matches (error, NL_ERROR, NL_ERROR_INVALID), "%s: wrong error: %s", name,
+                 error->message);
+  want = g_string_new (g_strchomp (expected));
+  g_string_replace (want, "FILE", path, 0);
+  ck_assert_msg (g_str_equal (want->str, error->message), "%s:\n  expected: %s\n  actual:   %s",
+                 name, want->str, error->message);
 }
 END_TEST
 
@@ -1349,7 +1346,9 @@ rollout_suite (void)
   TCase *tc = tcase_create ("plan");
   tcase_add_test (tc, plan_full_example_parses);
   tcase_add_test (tc, plan_shipped_tiny_rollout_parses);
-  tcase_add_test (tc, plan_bad_corpus_reports_file_and_line);
+  bad_plans = nl_test_data_list ("rollout/bad", ".xml");
+  tcase_add_test (tc, plan_bad_corpus_is_complete);
+  tcase_add_loop_test (tc, plan_bad_file_reports_file_and_line, 0, bad_plans->len);
   tcase_add_test (tc, plan_missing_file_is_invalid_input);
   tcase_add_test (tc, amounts_parse);
   suite_add_tcase (s, tc);

@@ -1,12 +1,16 @@
 /* Template loading: expansion (params, includes, profiles, counts) against
  * model dumps, a corpus of bad templates with their expected messages, and
- * hostile input generated here. */
+ * hostile input generated here. Windows minimums come from a fixed
+ * osinfo-db (tests/data/osinfo), and from the installed one only where the
+ * expectation is read from it too. */
 #include <stdio.h>
 #include <string.h>
 
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <osinfo/osinfo.h>
+#include <sys/wait.h>
 #include <nestlab/error.h>
 #include <nestlab/template.h>
 #include "nl-config.h"
@@ -182,33 +186,63 @@ START_TEST (override_argument_must_be_name_equals_value)
 }
 END_TEST
 
-/* Every file in tests/data/template/bad/ fails with the message in its
- * .err golden file. */
-START_TEST (bad_templates_fail_with_their_messages)
-{
-  g_autofree char *dir_path = nl_test_data_path ("template/bad");
-  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-  guint failures = 0;
+/* tests/data/template/bad/NAME.xml with its expected message NAME.err,
+ * one Check case each so that one failure hides no other. The other files
+ * there are parts the cases include. Listed when the suite is built. */
+static GPtrArray *bad_templates;
+static GPtrArray *bad_parts;
 
-  ck_assert_ptr_nonnull (dir);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_suffix (name, ".xml") && !g_str_has_suffix (name, "-part.xml"))
-      g_ptr_array_add (names, g_strdup (name));
-  ck_assert_uint_ge (names->len, 30);
-  for (guint i = 0; i < names->len; i++)
+static void
+list_bad_templates (void)
+{
+  g_autoptr (GPtrArray) all = nl_test_data_list ("template/bad", ".xml");
+
+  bad_templates = g_ptr_array_new_with_free_func (g_free);
+  bad_parts = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < all->len; i++)
     {
-      const char *xml = g_ptr_array_index (names, i);
-      g_autofree char *rel = g_strdup_printf ("template/bad/%s", xml);
-      g_autofree char *base = g_strndup (xml, strlen (xml) - 4);
-      g_autofree char *err_rel = g_strdup_printf ("template/bad/%s.err", base);
-      g_autofree char *msg = load_error (rel, NULL);
-      g_autofree char *text = g_strconcat (msg, "\n", NULL);
-      if (!nl_test_golden (err_rel, text))
-        failures++;
+      const char *xml = all->pdata[i];
+      g_autofree char *stem = g_strndup (xml, strlen (xml) - 4);
+      g_autofree char *err_rel = g_strdup_printf ("template/bad/%s.err", stem);
+      g_autofree char *err = nl_test_data_path (err_rel);
+      g_ptr_array_add (g_file_test (err, G_FILE_TEST_EXISTS) ? bad_templates : bad_parts,
+                       g_strdup (xml));
     }
-  ck_assert_msg (failures == 0, "%u bad templates gave unexpected messages", failures);
+}
+
+/* The corpus is there, every expected message has its template, and every
+ * file without one is a part that a case includes, not a case whose
+ * expectation was forgotten. */
+START_TEST (bad_template_corpus_is_complete)
+{
+  g_autoptr (GPtrArray) errs = nl_test_data_list ("template/bad", ".err");
+
+  ck_assert_uint_ge (bad_templates->len, 30);
+  ck_assert_uint_eq (errs->len, bad_templates->len);
+  for (guint i = 0; i < bad_parts->len; i++)
+    {
+      g_autofree char *rel = g_strdup_printf ("template/bad/%s", (char *) bad_parts->pdata[i]);
+      g_autofree char *path = nl_test_data_path (rel);
+      g_autofree char *text = NULL;
+      ck_assert (g_file_get_contents (path, &text, NULL, NULL));
+      ck_assert_msg (g_str_has_prefix (text, "<lab-part>"),
+                     "%s has no expected message (.err) and is not a part", rel);
+    }
+}
+END_TEST
+
+/* Each bad template fails with the message, file and line in its .err
+ * golden file. */
+START_TEST (bad_template_fails_with_its_message)
+{
+  const char *xml = bad_templates->pdata[_i];
+  g_autofree char *rel = g_strdup_printf ("template/bad/%s", xml);
+  g_autofree char *base = g_strndup (xml, strlen (xml) - 4);
+  g_autofree char *err_rel = g_strdup_printf ("template/bad/%s.err", base);
+  g_autofree char *msg = load_error (rel, NULL);
+  g_autofree char *text = g_strconcat (msg, "\n", NULL);
+
+  ck_assert_msg (nl_test_golden (err_rel, text), "%s: unexpected message: %s", rel, msg);
 }
 END_TEST
 
@@ -298,6 +332,122 @@ START_TEST (missing_file_is_reported)
 }
 END_TEST
 
+/* The osinfo-db the template loader reads: tests/data/osinfo for this
+ * program, so the expected messages do not change with the machine's
+ * osinfo-db (newer ones know win2k25, and may change a minimum). The
+ * machine's own settings are kept for the case that checks against the
+ * installed database. */
+static const char *const osinfo_vars[] = { "OSINFO_SYSTEM_DIR", "OSINFO_LOCAL_DIR", "OSINFO_USER_DIR" };
+static char *installed_osinfo[G_N_ELEMENTS (osinfo_vars)];
+
+/* Local and user overrides (/etc/osinfo, ~/.config/osinfo) are left out
+ * too: a folder that does not exist. */
+static void
+set_fixed_osinfo_db (void)
+{
+  g_autofree char *fixed = nl_test_data_path ("osinfo");
+  g_autofree char *none = nl_test_data_path ("osinfo/none");
+
+  g_setenv ("OSINFO_SYSTEM_DIR", fixed, TRUE);
+  g_setenv ("OSINFO_LOCAL_DIR", none, TRUE);
+  g_setenv ("OSINFO_USER_DIR", none, TRUE);
+}
+
+/* Before the first template is loaded: the loader reads the database once
+ * per process. */
+static void
+use_fixed_osinfo_db (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (osinfo_vars); i++)
+    installed_osinfo[i] = g_strdup (g_getenv (osinfo_vars[i]));
+  set_fixed_osinfo_db ();
+}
+
+/* ENVP with the machine's own osinfo settings (a new array). */
+static char **
+installed_osinfo_environ (char **envp)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (osinfo_vars); i++)
+    envp = installed_osinfo[i] != NULL
+             ? g_environ_setenv (envp, osinfo_vars[i], installed_osinfo[i], TRUE)
+             : g_environ_unsetenv (envp, osinfo_vars[i]);
+  return envp;
+}
+
+/* The x86_64 minimum memory libosinfo's whole default database (read with
+ * the machine's own settings) gives SHORT_ID; 0 when it has none. */
+static guint64
+installed_osinfo_minimum_memory (const char *short_id)
+{
+  g_autoptr (OsinfoLoader) loader = osinfo_loader_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (OsinfoOsList) oses = NULL;
+  guint64 memory = 0;
+
+  /* libosinfo takes its paths from the environment only: the machine's for
+   * this one load, then the fixed database's again. */
+  for (guint i = 0; i < G_N_ELEMENTS (osinfo_vars); i++)
+    if (installed_osinfo[i] != NULL)
+      g_setenv (osinfo_vars[i], installed_osinfo[i], TRUE);
+    else
+      g_unsetenv (osinfo_vars[i]);
+  osinfo_loader_process_default_path (loader, &error);
+  set_fixed_osinfo_db ();
+  ck_assert_msg (error == NULL, "osinfo-db: %s", error ? error->message : "");
+
+  oses = osinfo_db_get_os_list (osinfo_loader_get_db (loader));
+  for (int i = 0; i < osinfo_list_get_length (OSINFO_LIST (oses)); i++)
+    {
+      OsinfoOs *os = OSINFO_OS (osinfo_list_get_nth (OSINFO_LIST (oses), i));
+      g_autoptr (OsinfoResourcesList) minimum = NULL;
+      if (g_strcmp0 (osinfo_product_get_short_id (OSINFO_PRODUCT (os)), short_id) != 0)
+        continue;
+      minimum = osinfo_os_get_minimum_resources (os);
+      for (int j = 0; j < osinfo_list_get_length (OSINFO_LIST (minimum)); j++)
+        {
+          OsinfoResources *r = OSINFO_RESOURCES (osinfo_list_get_nth (OSINFO_LIST (minimum), j));
+          const char *arch = osinfo_resources_get_architecture (r);
+          if ((g_strcmp0 (arch, "x86_64") == 0 || g_strcmp0 (arch, "all") == 0)
+              && osinfo_resources_get_ram (r) > 0)
+            memory = osinfo_resources_get_ram (r);
+        }
+    }
+  return memory;
+}
+
+/* `nestlab validate` with the installed osinfo-db applies the minimum that
+ * libosinfo reads from it (nestlab reads only part of the database, for
+ * speed), or, where it has none, nestlab's own table (512 MiB for
+ * win2k22), and names which. */
+START_TEST (installed_osinfo_db_minimum_is_applied)
+{
+  const char *nestlab = g_getenv ("NESTLAB");
+  g_autofree char *path = nl_test_data_path ("template/bad/windows-below-minimum.xml");
+  guint64 memory = installed_osinfo_minimum_memory ("win2k22");
+  g_auto (GStrv) envp = installed_osinfo_environ (g_get_environ ());
+  g_autofree char *need = nl_format_size (memory > 0 ? memory : G_GUINT64_CONSTANT (512) << 20);
+  g_autofree char *expected = g_strdup_printf (
+    "%s:2: machine 'dc01': win2k22 needs at least %s of memory (it has 256 MiB; minimum from %s)\n",
+    path, need,
+    memory > 0 ? "osinfo-db"
+               : "nestlab's table of Microsoft's published minimums, as the installed osinfo-db does not know this OS");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+  const char *argv[] = { nestlab, "validate", path, NULL };
+
+  ck_assert_msg (nestlab != NULL, "NESTLAB must name the nestlab binary (meson test sets it)");
+  /* A minimum at or below 256 MiB would make the template valid. */
+  ck_assert_msg (memory == 0 || memory > (G_GUINT64_CONSTANT (256) << 20),
+                 "the installed osinfo-db's win2k22 minimum is %s", need);
+  ck_assert (g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                           &status, &error));
+  ck_assert_int_eq (WEXITSTATUS (status), 2);
+  ck_assert_msg (g_str_has_prefix (err, expected), "expected:\n%s\ngot:\n%s", expected, err);
+}
+END_TEST
+
 /* Every shipped template validates. */
 START_TEST (shipped_templates_validate)
 {
@@ -325,6 +475,8 @@ template_suite (void)
   TCase *tc = tcase_create ("expansion");
   TCase *bad = tcase_create ("bad-input");
 
+  use_fixed_osinfo_db ();
+
   tcase_add_test (tc, expansion_applies_params_includes_profiles_and_counts);
   tcase_add_test (tc, counted_machines_take_consecutive_addresses);
   tcase_add_test (tc, digest_changes_with_params_only_when_values_change);
@@ -333,13 +485,16 @@ template_suite (void)
   tcase_add_test (tc, shipped_templates_validate);
   suite_add_tcase (s, tc);
 
-  tcase_add_test (bad, bad_templates_fail_with_their_messages);
+  list_bad_templates ();
+  tcase_add_test (bad, bad_template_corpus_is_complete);
+  tcase_add_loop_test (bad, bad_template_fails_with_its_message, 0, bad_templates->len);
   tcase_add_test (bad, binary_input_is_refused);
   tcase_add_test (bad, invalid_utf8_is_refused);
   tcase_add_test (bad, absurd_nesting_is_refused);
   tcase_add_test (bad, moderate_nesting_is_refused_by_our_limit);
   tcase_add_test (bad, oversized_input_is_refused_unread);
   tcase_add_test (bad, missing_file_is_reported);
+  tcase_add_test (bad, installed_osinfo_db_minimum_is_applied);
   suite_add_tcase (s, bad);
   return s;
 }

@@ -1,8 +1,10 @@
-/* Test helpers: TAP runner, golden files and temporary folders. */
+/* Test helpers: TAP runner, golden files, test data lists and temporary
+ * folders. */
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <glib/gstdio.h>
 
@@ -16,6 +18,28 @@ char *
 nl_test_data_path (const char *relative)
 {
   return g_build_filename (NL_TEST_DATA_DIR, relative, NULL);
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+GPtrArray *
+nl_test_data_list (const char *relative_dir, const char *suffix)
+{
+  g_autofree char *path = nl_test_data_path (relative_dir);
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, suffix))
+      g_ptr_array_add (names, g_strdup (name));
+  /* Readdir order differs between file systems; case numbers should not. */
+  g_ptr_array_sort (names, compare_names);
+  return names;
 }
 
 gboolean

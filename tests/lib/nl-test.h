@@ -1,6 +1,7 @@
-/* Shared helpers for nestlab's Check suites: a main() that writes TAP for
- * meson and keeps /tmp clean, golden-file comparison (NESTLAB_REGENERATE=1
- * rewrites) and temporary folders that remove themselves. */
+/* Shared helpers for nestlab's Check suites (unit and integration): a
+ * main() that writes TAP for meson and keeps /tmp clean, golden-file
+ * comparison (NESTLAB_REGENERATE=1 rewrites), lists of test data files and
+ * temporary folders that remove themselves. */
 #pragma once
 
 #include <check.h>
@@ -8,6 +9,12 @@
 
 /* Absolute path of a file under tests/data (newly allocated). */
 char *nl_test_data_path (const char *relative);
+
+/* The names of the entries of the folder tests/data/RELATIVE_DIR that end
+ * in SUFFIX, sorted (a new array of new strings). A missing folder gives an
+ * empty array: callers assert on the count. Meant for building a suite, one
+ * loop case per file, so the file's name is the case's. */
+GPtrArray *nl_test_data_list (const char *relative_dir, const char *suffix);
 
 /* Compares ACTUAL with the golden file tests/data/RELATIVE. On mismatch,
  * prints a unified diff to stderr and returns FALSE; with NESTLAB_REGENERATE=1
