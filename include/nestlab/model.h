@@ -210,6 +210,8 @@ char *nl_lab_shared_volume_name (const NlLab *lab, const NlSharedDisk *disk);
  * (a replica); NULL for the lab itself. Newly allocated. */
 char *nl_lab_machine_uuid (const NlLab *lab, const NlMachine *machine, const char *salt);
 char *nl_lab_network_uuid (const NlLab *lab, const NlNetwork *network, const char *salt);
+/* A NIC's MAC: 02 (locally administered, unicast) and 40 bits of the
+ * digest of lab, machine, NIC index and salt. */
 char *nl_lab_nic_mac (const NlLab *lab, const NlMachine *machine, guint index, const char *salt);
 
 /* OS family of an OS id ("win2k22" -> windows, "debian12" -> linux). */
