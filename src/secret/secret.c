@@ -35,6 +35,14 @@ nl_secret_lab_dir (const char *state_dir, const char *lab)
   return g_build_filename (root, "secrets", lab, NULL);
 }
 
+/* Frees a read_private buffer, overwritten first. */
+static void
+wipe_buffer (gpointer data)
+{
+  explicit_bzero (data, NL_SECRET_MAX_SIZE + 1);
+  g_free (data);
+}
+
 /* Reads at most NL_SECRET_MAX_SIZE bytes of a regular file that only its
  * owner may read. WHAT names it in messages ("secret 'x' (lab.xml:4)"). */
 static GBytes *
@@ -102,7 +110,10 @@ read_private (const char *path, const char *what, gboolean *missing, GError **er
       len += n;
     }
   close (fd);
-  return g_bytes_new_with_free_func (g_steal_pointer (&buf), len, g_free, NULL);
+  {
+    char *data = g_steal_pointer (&buf);
+    return g_bytes_new_with_free_func (data, len, wipe_buffer, data);
+  }
 }
 
 /* The value in BYTES: one trailing newline (\n or \r\n) dropped, no NUL, no
