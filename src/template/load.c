@@ -1227,11 +1227,11 @@ nl_template_load (const char *file, GHashTable *overrides, GError **error)
   if (loader.lab->pool == NULL)
     loader.lab->pool = g_strdup ("default");
   {
-    char *timezone = attr (&loader, root, "timezone");
-    if (timezone != NULL)
+    char *zone = attr (&loader, root, "timezone");
+    if (zone != NULL)
       {
         g_free (loader.lab->timezone);
-        loader.lab->timezone = timezone;
+        loader.lab->timezone = zone;
       }
   }
   for (xmlNodePtr c = root->children; c; c = c->next)
