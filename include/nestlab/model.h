@@ -72,6 +72,35 @@ typedef enum {
 } NlDiskSource;
 NL_ENUM_DECL (nl_disk_source);
 
+/* Where a secret's value comes from. */
+typedef enum {
+  NL_SECRET_FILE,        /* a file of mode 0600 (or stricter), else refused */
+  NL_SECRET_ENV,         /* an environment variable */
+  NL_SECRET_GENERATED,   /* made once, kept 0600 in nestlab's state folder */
+  NL_SECRET_SOURCE_LAST
+} NlSecretSource;
+NL_ENUM_DECL (nl_secret_source);
+
+/* A declared secret: only its name and where its value is. The value never
+ * enters the model (nor anything rendered from it). */
+typedef struct {
+  char *name;
+  NlSecretSource source;
+  char *file;      /* NL_SECRET_FILE: absolute path */
+  char *env;       /* NL_SECRET_ENV: variable name */
+  NlSource src;
+} NlSecret;
+
+/* The lab's Active Directory domain. */
+typedef struct {
+  char *name;               /* DNS name: corp.nestlab.test */
+  char *netbios;            /* upper case, at most 15 characters */
+  char *controller;         /* machine name of the first domain controller */
+  char *admin_password;     /* secret: the domain Administrator's password */
+  char *safe_mode_password; /* secret: the directory services restore mode password */
+  NlSource src;
+} NlDomain;
+
 /* A golden image: a volume in a storage pool, or a file path. */
 typedef struct {
   char *name;
@@ -134,6 +163,9 @@ typedef struct {
   char *ip;             /* static IP (a DHCP reservation), or NULL */
   char *mac;            /* NULL: derived from lab, machine and index */
   NlNicModel model;
+  guint prefix;         /* with ip: prefix length (the network's by default) */
+  char *gateway;        /* with ip: default gateway, or NULL for none; the
+                           network's for a machine's first static NIC */
 } NlNic;
 
 typedef struct NlMachine_ {
@@ -158,6 +190,13 @@ typedef struct NlMachine_ {
   char *initrd;
   char *cmdline;
   guint wave;              /* start wave (0 first), computed from after= */
+  /* Identity, written to the machine's config disk on first boot. */
+  char *timezone;          /* IANA name; the lab's when not overridden */
+  char *workgroup;         /* Windows: a workgroup instead of the lab's domain */
+  char **dns;              /* NULL-terminated extra DNS servers; may be NULL */
+  gboolean rdp;            /* Windows: Remote Desktop on */
+  char **ssh_keys;         /* NULL-terminated authorized keys (Linux); may be NULL */
+  char *admin_password;    /* secret: Administrator's (root's) password */
   NlSource src;
 } NlMachine;
 
@@ -173,6 +212,9 @@ typedef struct {
   GPtrArray *shared_disks; /* of NlSharedDisk* */
   GPtrArray *machines;     /* of NlMachine*, expanded, in template order */
   guint n_waves;
+  char *timezone;          /* IANA time zone of the machines: UTC by default */
+  NlDomain *domain;        /* NULL: no Active Directory domain */
+  GPtrArray *secrets;      /* of NlSecret*, declared in the template */
 } NlLab;
 
 NlLab *nl_lab_new (void);
@@ -189,12 +231,30 @@ NlReservation *nl_reservation_new (void);
 void nl_reservation_free (NlReservation *reservation);
 NlSharedDisk *nl_shared_disk_new (void);
 void nl_shared_disk_free (NlSharedDisk *disk);
+NlSecret *nl_secret_new (void);
+void nl_secret_free (NlSecret *secret);
+NlDomain *nl_domain_new (void);
+void nl_domain_free (NlDomain *domain);
 
 /* Lookups by name inside the lab; borrowed results, NULL when absent. */
 NlMachine *nl_lab_find_machine (const NlLab *lab, const char *name);
 NlNetwork *nl_lab_find_network (const NlLab *lab, const char *name);
 NlImage *nl_lab_find_image (const NlLab *lab, const char *name);
 NlSharedDisk *nl_lab_find_shared_disk (const NlLab *lab, const char *name);
+NlSecret *nl_lab_find_secret (const NlLab *lab, const char *name);
+
+/* The secret a lab declares without being told: generated, for the
+ * Administrator (root) password of machines that name no other. */
+#define NL_SECRET_DEFAULT_ADMIN "admin"
+
+/* Identity facts derived from the model (borrowed results, NULL when there
+ * are none): the machine that is the lab domain's first controller; the
+ * domain MACHINE joins at first boot (NULL for a workgroup machine, a
+ * domain controller, a non-Windows machine or a lab without a domain). */
+NlMachine *nl_lab_domain_controller (const NlLab *lab);
+const NlDomain *nl_lab_machine_joins (const NlLab *lab, const NlMachine *machine);
+/* The first NIC of MACHINE with a static address, or NULL. */
+NlNic *nl_machine_primary_nic (const NlMachine *machine, guint *index);
 
 /* libvirt object names derived from the lab; newly allocated. */
 char *nl_lab_domain_name (const NlLab *lab, const NlMachine *machine);
@@ -204,12 +264,16 @@ char *nl_lab_bridge_name (const NlLab *lab, const NlNetwork *network);
 /* Volume names: index 0 is the boot disk, 1.. the data disks. */
 char *nl_lab_volume_name (const NlLab *lab, const NlMachine *machine, guint index);
 char *nl_lab_shared_volume_name (const NlLab *lab, const NlSharedDisk *disk);
+/* The machine's config disk: an ISO image (Unattend.xml or a cidata seed). */
+char *nl_lab_config_volume_name (const NlLab *lab, const NlMachine *machine);
 
 /* Stable identifiers derived from names (SHA-256), so rendering is
  * deterministic and a redefinition keeps them. SALT distinguishes copies
  * (a replica); NULL for the lab itself. Newly allocated. */
 char *nl_lab_machine_uuid (const NlLab *lab, const NlMachine *machine, const char *salt);
 char *nl_lab_network_uuid (const NlLab *lab, const NlNetwork *network, const char *salt);
+/* A NIC's MAC: 02 (locally administered, unicast) and 40 bits of the
+ * digest of lab, machine, NIC index and salt. */
 char *nl_lab_nic_mac (const NlLab *lab, const NlMachine *machine, guint index, const char *salt);
 
 /* OS family of an OS id ("win2k22" -> windows, "debian12" -> linux). */
@@ -233,6 +297,18 @@ gboolean nl_ipv4_in_subnet (guint32 addr, guint32 subnet, guint prefix);
  * [A-Za-z0-9][A-Za-z0-9._-]*, at most 63 characters. */
 gboolean nl_name_is_safe (const char *name);
 
+/* A DNS domain name of two or more labels (RFC 1123 host name rules). */
+gboolean nl_dns_name_is_valid (const char *name);
+/* A NetBIOS (Windows computer, domain or workgroup) name: letters, digits
+ * and '-', at most 15, not all digits. */
+gboolean nl_netbios_name_is_valid (const char *name);
+
+/* Time zones are IANA names ("Europe/Berlin", "UTC"). The Windows id of one
+ * ("W. Europe Standard Time"), NULL when nestlab's table lacks it; and
+ * whether a name is spelled like an IANA zone. */
+const char *nl_timezone_windows (const char *iana);
+gboolean nl_timezone_is_valid (const char *iana);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlLab, nl_lab_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlMachine, nl_machine_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlNetwork, nl_network_free)
@@ -240,5 +316,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlImage, nl_image_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlNic, nl_nic_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlReservation, nl_reservation_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlSharedDisk, nl_shared_disk_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlSecret, nl_secret_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlDomain, nl_domain_free)
 
 G_END_DECLS

@@ -17,6 +17,11 @@ typedef struct {
    * backing stores; images missing here resolve to
    * /var/lib/libvirt/images/<volume> (the default pool's directory). */
   GHashTable *image_paths;
+  /* Attach each Windows and Linux machine's config disk, the ISO volume
+   * nl_lab_config_volume_name() names in the lab's pool, as a read-only
+   * CD-ROM after its other disks: SATA for Windows (which has AHCI built
+   * in), SCSI on virtio-scsi for Linux (Debian's cloud kernels lack AHCI). */
+  gboolean config_disk;
 } NlRenderOptions;
 
 /* A storage volume the lab owns. */

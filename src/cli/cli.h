@@ -129,6 +129,7 @@ int nl_cmd_rollout_run (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_rollout_status (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_rollout_resume (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_rollout_abort (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_secret_show (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_complete (NlCli *cli, int argc, char **argv, GError **error);
 
 extern const NlCliOption nl_validate_options[];

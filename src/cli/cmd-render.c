@@ -1,12 +1,14 @@
 /* nestlab render FILE: the libvirt XML a lab template makes, without
  * touching libvirt. Printed (each object after a comment naming it), or
- * written one file per object with --out DIR. */
+ * written one file per object with --out DIR, which also writes each
+ * machine's config media (secrets masked) into DIR/media-DOMAIN/. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
 #include <nestlab/error.h>
+#include <nestlab/media.h>
 #include <nestlab/render.h>
 #include <nestlab/template.h>
 #include "cli.h"
@@ -46,13 +48,61 @@ typedef struct {
 
 const NlCliOption nl_render_options[] = {
   NL_CLI_STRINGS (RenderOptions, sets, "set", 0, "Set a template parameter", "NAME=VALUE"),
-  NL_CLI_FILENAME (RenderOptions, out_dir, "out", 'o', "Write one file per object into DIR", "DIR"),
+  NL_CLI_FILENAME (RenderOptions, out_dir, "out", 'o',
+                   "Write one file per object into DIR, and each machine's config media (secrets masked) "
+                   "into DIR/media-DOMAIN/", "DIR"),
   NL_CLI_FLAG (RenderOptions, emulate, "emulate", 0,
                "No KVM: domain type qemu, CPU mode maximum (slow; for testing only)"),
   NL_CLI_STRING (RenderOptions, vendor, "vendor", 0,
                  "Host CPU vendor for nested settings (default: this host's)", "intel|amd"),
   NL_CLI_OPTION_END,
 };
+
+/* The config media of every machine that gets them, masked: secrets are
+ * named, never resolved, so reviewing needs none of them. */
+static GPtrArray *
+build_media (const NlLab *lab, GError **error)
+{
+  g_autoptr (GPtrArray) all = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_media_free);
+  NlMediaOptions options = { .masked = TRUE };
+
+  for (guint i = 0; i < lab->machines->len; i++)
+    {
+      NlMachine *m = g_ptr_array_index (lab->machines, i);
+      NlMedia *media = NULL;
+      if (nl_media_kind_of (m, NULL) && (media = nl_media_build (lab, m, &options, error)) == NULL)
+        return NULL;
+      g_ptr_array_add (all, media);
+    }
+  return g_steal_pointer (&all);
+}
+
+static gboolean
+emit_media (Output *out, const NlLab *lab, const NlMachine *machine, const NlMedia *media, GError **error)
+{
+  g_autofree char *domain = nl_lab_domain_name (lab, machine);
+  g_autofree char *folder = g_strdup_printf ("media-%s", domain);
+  g_autofree char *dir = g_build_filename (out->out_dir, folder, NULL);
+
+  for (guint i = 0; i < media->files->len; i++)
+    {
+      NlMediaFile *file = g_ptr_array_index (media->files, i);
+      g_autofree char *path = g_build_filename (dir, file->path, NULL);
+      g_autofree char *parent = g_path_get_dirname (path);
+      gsize len = 0;
+      const char *data = g_bytes_get_data (file->data, &len);
+      if (g_mkdir_with_parents (parent, 0755) < 0)
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "cannot create %s: %s", parent, g_strerror (errno));
+          return FALSE;
+        }
+      if (!g_file_set_contents (path, data, len, error))
+        return FALSE;
+      printf ("%s\n", path);
+      out->written++;
+    }
+  return TRUE;
+}
 
 int
 nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error)
@@ -61,6 +111,7 @@ nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error)
   g_autoptr (GHashTable) overrides = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (NlLab) lab = NULL;
   g_autoptr (GPtrArray) volumes = NULL;
+  g_autoptr (GPtrArray) media = NULL;
   NlRenderOptions options = { 0 };
   Output out = { 0 };
 
@@ -85,6 +136,8 @@ nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error)
 
   lab = nl_template_load (argv[1], overrides, error);
   if (lab == NULL)
+    return -1;
+  if (opts.out_dir != NULL && (media = build_media (lab, error)) == NULL)
     return -1;
 
   if (opts.out_dir != NULL)
@@ -138,6 +191,10 @@ nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error)
     for (guint i = 0; i < docs->len; i++)
       if (!emit (&out, g_ptr_array_index (kinds, i), g_ptr_array_index (names, i),
                  g_ptr_array_index (docs, i), error))
+        return -1;
+    for (guint i = 0; media != NULL && i < media->len; i++)
+      if (g_ptr_array_index (media, i) != NULL
+          && !emit_media (&out, lab, g_ptr_array_index (lab->machines, i), g_ptr_array_index (media, i), error))
         return -1;
   }
   if (out.out_dir != NULL)

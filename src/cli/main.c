@@ -52,6 +52,8 @@ const NlCommand nl_commands[] = {
     nl_cmd_rollout_resume, nl_rollout_resume_options, NL_CLI_ARG_ROLLOUT, 1, 1 },
   { "rollout abort", "ID", "Stop a rollout before its next machine",
     nl_cmd_rollout_abort, NULL, NL_CLI_ARG_ROLLOUT, 1, 1 },
+  { "secret show", "LAB NAME", "Print a secret nestlab generated and keeps for a lab",
+    nl_cmd_secret_show, NULL, NL_CLI_ARG_LAB, 2, 2 },
   { "help", "[COMMAND]", "Show help for nestlab or one command",
     nl_cmd_help, NULL, NL_CLI_ARG_COMMAND, 0, 2 },
   /* Hidden: what shell completion asks (cmd-complete.c). */

@@ -12,6 +12,7 @@ NL_ENUM_IMPL (nl_disk_bus, NL_DISK_BUS_LAST, "sata", "virtio", "scsi")
 NL_ENUM_IMPL (nl_nic_model, NL_NIC_MODEL_LAST, "e1000e", "virtio", "e1000", "rtl8139")
 NL_ENUM_IMPL (nl_os_family, NL_OS_FAMILY_LAST, "windows", "linux", "other")
 NL_ENUM_IMPL (nl_disk_source, NL_DISK_SOURCE_LAST, "image", "blank")
+NL_ENUM_IMPL (nl_secret_source, NL_SECRET_SOURCE_LAST, "file", "env", "generated")
 
 static void
 source_clear (NlSource *src)
@@ -96,6 +97,7 @@ nl_nic_free (NlNic *nic)
   g_free (nic->network);
   g_free (nic->ip);
   g_free (nic->mac);
+  g_free (nic->gateway);
   g_free (nic);
 }
 
@@ -113,6 +115,44 @@ nl_shared_disk_free (NlSharedDisk *disk)
   g_free (disk->name);
   source_clear (&disk->src);
   g_free (disk);
+}
+
+NlSecret *
+nl_secret_new (void)
+{
+  return g_new0 (NlSecret, 1);
+}
+
+void
+nl_secret_free (NlSecret *secret)
+{
+  if (secret == NULL)
+    return;
+  g_free (secret->name);
+  g_free (secret->file);
+  g_free (secret->env);
+  source_clear (&secret->src);
+  g_free (secret);
+}
+
+NlDomain *
+nl_domain_new (void)
+{
+  return g_new0 (NlDomain, 1);
+}
+
+void
+nl_domain_free (NlDomain *domain)
+{
+  if (domain == NULL)
+    return;
+  g_free (domain->name);
+  g_free (domain->netbios);
+  g_free (domain->controller);
+  g_free (domain->admin_password);
+  g_free (domain->safe_mode_password);
+  source_clear (&domain->src);
+  g_free (domain);
 }
 
 NlMachine *
@@ -140,6 +180,11 @@ nl_machine_free (NlMachine *machine)
   g_free (machine->kernel);
   g_free (machine->initrd);
   g_free (machine->cmdline);
+  g_free (machine->timezone);
+  g_free (machine->workgroup);
+  g_strfreev (machine->dns);
+  g_strfreev (machine->ssh_keys);
+  g_free (machine->admin_password);
   source_clear (&machine->src);
   g_free (machine);
 }
@@ -153,6 +198,8 @@ nl_lab_new (void)
   lab->networks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_network_free);
   lab->shared_disks = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_shared_disk_free);
   lab->machines = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_machine_free);
+  lab->secrets = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_secret_free);
+  lab->timezone = g_strdup ("UTC");
   return lab;
 }
 
@@ -171,6 +218,9 @@ nl_lab_free (NlLab *lab)
   g_ptr_array_unref (lab->networks);
   g_ptr_array_unref (lab->shared_disks);
   g_ptr_array_unref (lab->machines);
+  g_free (lab->timezone);
+  nl_domain_free (lab->domain);
+  g_ptr_array_unref (lab->secrets);
   g_free (lab);
 }
 
@@ -209,6 +259,60 @@ NlSharedDisk *
 nl_lab_find_shared_disk (const NlLab *lab, const char *name)
 {
   return find_named (lab->shared_disks, name);
+}
+
+NlSecret *
+nl_lab_find_secret (const NlLab *lab, const char *name)
+{
+  return find_named (lab->secrets, name);
+}
+
+NlMachine *
+nl_lab_domain_controller (const NlLab *lab)
+{
+  NlMachine *dc;
+
+  if (lab->domain == NULL)
+    return NULL;
+  if (lab->domain->controller != NULL)
+    {
+      dc = nl_lab_find_machine (lab, lab->domain->controller);
+      return dc != NULL && dc->role == NL_ROLE_DOMAIN_CONTROLLER ? dc : NULL;
+    }
+  /* Without controller=, the first domain controller in template order. */
+  for (guint i = 0; i < lab->machines->len; i++)
+    {
+      dc = g_ptr_array_index (lab->machines, i);
+      if (dc->role == NL_ROLE_DOMAIN_CONTROLLER)
+        return dc;
+    }
+  return NULL;
+}
+
+const NlDomain *
+nl_lab_machine_joins (const NlLab *lab, const NlMachine *machine)
+{
+  if (lab->domain == NULL || machine->workgroup != NULL
+      || machine->os_family != NL_OS_FAMILY_WINDOWS
+      || machine->role == NL_ROLE_DOMAIN_CONTROLLER)
+    return NULL;
+  return lab->domain;
+}
+
+NlNic *
+nl_machine_primary_nic (const NlMachine *machine, guint *index)
+{
+  for (guint i = 0; i < machine->nics->len; i++)
+    {
+      NlNic *nic = g_ptr_array_index (machine->nics, i);
+      if (nic->ip != NULL)
+        {
+          if (index != NULL)
+            *index = i;
+          return nic;
+        }
+    }
+  return NULL;
 }
 
 char *
@@ -262,6 +366,12 @@ nl_lab_shared_volume_name (const NlLab *lab, const NlSharedDisk *disk)
   return g_strdup_printf ("%s-shared-%s.raw", lab->name, disk->name);
 }
 
+char *
+nl_lab_config_volume_name (const NlLab *lab, const NlMachine *machine)
+{
+  return g_strdup_printf ("%s-%s-config.iso", lab->name, machine->name);
+}
+
 static char *
 uuid_from_hex (const char *hex)
 {
@@ -293,8 +403,14 @@ nl_lab_nic_mac (const NlLab *lab, const NlMachine *machine, guint index, const c
 {
   g_autofree char *idx = g_strdup_printf ("%u", index);
   g_autofree char *hex = digest_of ("mac", lab->name, machine->name, idx, salt ? salt : "", NULL);
-  /* 52:54:00 is QEMU's locally administered prefix. */
-  return g_strdup_printf ("52:54:00:%.2s:%.2s:%.2s", hex, hex + 2, hex + 4);
+  /* 02 first: the locally administered bit set, the multicast bit clear.
+   * Not QEMU's 52:54:00 (locally administered too), because libvirt draws
+   * the MACs of domains that name none from that prefix with 24 random
+   * bits, and because 24 bits of digest collide within one large lab (a
+   * 1% chance at 500 NICs); 40 bits make both vanishingly rare. Windows
+   * and cloud-init configuration is keyed by these MACs, so the scheme
+   * must not change again once labs carry such configuration. */
+  return g_strdup_printf ("02:%.2s:%.2s:%.2s:%.2s:%.2s", hex, hex + 2, hex + 4, hex + 6, hex + 8);
 }
 
 NlOsFamily

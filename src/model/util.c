@@ -175,3 +175,145 @@ nl_name_is_safe (const char *name)
       return FALSE;
   return TRUE;
 }
+
+/* A DNS label: letters, digits and '-', 1 to 63 of them, no '-' at either
+ * end (RFC 1123). */
+static gboolean
+dns_label_is_valid (const char *label, gsize len)
+{
+  if (len == 0 || len > 63 || label[0] == '-' || label[len - 1] == '-')
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (label[i]) && label[i] != '-')
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+nl_dns_name_is_valid (const char *name)
+{
+  const char *label;
+  guint labels = 0;
+
+  if (name == NULL || strlen (name) > 253)
+    return FALSE;
+  for (label = name;; label++)
+    {
+      const char *dot = strchr (label, '.');
+      gsize len = dot ? (gsize) (dot - label) : strlen (label);
+      if (!dns_label_is_valid (label, len))
+        return FALSE;
+      labels++;
+      if (dot == NULL)
+        break;
+      label = dot;
+    }
+  /* The top-level label is never all digits (that would read as an IPv4
+   * address). */
+  {
+    const char *last = strrchr (name, '.');
+    gboolean digits = TRUE;
+    for (const char *p = last ? last + 1 : name; *p; p++)
+      digits = digits && g_ascii_isdigit (*p);
+    if (digits)
+      return FALSE;
+  }
+  return labels >= 2;
+}
+
+gboolean
+nl_netbios_name_is_valid (const char *name)
+{
+  gboolean digits = TRUE;
+
+  if (name == NULL || *name == '\0' || strlen (name) > 15 || name[0] == '-')
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    {
+      if (!g_ascii_isalnum (*p) && *p != '-')
+        return FALSE;
+      digits = digits && g_ascii_isdigit (*p);
+    }
+  return !digits;
+}
+
+/* IANA time zones and the Windows time zone ids Unattend.xml takes, after
+ * the Unicode CLDR's windowsZones table (its territory "001" entries plus
+ * the cities labs are likely to name). */
+static const struct {
+  const char *iana;
+  const char *windows;
+} time_zones[] = {
+  { "UTC", "UTC" }, { "Etc/UTC", "UTC" }, { "Etc/GMT", "UTC" },
+  { "Europe/London", "GMT Standard Time" }, { "Europe/Dublin", "GMT Standard Time" },
+  { "Europe/Lisbon", "GMT Standard Time" },
+  { "Europe/Berlin", "W. Europe Standard Time" }, { "Europe/Amsterdam", "W. Europe Standard Time" },
+  { "Europe/Vienna", "W. Europe Standard Time" }, { "Europe/Zurich", "W. Europe Standard Time" },
+  { "Europe/Rome", "W. Europe Standard Time" }, { "Europe/Stockholm", "W. Europe Standard Time" },
+  { "Europe/Oslo", "W. Europe Standard Time" }, { "Europe/Luxembourg", "W. Europe Standard Time" },
+  { "Europe/Paris", "Romance Standard Time" }, { "Europe/Brussels", "Romance Standard Time" },
+  { "Europe/Madrid", "Romance Standard Time" }, { "Europe/Copenhagen", "Romance Standard Time" },
+  { "Europe/Warsaw", "Central European Standard Time" }, { "Europe/Zagreb", "Central European Standard Time" },
+  { "Europe/Prague", "Central Europe Standard Time" }, { "Europe/Budapest", "Central Europe Standard Time" },
+  { "Europe/Athens", "GTB Standard Time" }, { "Europe/Bucharest", "GTB Standard Time" },
+  { "Europe/Helsinki", "FLE Standard Time" }, { "Europe/Kyiv", "FLE Standard Time" },
+  { "Europe/Kiev", "FLE Standard Time" }, { "Europe/Riga", "FLE Standard Time" },
+  { "Europe/Tallinn", "FLE Standard Time" }, { "Europe/Vilnius", "FLE Standard Time" },
+  { "Europe/Sofia", "FLE Standard Time" }, { "Europe/Istanbul", "Turkey Standard Time" },
+  { "Europe/Moscow", "Russian Standard Time" },
+  { "America/New_York", "Eastern Standard Time" }, { "America/Toronto", "Eastern Standard Time" },
+  { "America/Chicago", "Central Standard Time" }, { "America/Denver", "Mountain Standard Time" },
+  { "America/Phoenix", "US Mountain Standard Time" }, { "America/Los_Angeles", "Pacific Standard Time" },
+  { "America/Vancouver", "Pacific Standard Time" }, { "America/Anchorage", "Alaskan Standard Time" },
+  { "Pacific/Honolulu", "Hawaiian Standard Time" }, { "America/Halifax", "Atlantic Standard Time" },
+  { "America/Mexico_City", "Central Standard Time (Mexico)" },
+  { "America/Bogota", "SA Pacific Standard Time" },
+  { "America/Sao_Paulo", "E. South America Standard Time" },
+  { "America/Argentina/Buenos_Aires", "Argentina Standard Time" },
+  { "Asia/Tokyo", "Tokyo Standard Time" }, { "Asia/Seoul", "Korea Standard Time" },
+  { "Asia/Shanghai", "China Standard Time" }, { "Asia/Hong_Kong", "China Standard Time" },
+  { "Asia/Taipei", "Taipei Standard Time" }, { "Asia/Singapore", "Singapore Standard Time" },
+  { "Asia/Kolkata", "India Standard Time" }, { "Asia/Dubai", "Arabian Standard Time" },
+  { "Asia/Jerusalem", "Israel Standard Time" }, { "Asia/Bangkok", "SE Asia Standard Time" },
+  { "Asia/Jakarta", "SE Asia Standard Time" },
+  { "Australia/Sydney", "AUS Eastern Standard Time" }, { "Australia/Melbourne", "AUS Eastern Standard Time" },
+  { "Australia/Brisbane", "E. Australia Standard Time" }, { "Australia/Adelaide", "Cen. Australia Standard Time" },
+  { "Australia/Perth", "W. Australia Standard Time" }, { "Pacific/Auckland", "New Zealand Standard Time" },
+  { "Africa/Johannesburg", "South Africa Standard Time" }, { "Africa/Cairo", "Egypt Standard Time" },
+  { "Africa/Lagos", "W. Central Africa Standard Time" }, { "Africa/Nairobi", "E. Africa Standard Time" },
+};
+
+const char *
+nl_timezone_windows (const char *iana)
+{
+  for (guint i = 0; iana != NULL && i < G_N_ELEMENTS (time_zones); i++)
+    if (g_str_equal (time_zones[i].iana, iana))
+      return time_zones[i].windows;
+  return NULL;
+}
+
+gboolean
+nl_timezone_is_valid (const char *iana)
+{
+  /* Area/Location[/Sub] in tzdata's spelling, or a table entry ("UTC"). */
+  g_auto (GStrv) parts = NULL;
+  guint n;
+
+  if (nl_timezone_windows (iana) != NULL)
+    return TRUE;
+  if (iana == NULL || strlen (iana) > 64)
+    return FALSE;
+  parts = g_strsplit (iana, "/", -1);
+  n = g_strv_length (parts);
+  if (n < 2 || n > 3)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    {
+      if (!g_ascii_isupper (parts[i][0]))
+        return FALSE;
+      for (const char *p = parts[i]; *p; p++)
+        if (!g_ascii_isalnum (*p) && *p != '_' && *p != '-' && *p != '+')
+          return FALSE;
+    }
+  return TRUE;
+}

@@ -153,10 +153,29 @@ add_volume_disk (xmlNodePtr devices, NlDiskTargets *targets, const char *pool,
     add_el (disk, "shareable");
 }
 
+/* The bus of MACHINE's config disk, or FALSE when it gets none. */
 static gboolean
-machine_uses_scsi (const NlMachine *machine)
+config_disk_bus (const NlMachine *machine, const NlRenderOptions *options, NlDiskBus *bus)
 {
+  if (!options->config_disk)
+    return FALSE;
+  if (machine->os_family == NL_OS_FAMILY_WINDOWS)
+    *bus = NL_DISK_BUS_SATA;
+  else if (machine->os_family == NL_OS_FAMILY_LINUX)
+    *bus = NL_DISK_BUS_SCSI;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+machine_uses_scsi (const NlMachine *machine, const NlRenderOptions *options)
+{
+  NlDiskBus config_bus;
+
   if (machine->shared_disks->len > 0)
+    return TRUE;
+  if (config_disk_bus (machine, options, &config_bus) && config_bus == NL_DISK_BUS_SCSI)
     return TRUE;
   if (machine->has_boot_disk && machine->boot_disk.bus == NL_DISK_BUS_SCSI)
     return TRUE;
@@ -176,10 +195,35 @@ nic_mac (const NlLab *lab, const NlMachine *machine, guint index, const char *sa
   return nl_lab_nic_mac (lab, machine, index, salt);
 }
 
+static void
+add_config_disk (xmlNodePtr devices, NlDiskTargets *targets, const NlLab *lab,
+                 const NlMachine *machine, NlDiskBus bus)
+{
+  xmlNodePtr disk = add_el (devices, "disk");
+  xmlNodePtr node;
+  g_autofree char *volume = nl_lab_config_volume_name (lab, machine);
+  g_autofree char *dev = disk_target (targets, bus);
+
+  set_attr (disk, "type", "volume");
+  set_attr (disk, "device", "cdrom");
+  node = add_el (disk, "driver");
+  set_attr (node, "name", "qemu");
+  set_attr (node, "type", "raw");
+  node = add_el (disk, "source");
+  set_attr (node, "pool", lab->pool);
+  set_attr (node, "volume", volume);
+  node = add_el (disk, "target");
+  set_attr (node, "dev", dev);
+  set_attr (node, "bus", nl_disk_bus_to_string (bus));
+  add_el (disk, "readonly");
+}
+
 static gboolean
-add_disks (xmlNodePtr devices, const NlLab *lab, const NlMachine *machine, GError **error)
+add_disks (xmlNodePtr devices, const NlLab *lab, const NlMachine *machine,
+           const NlRenderOptions *options, GError **error)
 {
   NlDiskTargets targets = { 0, 0 };
+  NlDiskBus config_bus;
 
   if (machine->has_boot_disk)
     {
@@ -207,7 +251,10 @@ add_disks (xmlNodePtr devices, const NlLab *lab, const NlMachine *machine, GErro
       volume = nl_lab_shared_volume_name (lab, shared);
       add_volume_disk (devices, &targets, lab->pool, volume, "raw", NL_DISK_BUS_SCSI, TRUE);
     }
-  if (machine_uses_scsi (machine))
+  /* Last, so the other disks keep their target names. */
+  if (config_disk_bus (machine, options, &config_bus))
+    add_config_disk (devices, &targets, lab, machine, config_bus);
+  if (machine_uses_scsi (machine, options))
     {
       xmlNodePtr controller = add_el_attr (devices, "controller", "type", "scsi");
       set_attr (controller, "index", "0");
@@ -411,7 +458,7 @@ nl_render_domain (const NlLab *lab, const NlMachine *machine,
   add_el_attr (node, "suspend-to-disk", "enabled", "no");
 
   devices = add_el (root, "devices");
-  if (!add_disks (devices, lab, machine, error)
+  if (!add_disks (devices, lab, machine, options, error)
       || !add_nics (devices, lab, machine, options, error))
     {
       xmlFreeDoc (doc);

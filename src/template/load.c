@@ -205,6 +205,18 @@ parse_yesno (NlLoader *loader, xmlNodePtr node, const char *name, const char *va
   return TRUE;
 }
 
+/* Words separated by blanks or commas: "a b,c" -> {a, b, c}. */
+static char **
+split_words (const char *text)
+{
+  g_auto (GStrv) parts = g_strsplit_set (text, " ,\t\n", -1);
+  g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+  for (char **p = parts; *p; p++)
+    if (**p != '\0')
+      g_strv_builder_add (builder, *p);
+  return g_strv_builder_end (builder);
+}
+
 static gboolean
 parse_size_attr (NlLoader *loader, xmlNodePtr node, const char *name, const char *value, guint64 *out)
 {
@@ -451,6 +463,83 @@ build_network (NlLoader *loader, xmlNodePtr node)
 }
 
 static void
+build_secret (NlLoader *loader, xmlNodePtr node)
+{
+  g_autoptr (NlSecret) secret = nl_secret_new ();
+  g_autofree char *file = attr (loader, node, "file");
+  g_autofree char *generate = attr (loader, node, "generate");
+
+  secret->name = attr (loader, node, "name");
+  source_set (&secret->src, node);
+  secret->env = attr (loader, node, "env");
+  if (file != NULL)
+    {
+      /* Relative to the file that declares it, like includes. */
+      g_autofree char *dir = g_path_get_dirname ((const char *) node->doc->URL);
+      g_autofree char *path = g_path_is_absolute (file) ? g_strdup (file)
+                                                        : g_build_filename (dir, file, NULL);
+      secret->source = NL_SECRET_FILE;
+      secret->file = g_canonicalize_filename (path, NULL);
+    }
+  else if (secret->env != NULL)
+    secret->source = NL_SECRET_ENV;
+  else
+    {
+      gboolean yes = FALSE;
+      secret->source = NL_SECRET_GENERATED;
+      if (parse_yesno (loader, node, "generate", generate, &yes) && !yes)
+        nl_loader_diag (loader, node, "secret '%s': generate=\"no\" leaves it no value: give file= or env=",
+                        secret->name);
+    }
+  g_ptr_array_add (loader->lab->secrets, g_steal_pointer (&secret));
+}
+
+static void
+build_domain (NlLoader *loader, xmlNodePtr node)
+{
+  g_autoptr (NlDomain) domain = nl_domain_new ();
+
+  domain->name = attr (loader, node, "name");
+  domain->netbios = attr (loader, node, "netbios");
+  if (domain->netbios == NULL && domain->name != NULL)
+    {
+      /* Windows' own default: the first label, upper case. */
+      const char *dot = strchr (domain->name, '.');
+      g_autofree char *label = g_strndup (domain->name, dot ? (gsize) (dot - domain->name) : strlen (domain->name));
+      domain->netbios = g_ascii_strup (label, -1);
+    }
+  domain->controller = attr (loader, node, "controller");
+  domain->admin_password = attr (loader, node, "admin-password");
+  if (domain->admin_password == NULL)
+    domain->admin_password = g_strdup (loader->admin_password);
+  domain->safe_mode_password = attr (loader, node, "safe-mode-password");
+  if (domain->safe_mode_password == NULL)
+    domain->safe_mode_password = g_strdup (domain->admin_password);
+  source_set (&domain->src, node);
+  loader->lab->domain = g_steal_pointer (&domain);
+}
+
+/* The Administrator (root) password of machines that name no other: the
+ * lab's admin-password=, else the secret "admin", generated unless the
+ * template declares it. */
+static void
+default_admin_secret (NlLoader *loader, xmlNodePtr root)
+{
+  loader->admin_password = attr (loader, root, "admin-password");
+  if (loader->admin_password != NULL)
+    return;
+  loader->admin_password = g_strdup (NL_SECRET_DEFAULT_ADMIN);
+  if (nl_lab_find_secret (loader->lab, NL_SECRET_DEFAULT_ADMIN) == NULL)
+    {
+      NlSecret *secret = nl_secret_new ();
+      secret->name = g_strdup (NL_SECRET_DEFAULT_ADMIN);
+      secret->source = NL_SECRET_GENERATED;
+      source_set (&secret->src, root);
+      g_ptr_array_add (loader->lab->secrets, secret);
+    }
+}
+
+static void
 build_shared_disk (NlLoader *loader, xmlNodePtr node)
 {
   g_autoptr (NlSharedDisk) disk = nl_shared_disk_new ();
@@ -557,48 +646,46 @@ parse_bus (NlLoader *loader, xmlNodePtr node, NlOsFamily family)
 /* Settings shared by every machine a <machine> element expands to. */
 typedef struct {
   NlMachine *proto;      /* everything but name, IPs and MACs */
+  xmlNodePtr node;       /* the <machine> element */
+  xmlNodePtr profile;    /* its <profile>, or NULL */
   GPtrArray *nic_nodes;  /* xmlNodePtr */
   guint count;
   guint first;
 } MachineTemplate;
 
-static gboolean
-build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
+/* count=, which needs a run of '#' in the name. */
+static void
+proto_count (NlLoader *loader, MachineTemplate *mt)
 {
   NlMachine *m = mt->proto;
-  g_autofree char *profile_name = attr (loader, node, "profile");
-  xmlNodePtr profile = NULL;
-  xmlNodePtr from = NULL;
-  g_autoptr (GPtrArray) disks = NULL;
-  g_autoptr (GPtrArray) data = NULL;
-  g_autoptr (GPtrArray) shared = NULL;
-  g_autoptr (GPtrArray) kernels = NULL;
-  g_autofree char *s = NULL;
-  g_autofree char *count = NULL;
-  int v;
+  g_autofree char *count = attr (loader, mt->node, "count");
 
-  if (profile_name != NULL && (profile = g_hash_table_lookup (loader->profiles, profile_name)) == NULL)
-    nl_loader_diag (loader, node, "machine '%s': unknown profile '%s'", m->name, profile_name);
-
-  count = attr (loader, node, "count");
   mt->count = 1;
   if (count != NULL)
     {
       guint64 n = 0;
       if (!g_ascii_string_to_unsigned (count, 10, 1, 999, &n, NULL))
-        nl_loader_diag (loader, node, "machine '%s': count '%s' is not a whole number from 1 to 999", m->name, count);
+        nl_loader_diag (loader, mt->node, "machine '%s': count '%s' is not a whole number from 1 to 999", m->name, count);
       else
         mt->count = n;
     }
   if (count != NULL && strchr (m->name, '#') == NULL)
     {
-      nl_loader_diag (loader, node, "machine '%s': count needs a run of '#' in the name for the index (hv## -> hv01, hv02)",
+      nl_loader_diag (loader, mt->node, "machine '%s': count needs a run of '#' in the name for the index (hv## -> hv01, hv02)",
                       m->name);
       mt->count = 1;
     }
+}
 
-  /* The boot disk decides the default OS. */
-  disks = children (node, profile, "disk");
+/* The boot disk, and the OS: given, else the boot image's. The OS decides
+ * the default bus. */
+static void
+proto_boot_disk_and_os (NlLoader *loader, MachineTemplate *mt)
+{
+  NlMachine *m = mt->proto;
+  g_autoptr (GPtrArray) disks = children (mt->node, mt->profile, "disk");
+  xmlNodePtr from = NULL;
+
   if (disks->len > 0)
     {
       xmlNodePtr d = g_ptr_array_index (disks, 0);
@@ -612,7 +699,7 @@ build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
         nl_loader_diag (loader, d, "machine '%s': a disk needs image= (a linked clone) or size= (a blank disk)", m->name);
     }
 
-  m->os = setting (loader, node, profile, "os", &from);
+  m->os = setting (loader, mt->node, mt->profile, "os", &from);
   if (m->os == NULL && m->boot_disk.image != NULL)
     {
       NlImage *image = nl_lab_find_image (loader->lab, m->boot_disk.image);
@@ -624,8 +711,17 @@ build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
   m->os_family = nl_os_family_of (m->os);
   if (disks->len > 0)
     m->boot_disk.bus = parse_bus (loader, g_ptr_array_index (disks, 0), m->os_family);
+}
 
-  g_clear_pointer (&s, g_free);
+/* Role, CPUs, memory, firmware, secure boot, TPM and nesting. */
+static void
+proto_hardware (NlLoader *loader, MachineTemplate *mt)
+{
+  NlMachine *m = mt->proto;
+  xmlNodePtr node = mt->node, profile = mt->profile, from = NULL;
+  g_autofree char *s = NULL;
+  int v;
+
   if ((s = setting (loader, node, profile, "role", &from)) != NULL)
     {
       if ((v = nl_role_from_string (s)) < 0)
@@ -674,28 +770,37 @@ build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
   m->nested = m->role == NL_ROLE_HYPERV_HOST;
   if ((s = setting (loader, node, profile, "nested", &from)) != NULL)
     parse_yesno (loader, from, "nested", s, &m->nested);
+}
+
+/* after= and delay=. */
+static void
+proto_start_order (NlLoader *loader, MachineTemplate *mt)
+{
+  NlMachine *m = mt->proto;
+  xmlNodePtr from = NULL;
+  g_autofree char *s = NULL;
+
+  if ((s = setting (loader, mt->node, mt->profile, "after", &from)) != NULL)
+    m->after = split_words (s);
 
   g_clear_pointer (&s, g_free);
-  if ((s = setting (loader, node, profile, "after", &from)) != NULL)
-    {
-      g_auto (GStrv) parts = g_strsplit_set (s, " ,\t\n", -1);
-      g_autoptr (GPtrArray) names = g_ptr_array_new ();
-      for (char **p = parts; *p; p++)
-        if (**p != '\0')
-          g_ptr_array_add (names, g_strdup (*p));
-      g_ptr_array_add (names, NULL);
-      m->after = (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
-    }
-
-  g_clear_pointer (&s, g_free);
-  if ((s = setting (loader, node, profile, "delay", &from)) != NULL)
+  if ((s = setting (loader, mt->node, mt->profile, "delay", &from)) != NULL)
     {
       g_autoptr (GError) error = NULL;
       if (!nl_parse_duration (s, &m->delay, &error))
         nl_loader_diag (loader, from, "delay: %s", error->message);
     }
+}
 
-  data = children (node, profile, "data-disk");
+/* Data disks, shared disks and direct kernel boot. */
+static void
+proto_devices (NlLoader *loader, MachineTemplate *mt)
+{
+  NlMachine *m = mt->proto;
+  g_autoptr (GPtrArray) data = children (mt->node, mt->profile, "data-disk");
+  g_autoptr (GPtrArray) shared = children (mt->node, mt->profile, "shared-disk");
+  g_autoptr (GPtrArray) kernels = children (mt->node, mt->profile, "kernel");
+
   for (guint i = 0; i < data->len; i++)
     {
       xmlNodePtr d = g_ptr_array_index (data, i);
@@ -706,7 +811,6 @@ build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
       g_ptr_array_add (m->data_disks, disk);
     }
 
-  shared = children (node, profile, "shared-disk");
   for (guint i = 0; i < shared->len; i++)
     {
       xmlNodePtr d = g_ptr_array_index (shared, i);
@@ -716,7 +820,6 @@ build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
       g_ptr_array_add (m->shared_disks, name);
     }
 
-  kernels = children (node, profile, "kernel");
   if (kernels->len > 0)
     {
       xmlNodePtr k = g_ptr_array_index (kernels, 0);
@@ -728,8 +831,79 @@ build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
       if (m->initrd && !g_path_is_absolute (m->initrd))
         nl_loader_diag (loader, k, "initrd path '%s' must be absolute", m->initrd);
     }
+}
 
-  mt->nic_nodes = children (node, profile, "nic");
+/* What the machine's config disk tells it on first boot: time zone,
+ * workgroup, extra DNS servers, RDP, password secret, SSH keys. The
+ * semantic checks (names, secrets, time zones) are validate.c's. */
+static void
+proto_identity (NlLoader *loader, MachineTemplate *mt)
+{
+  NlMachine *m = mt->proto;
+  xmlNodePtr node = mt->node, profile = mt->profile, from = NULL;
+  g_autoptr (GPtrArray) keys = children (node, profile, "ssh-key");
+  g_autofree char *s = NULL;
+
+  m->timezone = setting (loader, node, profile, "timezone", &from);
+  if (m->timezone == NULL)
+    m->timezone = g_strdup (loader->lab->timezone);
+  m->workgroup = setting (loader, node, profile, "workgroup", &from);
+  m->admin_password = setting (loader, node, profile, "admin-password", &from);
+  if (m->admin_password == NULL)
+    m->admin_password = g_strdup (loader->admin_password);
+
+  if ((s = setting (loader, node, profile, "dns", &from)) != NULL)
+    {
+      m->dns = split_words (s);
+      for (char **d = m->dns; *d; d++)
+        {
+          guint32 addr;
+          if (!nl_parse_ipv4 (*d, &addr))
+            nl_loader_diag (loader, from, "machine '%s': DNS server '%s' is not an IPv4 address", m->name, *d);
+        }
+    }
+
+  g_clear_pointer (&s, g_free);
+  if ((s = setting (loader, node, profile, "rdp", &from)) != NULL)
+    parse_yesno (loader, from, "rdp", s, &m->rdp);
+
+  if (keys->len > 0)
+    {
+      g_autoptr (GStrvBuilder) builder = g_strv_builder_new ();
+      for (guint i = 0; i < keys->len; i++)
+        {
+          xmlNodePtr k = g_ptr_array_index (keys, i);
+          xmlChar *text = xmlNodeGetContent (k);
+          g_autofree char *key = g_strstrip (g_strdup ((const char *) text));
+          xmlFree (text);
+          /* One line each in authorized_keys and in YAML. */
+          if (strpbrk (key, "\r\n") != NULL)
+            nl_loader_diag (loader, k, "machine '%s': an SSH key is one line", m->name);
+          else if (m->os_family != NL_OS_FAMILY_LINUX)
+            nl_loader_diag (loader, k, "machine '%s': SSH keys are for Linux machines (it runs %s)", m->name, m->os);
+          g_strv_builder_add (builder, key);
+        }
+      m->ssh_keys = g_strv_builder_end (builder);
+    }
+}
+
+static gboolean
+build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
+{
+  NlMachine *m = mt->proto;
+  g_autofree char *profile_name = attr (loader, node, "profile");
+
+  mt->node = node;
+  if (profile_name != NULL && (mt->profile = g_hash_table_lookup (loader->profiles, profile_name)) == NULL)
+    nl_loader_diag (loader, node, "machine '%s': unknown profile '%s'", m->name, profile_name);
+
+  proto_count (loader, mt);
+  proto_boot_disk_and_os (loader, mt);
+  proto_hardware (loader, mt);
+  proto_start_order (loader, mt);
+  proto_devices (loader, mt);
+  proto_identity (loader, mt);
+  mt->nic_nodes = children (node, mt->profile, "nic");
   source_set (&m->src, node);
   return TRUE;
 }
@@ -771,9 +945,86 @@ machine_copy (const NlMachine *p)
   m->kernel = g_strdup (p->kernel);
   m->initrd = g_strdup (p->initrd);
   m->cmdline = g_strdup (p->cmdline);
+  m->timezone = g_strdup (p->timezone);
+  m->workgroup = g_strdup (p->workgroup);
+  m->dns = g_strdupv (p->dns);
+  m->rdp = p->rdp;
+  m->ssh_keys = g_strdupv (p->ssh_keys);
+  m->admin_password = g_strdup (p->admin_password);
   m->src.file = g_strdup (p->src.file);
   m->src.line = p->src.line;
   return m;
+}
+
+/* The NIC element C for the K-th machine M of a counted <machine>: a static
+ * IP or MAC is the first machine's, plus K. Problems are reported for the
+ * first machine only (K == 0), as all share the element. */
+static NlNic *
+build_nic (NlLoader *loader, xmlNodePtr c, NlMachine *m, guint k)
+{
+  g_autoptr (NlNic) nic = nl_nic_new ();
+  g_autofree char *model = attr (loader, c, "model");
+  g_autofree char *ip = attr (loader, c, "ip");
+  g_autofree char *mac = attr (loader, c, "mac");
+  g_autofree char *prefix = attr (loader, c, "prefix");
+
+  nic->network = attr (loader, c, "network");
+  nic->model = m->os_family == NL_OS_FAMILY_WINDOWS ? NL_NIC_MODEL_E1000E : NL_NIC_MODEL_VIRTIO;
+  if (model != NULL)
+    {
+      int v = nl_nic_model_from_string (model);
+      if (v < 0)
+        {
+          if (k == 0)
+            nl_loader_diag (loader, c, "NIC model '%s' is not e1000e, virtio, e1000 or rtl8139", model);
+        }
+      else
+        nic->model = v;
+    }
+  if (ip != NULL)
+    {
+      guint32 addr;
+      if (!nl_parse_ipv4 (ip, &addr))
+        {
+          if (k == 0)
+            nl_loader_diag (loader, c, "machine '%s': '%s' is not an IPv4 address", m->name, ip);
+        }
+      else
+        nic->ip = nl_format_ipv4 (addr + k);
+    }
+  if (mac != NULL)
+    {
+      guint64 v;
+      if (!parse_mac (mac, &v))
+        {
+          if (k == 0)
+            nl_loader_diag (loader, c, "machine '%s': '%s' is not a MAC address (02:00:00:12:34:56)", m->name, mac);
+        }
+      else if (v & (G_GUINT64_CONSTANT (1) << 40))
+        {
+          if (k == 0)
+            nl_loader_diag (loader, c, "machine '%s': MAC '%s' is a multicast address", m->name, mac);
+        }
+      else
+        nic->mac = format_mac (v + k);
+    }
+  /* Prefix and gateway of a static address; defaults (the network's) are
+   * filled in once networks are known, in nic_address_defaults. */
+  if (prefix != NULL)
+    {
+      guint64 n = 0;
+      if (!g_ascii_string_to_unsigned (prefix, 10, 1, 32, &n, NULL))
+        {
+          if (k == 0)
+            nl_loader_diag (loader, c, "machine '%s': prefix '%s' is not a whole number from 1 to 32", m->name, prefix);
+        }
+      else
+        nic->prefix = n;
+    }
+  nic->gateway = attr (loader, c, "gateway");
+  if ((prefix != NULL || nic->gateway != NULL) && ip == NULL && k == 0)
+    nl_loader_diag (loader, c, "machine '%s': prefix= and gateway= go with a static ip=", m->name);
+  return g_steal_pointer (&nic);
 }
 
 static void
@@ -797,59 +1048,39 @@ build_machine (NlLoader *loader, xmlNodePtr node)
       NlMachine *m = machine_copy (proto);
       m->name = mt.count > 1 || strchr (pattern, '#') ? expand_name (pattern, k + 1) : g_strdup (pattern);
       for (guint n = 0; n < mt.nic_nodes->len; n++)
-        {
-          xmlNodePtr c = g_ptr_array_index (mt.nic_nodes, n);
-          g_autoptr (NlNic) nic = nl_nic_new ();
-          g_autofree char *model = attr (loader, c, "model");
-          g_autofree char *ip = attr (loader, c, "ip");
-          g_autofree char *mac = attr (loader, c, "mac");
-
-          nic->network = attr (loader, c, "network");
-          nic->model = m->os_family == NL_OS_FAMILY_WINDOWS ? NL_NIC_MODEL_E1000E : NL_NIC_MODEL_VIRTIO;
-          if (model != NULL)
-            {
-              int v = nl_nic_model_from_string (model);
-              if (v < 0)
-                {
-                  if (k == 0)
-                    nl_loader_diag (loader, c, "NIC model '%s' is not e1000e, virtio, e1000 or rtl8139", model);
-                }
-              else
-                nic->model = v;
-            }
-          if (ip != NULL)
-            {
-              guint32 addr;
-              if (!nl_parse_ipv4 (ip, &addr))
-                {
-                  if (k == 0)
-                    nl_loader_diag (loader, c, "machine '%s': '%s' is not an IPv4 address", m->name, ip);
-                }
-              else
-                nic->ip = nl_format_ipv4 (addr + k);
-            }
-          if (mac != NULL)
-            {
-              guint64 v;
-              if (!parse_mac (mac, &v))
-                {
-                  if (k == 0)
-                    nl_loader_diag (loader, c, "machine '%s': '%s' is not a MAC address (52:54:00:12:34:56)", m->name, mac);
-                }
-              else if (v & (G_GUINT64_CONSTANT (1) << 40))
-                {
-                  if (k == 0)
-                    nl_loader_diag (loader, c, "machine '%s': MAC '%s' is a multicast address", m->name, mac);
-                }
-              else
-                nic->mac = format_mac (v + k);
-            }
-          g_ptr_array_add (m->nics, g_steal_pointer (&nic));
-        }
+        g_ptr_array_add (m->nics, build_nic (loader, g_ptr_array_index (mt.nic_nodes, n), m, k));
       g_ptr_array_add (expanded, m);
       g_ptr_array_add (loader->lab->machines, m);
     }
   g_ptr_array_unref (mt.nic_nodes);
+}
+
+/* A static address's prefix is its network's unless given; the gateway is
+ * the network's for the machine's first static NIC (one default route),
+ * "none" for no gateway. */
+static void
+nic_address_defaults (NlLoader *loader)
+{
+  NlLab *lab = loader->lab;
+  for (guint i = 0; i < lab->machines->len; i++)
+    {
+      NlMachine *m = g_ptr_array_index (lab->machines, i);
+      guint primary = G_MAXUINT;
+      nl_machine_primary_nic (m, &primary);
+      for (guint n = 0; n < m->nics->len; n++)
+        {
+          NlNic *nic = g_ptr_array_index (m->nics, n);
+          NlNetwork *net = nl_lab_find_network (lab, nic->network);
+          if (nic->ip == NULL || net == NULL)
+            continue;
+          if (nic->prefix == 0)
+            nic->prefix = net->prefix;
+          if (g_strcmp0 (nic->gateway, "none") == 0)
+            g_clear_pointer (&nic->gateway, g_free);
+          else if (nic->gateway == NULL && n == primary && net->gateway != NULL)
+            nic->gateway = g_strdup (net->gateway);
+        }
+    }
 }
 
 /* Static IPs of machine NICs become reservations on their networks. */
@@ -911,6 +1142,7 @@ loader_clear (NlLoader *loader)
   g_hash_table_unref (loader->machine_nodes);
   g_hash_table_unref (loader->includes);
   g_checksum_free (loader->digest);
+  g_free (loader->admin_password);
   nl_lab_free (loader->lab);
 }
 
@@ -994,6 +1226,14 @@ nl_template_load (const char *file, GHashTable *overrides, GError **error)
   loader.lab->pool = attr (&loader, root, "pool");
   if (loader.lab->pool == NULL)
     loader.lab->pool = g_strdup ("default");
+  {
+    char *zone = attr (&loader, root, "timezone");
+    if (zone != NULL)
+      {
+        g_free (loader.lab->timezone);
+        loader.lab->timezone = zone;
+      }
+  }
   for (xmlNodePtr c = root->children; c; c = c->next)
     if (is_element (c, "description"))
       {
@@ -1002,11 +1242,18 @@ nl_template_load (const char *file, GHashTable *overrides, GError **error)
         xmlFree (text);
       }
 
+  each_element (&loader, "secret", build_secret);
+  default_admin_secret (&loader, root);
+  for (xmlNodePtr c = root->children; c; c = c->next)
+    if (is_element (c, "domain"))
+      build_domain (&loader, c);
+
   each_element (&loader, "image", build_image);
   each_element (&loader, "network", build_network);
   each_element (&loader, "shared-disk", build_shared_disk);
   each_element (&loader, "profile", collect_profile);
   each_element (&loader, "machine", build_machine);
+  nic_address_defaults (&loader);
   add_machine_reservations (&loader);
   nl_template_validate (&loader);
   if (loader.diags->len > 0)

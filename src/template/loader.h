@@ -14,6 +14,7 @@ typedef struct {
   GHashTable *machine_nodes;/* template name (before expansion) -> GPtrArray of NlMachine* */
   GHashTable *includes;     /* <include> xmlNodePtr -> its xmlDocPtr */
   GChecksum *digest;
+  char *admin_password;     /* the lab's default password secret */
   NlLab *lab;
 } NlLoader;
 

@@ -330,6 +330,211 @@ check_resources (NlLoader *loader)
     }
 }
 
+/* ---- identity: domain, secrets, names, time zones, addresses ---------- */
+
+/* A reference to a secret from WHO (at SRC) through attribute ATTR_NAME.
+ * Reported once per place and name: a profile's reference would otherwise
+ * be reported for every machine of a counted <machine>. */
+static void
+check_secret_ref (NlLoader *loader, GHashTable *reported, const NlSource *src, const char *who,
+                  const char *attr_name, const char *secret)
+{
+  g_autofree char *key = NULL;
+
+  if (secret == NULL || nl_lab_find_secret (loader->lab, secret) != NULL)
+    return;
+  key = g_strdup_printf ("%s:%d:%s", src->file, src->line, secret);
+  if (g_hash_table_contains (reported, key))
+    return;
+  DIAG (loader, src, "%s: %s names secret '%s', which the template does not declare "
+        "(<secret name=\"%s\" file=\"...\"/>, env=\"...\" or generate=\"yes\")",
+        who, attr_name, secret, secret);
+  g_hash_table_add (reported, g_steal_pointer (&key));
+}
+
+static void
+check_secrets (NlLoader *loader)
+{
+  NlLab *lab = loader->lab;
+  g_autoptr (GHashTable) reported = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  check_unique (loader, lab->secrets, G_STRUCT_OFFSET (NlSecret, src), "secret");
+  for (guint i = 0; i < lab->secrets->len; i++)
+    {
+      NlSecret *secret = g_ptr_array_index (lab->secrets, i);
+      check_name (loader, &secret->src, "secret", secret->name);
+      if (secret->source == NL_SECRET_ENV && !g_regex_match_simple ("^[A-Za-z_][A-Za-z0-9_]*$", secret->env, 0, 0))
+        DIAG (loader, &secret->src, "secret '%s': '%s' is not an environment variable name", secret->name, secret->env);
+    }
+  if (lab->domain != NULL)
+    {
+      g_autofree char *who = g_strdup_printf ("domain '%s'", lab->domain->name);
+      check_secret_ref (loader, reported, &lab->domain->src, who, "admin-password", lab->domain->admin_password);
+      check_secret_ref (loader, reported, &lab->domain->src, who, "safe-mode-password",
+                        lab->domain->safe_mode_password);
+    }
+  for (guint i = 0; i < lab->machines->len; i++)
+    {
+      NlMachine *m = g_ptr_array_index (lab->machines, i);
+      g_autofree char *who = g_strdup_printf ("machine '%s'", m->name);
+      check_secret_ref (loader, reported, &m->src, who, "admin-password", m->admin_password);
+    }
+}
+
+/* The network and address through which MACHINE would reach DNS: its
+ * first static NIC, else its first NIC. */
+static NlNic *
+dns_nic (const NlMachine *machine)
+{
+  NlNic *nic = nl_machine_primary_nic (machine, NULL);
+  if (nic == NULL && machine->nics->len > 0)
+    nic = g_ptr_array_index (machine->nics, 0);
+  return nic;
+}
+
+static void
+check_domain (NlLoader *loader)
+{
+  NlLab *lab = loader->lab;
+  NlDomain *domain = lab->domain;
+  NlMachine *dc;
+  NlNic *dc_nic;
+  NlNetwork *dc_net;
+
+  if (domain == NULL)
+    return;
+  if (!nl_dns_name_is_valid (domain->name))
+    DIAG (loader, &domain->src, "domain '%s' is not a valid DNS name: two or more labels of letters, "
+          "digits and '-' (not at either end), each at most 63 characters", domain->name);
+  if (domain->netbios != NULL && strlen (domain->netbios) > 15)
+    DIAG (loader, &domain->src, "domain '%s': NetBIOS name '%s' is longer than 15 characters "
+          "(netbios=\"...\" gives a shorter one)", domain->name, domain->netbios);
+  else if (!nl_netbios_name_is_valid (domain->netbios))
+    DIAG (loader, &domain->src, "domain '%s': NetBIOS name '%s' may hold only letters, digits and '-', not all digits",
+          domain->name, domain->netbios ? domain->netbios : "");
+
+  if (domain->controller != NULL)
+    {
+      NlMachine *named = nl_lab_find_machine (lab, domain->controller);
+      if (named == NULL)
+        DIAG (loader, &domain->src, "domain '%s': controller '%s' names no machine", domain->name, domain->controller);
+      else if (named->role != NL_ROLE_DOMAIN_CONTROLLER || named->os_family != NL_OS_FAMILY_WINDOWS)
+        DIAG (loader, &domain->src, "domain '%s': controller '%s' is not a Windows machine with role=\"domain-controller\"",
+              domain->name, domain->controller);
+    }
+  dc = nl_lab_domain_controller (lab);
+  if (dc == NULL)
+    {
+      for (guint i = 0; i < lab->machines->len; i++)
+        {
+          NlMachine *m = g_ptr_array_index (lab->machines, i);
+          if (nl_lab_machine_joins (lab, m) != NULL)
+            {
+              DIAG (loader, &m->src, "machine '%s' would join domain '%s', which has no domain controller "
+                    "(a Windows machine with role=\"domain-controller\")", m->name, domain->name);
+              break;
+            }
+        }
+      return;
+    }
+  dc_nic = nl_machine_primary_nic (dc, NULL);
+  if (dc_nic == NULL)
+    {
+      DIAG (loader, &dc->src, "machine '%s': the domain controller of '%s' needs a static ip= (the "
+            "domain's members use it as their DNS server)", dc->name, domain->name);
+      return;
+    }
+  dc_net = nl_lab_find_network (lab, dc_nic->network);
+
+  /* Members resolve the domain through the controller: their DNS NIC must
+   * be on its network, with the controller inside their subnet. */
+  for (guint i = 0; i < lab->machines->len; i++)
+    {
+      NlMachine *m = g_ptr_array_index (lab->machines, i);
+      NlNic *nic;
+      guint32 ip, dns;
+
+      if (m == dc || (nl_lab_machine_joins (lab, m) == NULL && m->role != NL_ROLE_DOMAIN_CONTROLLER))
+        continue;
+      if ((nic = dns_nic (m)) == NULL)
+        {
+          DIAG (loader, &m->src, "machine '%s' would join domain '%s' but has no NIC to reach its DNS server "
+                "(%s, %s on network '%s')", m->name, domain->name, dc->name, dc_nic->ip, dc_nic->network);
+          continue;
+        }
+      if (g_strcmp0 (nic->network, dc_nic->network) != 0
+          || (nic->ip != NULL && nl_parse_ipv4 (nic->ip, &ip) && nl_parse_ipv4 (dc_nic->ip, &dns)
+              && nic->prefix > 0 && !nl_ipv4_in_subnet (dns, ip, nic->prefix)))
+        {
+          g_autofree char *where = nic->ip ? g_strdup_printf ("IP %s/%u (network '%s')", nic->ip, nic->prefix, nic->network)
+                                           : g_strdup_printf ("first NIC (network '%s')", nic->network);
+          DIAG (loader, &m->src, "machine '%s': its %s would not reach the DNS server of domain '%s' "
+                "(%s, %s on network '%s')", m->name, where, domain->name, dc->name, dc_nic->ip,
+                dc_net ? dc_net->name : dc_nic->network);
+        }
+    }
+}
+
+static void
+check_machine_identity (NlLoader *loader)
+{
+  NlLab *lab = loader->lab;
+  NlSource top = { lab->file, 0 };
+
+  top.line = xmlGetLineNo (xmlDocGetRootElement (g_ptr_array_index (loader->docs, 0)));
+  if (!nl_timezone_is_valid (lab->timezone))
+    DIAG (loader, &top, "time zone '%s' is not an IANA time zone name (UTC, Europe/Berlin)", lab->timezone);
+  for (guint i = 0; i < lab->machines->len; i++)
+    {
+      NlMachine *m = g_ptr_array_index (lab->machines, i);
+      gboolean windows = m->os_family == NL_OS_FAMILY_WINDOWS;
+
+      if (windows && m->name != NULL && nl_name_is_safe (m->name))
+        {
+          if (strlen (m->name) > 15)
+            DIAG (loader, &m->src, "machine '%s': a Windows computer name is at most 15 characters (NetBIOS); "
+                  "this one has %zu", m->name, strlen (m->name));
+          else if (!nl_netbios_name_is_valid (m->name))
+            DIAG (loader, &m->src, "machine '%s': a Windows computer name holds only letters, digits and '-', "
+                  "not all digits", m->name);
+        }
+      if (m->timezone != lab->timezone && g_strcmp0 (m->timezone, lab->timezone) != 0
+          && !nl_timezone_is_valid (m->timezone))
+        DIAG (loader, &m->src, "machine '%s': time zone '%s' is not an IANA time zone name (UTC, Europe/Berlin)",
+              m->name, m->timezone);
+      else if (windows && nl_timezone_is_valid (m->timezone) && nl_timezone_windows (m->timezone) == NULL)
+        DIAG (loader, &m->src, "machine '%s': nestlab knows no Windows time zone for '%s' "
+              "(docs/templates.md lists the ones it knows)", m->name, m->timezone);
+      if (m->workgroup != NULL && !windows)
+        DIAG (loader, &m->src, "machine '%s': workgroup= is for Windows machines", m->name);
+      else if (m->workgroup != NULL && !nl_netbios_name_is_valid (m->workgroup))
+        DIAG (loader, &m->src, "machine '%s': workgroup '%s' is not a NetBIOS name (letters, digits and '-', "
+              "at most 15)", m->name, m->workgroup);
+      if (m->rdp && !windows)
+        DIAG (loader, &m->src, "machine '%s': rdp= is for Windows machines", m->name);
+
+      for (guint n = 0; n < m->nics->len; n++)
+        {
+          NlNic *nic = g_ptr_array_index (m->nics, n);
+          NlNetwork *net = nl_lab_find_network (lab, nic->network);
+          guint32 ip, gw;
+          if (nic->ip == NULL || net == NULL || !nl_parse_ipv4 (nic->ip, &ip))
+            continue;
+          /* Already reported by check_networks. */
+          if (net->prefix != 0 && !nl_ipv4_in_subnet (ip, net->address, net->prefix))
+            continue;
+          if (nic->prefix == 0)
+            DIAG (loader, &m->src, "machine '%s': static IP %s on bridge network '%s' needs prefix= "
+                  "(the host bridge's LAN decides it)", m->name, nic->ip, net->name);
+          else if (nic->gateway != NULL && !nl_parse_ipv4 (nic->gateway, &gw))
+            DIAG (loader, &m->src, "machine '%s': gateway '%s' is not an IPv4 address", m->name, nic->gateway);
+          else if (nic->gateway != NULL && !nl_ipv4_in_subnet (gw, ip, nic->prefix))
+            DIAG (loader, &m->src, "machine '%s': gateway %s is outside %s/%u", m->name, nic->gateway,
+                  nic->ip, nic->prefix);
+        }
+    }
+}
+
 void
 nl_template_validate (NlLoader *loader)
 {
@@ -345,4 +550,7 @@ nl_template_validate (NlLoader *loader)
   check_networks (loader);
   check_macs (loader);
   check_resources (loader);
+  check_secrets (loader);
+  check_domain (loader);
+  check_machine_identity (loader);
 }

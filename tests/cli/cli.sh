@@ -62,8 +62,29 @@ check "hostile input is invalid input" 2 "$NESTLAB" validate "$S/tests/data/temp
 check "render prints every object" 0 "$NESTLAB" render --vendor intel "$S/templates/scvmm-demo.xml"
 contains "render output has domains" "$T/out" "<!-- domain scvmm-demo-hv02 -->"
 check "render --out writes files" 0 "$NESTLAB" render --vendor amd --out "$T/xml" "$S/templates/scvmm-demo.xml"
-n=$((n + 1)); if [ "$(ls "$T/xml" | wc -l)" -eq 13 ]; then echo "ok $n - 13 files: 2 networks, 7 volumes, 4 domains"
-else echo "not ok $n - expected 13 files, got $(ls "$T/xml" | wc -l)"; failed=1; fi
+n=$((n + 1)); if [ "$(ls "$T/xml" | wc -l)" -eq 17 ]; then echo "ok $n - 13 files (2 networks, 7 volumes, 4 domains) and 4 media folders"
+else echo "not ok $n - expected 17 entries, got $(ls "$T/xml" | wc -l)"; failed=1; fi
+contains "render --out writes each machine's answer file" "$T/xml/media-scvmm-demo-vmm01/Unattend.xml" \
+    "<JoinDomain>corp.nestlab.test</JoinDomain>"
+contains "secrets in written media are masked" "$T/xml/media-scvmm-demo-vmm01/Unattend.xml" "[secret domain-admin]"
+check "render --out of the tiny lab writes cloud-init seeds" 0 "$NESTLAB" render --out "$T/tiny" \
+    --set guest_dir=/tmp/g "$S/templates/tiny-lab.xml"
+contains "a seed's network-config has the static address" "$T/tiny/media-tiny-client02/network-config" '"10.213.7.22/24"'
+contains "a seed's user-data holds no password, only where its hash goes" "$T/tiny/media-tiny-server/user-data" \
+    "[SHA-512 crypt of secret root-password]"
+
+# secret show reads what nestlab stored (0600) under NESTLAB_STATE_DIR.
+mkdir -p "$T/state/secrets/demo"; chmod 700 "$T/state/secrets" "$T/state/secrets/demo"
+printf 'Stored-Secret-1\n' >"$T/state/secrets/demo/admin"; chmod 600 "$T/state/secrets/demo/admin"
+NESTLAB_STATE_DIR=$T/state check "secret show prints a stored secret" 0 "$NESTLAB" secret show demo admin
+contains "secret show prints the value" "$T/out" "Stored-Secret-1"
+NESTLAB_STATE_DIR=$T/state check "secret show of an unknown secret fails" 1 "$NESTLAB" secret show demo dsrm
+contains "it says which lab and secret" "$T/err" "lab 'demo' has no stored secret 'dsrm'"
+chmod 644 "$T/state/secrets/demo/admin"
+NESTLAB_STATE_DIR=$T/state check "secret show refuses a secret others may read" 2 "$NESTLAB" secret show demo admin
+n=$((n + 1)); if ! grep -q "Stored-Secret-1" "$T/out" "$T/err"; then echo "ok $n - the refused value is printed nowhere"
+else echo "not ok $n - the refused value was printed"; failed=1; fi
+check "secret show of a path is bad usage" 2 "$NESTLAB" secret show ../demo admin
 check "render of an invalid template is invalid input" 2 "$NESTLAB" render --out "$T/none" \
     "$S/tests/data/template/bad/unknown-network.xml"
 n=$((n + 1)); if [ ! -e "$T/none" ]; then echo "ok $n - invalid input creates nothing"

@@ -241,6 +241,11 @@ for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_p
     virtio_console virtio_blk failover net_failover virtio_net; do
     add_mod "$m" required
 done
+# The config disk (cloud-init NoCloud, label cidata): a CD-ROM on
+# virtio-scsi, as this kernel has no AHCI driver for a SATA one.
+for m in virtio_scsi sr_mod cdrom isofs; do
+    add_mod "$m" required
+done
 # ACPI power button (for acpid), balloon and RNG: nice to have.
 for m in button evdev virtio_balloon virtio_rng; do
     add_mod "$m" optional
@@ -388,6 +393,12 @@ cat >"$root/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 nobody:x:65534:65534:nobody:/nonexistent:/bin/false
 EOF
+# root's password hash comes from the config disk's user-data (chpasswd -e).
+cat >"$root/etc/shadow" <<'EOF'
+root:*:19000:0:99999:7:::
+nobody:*:19000:0:99999:7:::
+EOF
+chmod 0600 "$root/etc/shadow"
 cat >"$root/etc/group" <<'EOF'
 root:x:0:
 tty:x:5:

@@ -96,7 +96,7 @@ START_TEST (identifiers_are_stable_and_salted)
   ck_assert_int_eq (u1[14], '5');
   mac1 = nl_lab_nic_mac (lab, m, 0, NULL);
   mac2 = nl_lab_nic_mac (lab, m, 1, NULL);
-  ck_assert (g_str_has_prefix (mac1, "52:54:00:"));
+  ck_assert (g_str_has_prefix (mac1, "02:"));
   ck_assert_str_ne (mac1, mac2);
   {
     NlNetwork net = { .name = (char *) "mgmt" };

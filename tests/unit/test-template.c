@@ -93,6 +93,49 @@ dump_lab (const NlLab *lab)
   return g_string_free (s, FALSE);
 }
 
+/* The identity part of a lab model (domain, secrets, time zones, per-NIC
+ * addresses), for golden comparison. */
+static char *
+dump_identity (const NlLab *lab)
+{
+  GString *s = g_string_new (NULL);
+  NlMachine *dc = nl_lab_domain_controller (lab);
+
+  g_string_append_printf (s, "lab %s timezone=%s\n", lab->name, lab->timezone);
+  if (lab->domain != NULL)
+    g_string_append_printf (s, "domain %s netbios=%s controller=%s admin-password=%s safe-mode-password=%s\n",
+                            lab->domain->name, lab->domain->netbios,
+                            dc ? dc->name : "-", lab->domain->admin_password,
+                            lab->domain->safe_mode_password);
+  for (guint i = 0; i < lab->secrets->len; i++)
+    {
+      NlSecret *secret = g_ptr_array_index (lab->secrets, i);
+      g_autofree char *file = secret->file ? g_path_get_basename (secret->file) : g_strdup ("-");
+      g_string_append_printf (s, "secret %s source=%s file=%s env=%s\n", secret->name,
+                              nl_secret_source_to_string (secret->source), file,
+                              secret->env ? secret->env : "-");
+    }
+  for (guint i = 0; i < lab->machines->len; i++)
+    {
+      NlMachine *m = g_ptr_array_index (lab->machines, i);
+      const NlDomain *joins = nl_lab_machine_joins (lab, m);
+      g_autofree char *dns = m->dns ? g_strjoinv (",", m->dns) : g_strdup ("-");
+      g_string_append_printf (s, "machine %s timezone=%s workgroup=%s joins=%s dns=%s rdp=%d admin-password=%s\n",
+                              m->name, m->timezone, m->workgroup ? m->workgroup : "-",
+                              joins ? joins->name : "-", dns, m->rdp, m->admin_password);
+      for (char **k = m->ssh_keys; k && *k; k++)
+        g_string_append_printf (s, "  ssh-key %s\n", *k);
+      for (guint n = 0; n < m->nics->len; n++)
+        {
+          NlNic *nic = g_ptr_array_index (m->nics, n);
+          g_autofree char *mac = nic->mac ? g_strdup (nic->mac) : nl_lab_nic_mac (lab, m, n, NULL);
+          g_string_append_printf (s, "  nic %s mac=%s ip=%s/%u gateway=%s\n", nic->network, mac,
+                                  nic->ip ? nic->ip : "-", nic->prefix, nic->gateway ? nic->gateway : "-");
+        }
+    }
+  return g_string_free (s, FALSE);
+}
+
 static GHashTable *
 overrides_new (void)
 {
@@ -129,6 +172,36 @@ START_TEST (expansion_applies_params_includes_profiles_and_counts)
   ck_assert_msg (lab != NULL, "%s", error ? error->message : "");
   dump = dump_lab (lab);
   ck_assert (nl_test_golden ("template/good/expansion.model", dump));
+}
+END_TEST
+
+START_TEST (identity_settings_reach_the_model)
+{
+  g_autofree char *path = nl_test_data_path ("template/good/identity.xml");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlLab) lab = nl_template_load (path, NULL, &error);
+  g_autofree char *dump = NULL;
+
+  ck_assert_msg (lab != NULL, "%s", error ? error->message : "");
+  dump = dump_identity (lab);
+  ck_assert (nl_test_golden ("template/good/identity.model", dump));
+}
+END_TEST
+
+/* A lab that names no password secret gets a generated one, "admin". */
+START_TEST (labs_without_a_password_get_a_generated_admin_secret)
+{
+  g_autofree char *path = nl_test_data_path ("template/good/expansion.xml");
+  g_autoptr (NlLab) lab = nl_template_load (path, NULL, NULL);
+  NlSecret *admin;
+
+  ck_assert_ptr_nonnull (lab);
+  admin = nl_lab_find_secret (lab, NL_SECRET_DEFAULT_ADMIN);
+  ck_assert_ptr_nonnull (admin);
+  ck_assert_int_eq (admin->source, NL_SECRET_GENERATED);
+  ck_assert_str_eq (nl_lab_find_machine (lab, "dc01")->admin_password, NL_SECRET_DEFAULT_ADMIN);
+  ck_assert_str_eq (lab->timezone, "UTC");
+  ck_assert_ptr_null (lab->domain);
 }
 END_TEST
 
@@ -479,6 +552,8 @@ template_suite (void)
 
   tcase_add_test (tc, expansion_applies_params_includes_profiles_and_counts);
   tcase_add_test (tc, counted_machines_take_consecutive_addresses);
+  tcase_add_test (tc, identity_settings_reach_the_model);
+  tcase_add_test (tc, labs_without_a_password_get_a_generated_admin_secret);
   tcase_add_test (tc, digest_changes_with_params_only_when_values_change);
   tcase_add_test (tc, unknown_override_is_named);
   tcase_add_test (tc, override_argument_must_be_name_equals_value);
