@@ -127,6 +127,7 @@ typedef struct {
   gboolean nested;    /* domains only */
   guint wave;         /* domains only */
   char *os;           /* domains: libosinfo short id, or NULL */
+  char *media;        /* domains: digest of the config disk's contents, or NULL */
   GPtrArray *volumes;     /* of NlOwnedVolume*: volumes this object owns,
                            * shared disks included (in each domain's mark) */
   char **after;           /* domains: machines started before this one */

@@ -42,6 +42,8 @@ typedef struct {
   char *detail;              /* why (update, conflict, rebuild), or NULL */
   char *xml;                 /* what to define or create, or NULL */
   const NlMachine *machine;  /* domains and their volumes; borrowed from the lab */
+  GBytes *data;              /* a config disk's image, to upload after creating, or NULL */
+  char *digest;              /* a config disk's: recorded in its machine's mark once uploaded */
 } NlPlanItem;
 
 typedef struct {

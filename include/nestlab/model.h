@@ -293,6 +293,11 @@ char *nl_format_ipv4 (guint32 addr);
 gboolean nl_parse_cidr (const char *text, guint32 *addr, guint *prefix);
 gboolean nl_ipv4_in_subnet (guint32 addr, guint32 subnet, guint prefix);
 
+/* nestlab's state folder: $NESTLAB_STATE_DIR, else /var/lib/nestlab. It
+ * holds rollouts/ (one folder per run) and secrets/ (per lab). Newly
+ * allocated: the folder, or WHAT inside it when WHAT is not NULL. */
+char *nl_state_path (const char *what);
+
 /* Names that libvirt accepts and that are safe in file names:
  * [A-Za-z0-9][A-Za-z0-9._-]*, at most 63 characters. */
 gboolean nl_name_is_safe (const char *name);

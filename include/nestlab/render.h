@@ -33,6 +33,7 @@ typedef struct {
   char *backing_path;   /* linked clone of this file, or NULL */
   char *backing_format;
   char *machine;        /* owning machine, NULL for shared disks */
+  guint mode;           /* file mode (0600), or 0 for the pool's default */
 } NlVolumeSpec;
 
 void nl_volume_spec_free (NlVolumeSpec *spec);

@@ -295,8 +295,8 @@ typedef struct {
 void nl_journal_free (NlJournal *journal);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlJournal, nl_journal_free)
 
-/* The folder holding all runs: $NESTLAB_STATE_DIR, else
- * /var/lib/nestlab/rollouts. Newly allocated. */
+/* The folder holding all runs: rollouts/ in nestlab's state folder
+ * (nl_state_path). Newly allocated. */
 char *nl_rollout_state_root (void);
 
 /* A new journal for run ID in ROOT/ID (created; it must not exist). */

@@ -17,10 +17,8 @@ G_BEGIN_DECLS
 /* Length of a generated secret. */
 #define NL_SECRET_GENERATED_LENGTH 24
 
-/* The folder of a lab's stored secrets: $NESTLAB_STATE_DIR/secrets/LAB, else
- * /var/lib/nestlab/secrets/LAB (the state folder rollouts use too; their
- * default, /var/lib/nestlab/rollouts, is its sibling). STATE_DIR, when not
- * NULL, stands for the state folder. Newly allocated. */
+/* The folder of a lab's stored secrets: secrets/LAB in nestlab's state
+ * folder (nl_state_path), or in STATE_DIR when not NULL. Newly allocated. */
 char *nl_secret_lab_dir (const char *state_dir, const char *lab);
 
 /* The value of SECRET of LAB. Generated secrets are made on first use

@@ -44,6 +44,7 @@ nl_ownership_free (NlOwnership *own)
   g_free (own->machine);
   g_free (own->role);
   g_free (own->os);
+  g_free (own->media);
   g_clear_pointer (&own->volumes, g_ptr_array_unref);
   g_strfreev (own->after);
   g_clear_pointer (&own->checkpoints, g_ptr_array_unref);
@@ -63,6 +64,7 @@ nl_ownership_copy (const NlOwnership *own)
   c->nested = own->nested;
   c->wave = own->wave;
   c->os = g_strdup (own->os);
+  c->media = g_strdup (own->media);
   for (guint i = 0; i < own->volumes->len; i++)
     {
       NlOwnedVolume *v = own->volumes->pdata[i];
@@ -113,6 +115,7 @@ from_node (xmlNodePtr root)
   own->machine = nl_xml_prop (root, "machine");
   own->role = nl_xml_prop (root, "role");
   own->os = nl_xml_prop (root, "os");
+  own->media = nl_xml_prop (root, "media");
   own->nested = g_strcmp0 (nested, "yes") == 0;
   own->wave = wave ? (guint) g_ascii_strtoull (wave, NULL, 10) : 0;
   for (xmlNodePtr c = root->children; c; c = c->next)
@@ -254,6 +257,7 @@ build (const NlOwnership *own, xmlNodePtr parent, gboolean namespaced)
       set_prop (mark, "wave", wave);
     }
   set_prop (mark, "os", own->os);
+  set_prop (mark, "media", own->media);
   for (guint i = 0; i < own->volumes->len; i++)
     {
       NlOwnedVolume *v = own->volumes->pdata[i];

@@ -54,6 +54,7 @@ merge_mark (const char *xml, const NlOwnership *old)
     nl_ownership_put_checkpoint (own, old->checkpoints->pdata[i]);
   for (guint i = 0; i < old->extra->len; i++)
     g_ptr_array_add (own->extra, g_strdup (old->extra->pdata[i]));
+  own->media = g_strdup (old->media);
   nl_ownership_put (root, own);
   return nl_xml_node_to_string (root, TRUE);
 }
@@ -97,6 +98,32 @@ failed:
   return FALSE;
 }
 
+/* Writes a config disk's image, then records its digest in the machine's
+ * mark: a disk whose upload was cut short is made again by the next run.
+ * The test driver keeps no contents (and cannot upload): there the
+ * volume's size is all there is. */
+static gboolean
+fill_config_disk (NlVirtConn *conn, UpState *st, NlPlanItem *item, NlVirtVolume *vol, GError **error)
+{
+  g_autofree char *name = nl_lab_domain_name (st->plan->lab, item->machine);
+  g_autoptr (NlVirtDomain) dom = NULL;
+  g_autoptr (NlOwnership) own = NULL;
+
+  if (!st->plan->test_driver && !nl_virt_volume_upload (vol, item->data, error))
+    return FALSE;
+  dom = nl_virt_domain_lookup (conn, name, error);
+  if (dom == NULL || !nl_virt_domain_ownership (dom, &own, error))
+    return FALSE;
+  if (!nl_ownership_is_lab (own, st->plan->lab->name))
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT, "domain '%s' lost its nestlab mark", name);
+      return FALSE;
+    }
+  g_free (own->media);
+  own->media = g_strdup (item->digest);
+  return nl_virt_domain_set_ownership (dom, own, error);
+}
+
 static gboolean
 create_volume (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
 {
@@ -114,15 +141,24 @@ create_volume (NlVirtConn *conn, NlTask *task, gpointer data, GError **error)
   pool = nl_virt_pool_lookup (conn, item->pool, error);
   if (pool == NULL)
     return FALSE;
-  vol = nl_virt_volume_create (pool, item->xml, error);
-  if (vol == NULL)
+  if (item->action == NL_PLAN_UPDATE)
     {
-      if (item->machine)
-        mark_failed (st, item->machine);
-      return FALSE;
+      /* A config disk whose contents changed: made again. The plan checked
+       * that the lab's domain lists it. */
+      g_autoptr (NlVirtVolume) old = nl_virt_volume_lookup (pool, item->name, NULL);
+      if (old != NULL && !nl_virt_volume_delete (old, error))
+        goto failed;
     }
+  vol = nl_virt_volume_create (pool, item->xml, error);
+  if (vol == NULL || (item->data != NULL && !fill_config_disk (conn, st, item, vol, error)))
+    goto failed;
   task->changed = TRUE;
   return TRUE;
+
+failed:
+  if (item->machine)
+    mark_failed (st, item->machine);
+  return FALSE;
 }
 
 static gboolean
@@ -295,6 +331,8 @@ define_machines (NlVirtConn *conn, UpState *st, const NlLabOptions *options, NlR
         report->unchanged++;
       else if (item->kind == NL_OBJECT_VOLUME && item->action == NL_PLAN_CREATE)
         g_ptr_array_add (volume_tasks, nl_task_new (NL_OBJECT_VOLUME, item->name, item, "created"));
+      else if (item->kind == NL_OBJECT_VOLUME && item->action == NL_PLAN_UPDATE)
+        g_ptr_array_add (volume_tasks, nl_task_new (NL_OBJECT_VOLUME, item->name, item, "made again"));
       else if (item->kind == NL_OBJECT_VOLUME && item->action == NL_PLAN_UNCHANGED)
         report->unchanged++;
     }

@@ -6,7 +6,10 @@
 
 #include <libxml/tree.h>
 
+#include <nestlab/iso.h>
+#include <nestlab/media.h>
 #include <nestlab/render.h>
+#include <nestlab/secret.h>
 #include "lab-private.h"
 
 /* Size of the empty golden images made with --create-missing-images. */
@@ -28,6 +31,8 @@ plan_item_free (NlPlanItem *item)
   g_free (item->pool);
   g_free (item->detail);
   g_free (item->xml);
+  g_clear_pointer (&item->data, g_bytes_unref);
+  g_free (item->digest);
   g_free (item);
 }
 
@@ -172,9 +177,9 @@ plan_images (NlVirtConn *conn, NlPlan *plan, const NlLab *lab, const NlLabOption
             {
               g_autofree char *dir = NULL;
               g_autoptr (xmlDoc) doc = NULL;
-              NlVolumeSpec spec = { image->volume, (char *) pool_name, PLACEHOLDER_SIZE,
-                                    image->format ? image->format : (char *) "qcow2",
-                                    NULL, NULL, NULL };
+              NlVolumeSpec spec = { .name = image->volume, .pool = (char *) pool_name,
+                                    .capacity = PLACEHOLDER_SIZE,
+                                    .format = image->format ? image->format : (char *) "qcow2" };
               if (pool)
                 dir = nl_virt_pool_target (pool, NULL);
               if (dir == NULL)
@@ -396,6 +401,110 @@ plan_volumes (NlVirtConn *conn, NlPlan *plan, const NlLab *lab, const NlRenderOp
   return TRUE;
 }
 
+/* The config media of every machine that gets a config disk: machine name
+ * -> NlMedia*. The lab's secrets are resolved (generated ones made and
+ * kept) only when some machine needs them. */
+static GHashTable *
+build_media (const NlLab *lab, GError **error)
+{
+  g_autoptr (GHashTable) media = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                                        (GDestroyNotify) nl_media_free);
+  g_autoptr (GHashTable) secrets = NULL;
+  g_autoptr (GBytes) key = NULL;
+
+  for (guint i = 0; i < lab->machines->len; i++)
+    {
+      NlMachine *machine = lab->machines->pdata[i];
+      NlMedia *m;
+      if (!nl_media_kind_of (machine, NULL))
+        continue;
+      if (secrets == NULL)
+        {
+          secrets = nl_secret_resolve_all (lab, NULL, error);
+          key = secrets ? nl_secret_digest_key (NULL, lab->name, error) : NULL;
+          if (key == NULL)
+            return NULL;
+        }
+      m = nl_media_build (lab, machine, &(NlMediaOptions){ .secrets = secrets, .digest_key = key }, error);
+      if (m == NULL)
+        return NULL;
+      g_hash_table_insert (media, machine->name, m);
+    }
+  return g_steal_pointer (&media);
+}
+
+/* The mark of domain NAME among OWNED, or NULL. */
+static const NlOwnership *
+owned_mark (GPtrArray *owned, const char *name)
+{
+  for (guint i = 0; i < owned->len; i++)
+    if (g_str_equal (((NlOwnedDomain *) owned->pdata[i])->name, name))
+      return ((NlOwnedDomain *) owned->pdata[i])->own;
+  return NULL;
+}
+
+/* One config disk per machine with media: made when missing, made again
+ * when what it holds changed or it was never filled (its domain's mark
+ * records the digest of what was uploaded, after the upload). */
+static gboolean
+plan_config_disks (NlVirtConn *conn, NlPlan *plan, const NlLab *lab, GHashTable *media,
+                   GPtrArray *owned_domains, GError **error)
+{
+  g_autoptr (NlVirtPool) pool = nl_virt_pool_lookup (conn, lab->pool, NULL);
+
+  for (guint i = 0; i < lab->machines->len; i++)
+    {
+      NlMachine *machine = lab->machines->pdata[i];
+      NlMedia *m = g_hash_table_lookup (media, machine->name);
+      g_autofree char *name = NULL;
+      g_autofree char *domain = NULL;
+      g_autoptr (NlVirtVolume) vol = NULL;
+      const NlOwnership *own;
+      g_autoptr (GBytes) iso = NULL;
+      NlPlanAction action;
+      NlPlanItem *item;
+
+      if (m == NULL)
+        continue;
+      name = nl_lab_config_volume_name (lab, machine);
+      domain = nl_lab_domain_name (lab, machine);
+      own = owned_mark (owned_domains, domain);
+      vol = pool ? nl_virt_volume_lookup (pool, name, NULL) : NULL;
+      if (vol != NULL && !nl_ownership_lists_volume (own, lab->pool, name))
+        {
+          item = add_item (plan, NL_OBJECT_VOLUME, NL_PLAN_CONFLICT, name, lab->pool,
+                           g_strdup_printf ("volume '%s' already exists in storage pool '%s' and no "
+                                            "domain of lab '%s' lists it; nestlab will not adopt it",
+                                            name, lab->pool, lab->name), NULL);
+          item->machine = machine;
+          continue;
+        }
+      action = vol == NULL ? NL_PLAN_CREATE
+               : g_strcmp0 (own->media, m->digest) == 0 ? NL_PLAN_UNCHANGED : NL_PLAN_UPDATE;
+      if (action == NL_PLAN_UNCHANGED)
+        item = add_item (plan, NL_OBJECT_VOLUME, action, name, lab->pool, NULL, NULL);
+      else
+        {
+          NlVolumeSpec spec = { .name = name, .pool = lab->pool, .format = (char *) "raw", .mode = 0600 };
+          g_autoptr (xmlDoc) doc = NULL;
+          iso = nl_iso_build (m->label, m->files, error);
+          if (iso == NULL)
+            return FALSE;
+          spec.capacity = g_bytes_get_size (iso);
+          doc = nl_render_volume (&spec, error);
+          if (doc == NULL)
+            return FALSE;
+          item = add_item (plan, NL_OBJECT_VOLUME, action, name, lab->pool,
+                           g_strdup (action == NL_PLAN_CREATE ? "config disk" : "config disk: what it holds changed"),
+                           nl_render_to_string (doc));
+          item->data = g_steal_pointer (&iso);
+          item->digest = g_strdup (m->digest);
+        }
+      item->machine = machine;
+    }
+  return TRUE;
+}
+
 /* Objects of the lab the template no longer has: kept until rebuild. */
 static void
 plan_stale (NlPlan *plan, GPtrArray *owned_networks, GPtrArray *owned_domains, GHashTable *rendered)
@@ -426,13 +535,19 @@ nl_lab_plan_up (NlVirtConn *conn, const NlLab *lab, const NlLabOptions *options,
   g_autoptr (GHashTable) rendered = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GPtrArray) owned_domains = NULL;
   g_autoptr (GPtrArray) owned_networks = NULL;
+  g_autoptr (GHashTable) media = NULL;
   NlRenderOptions ropts = { 0 };
 
   plan->lab = lab;
   plan->items = g_ptr_array_new_with_free_func ((GDestroyNotify) plan_item_free);
   plan->test_driver = nl_virt_is_test_driver (conn);
   ropts.image_paths = image_paths;
+  ropts.config_disk = TRUE;
 
+  /* Before anything else: a secret that cannot be had is bad input. */
+  media = build_media (lab, error);
+  if (media == NULL)
+    return NULL;
   if (!plan_render_options (conn, plan, options, &ropts, error))
     return NULL;
   plan_pool (conn, plan, lab);
@@ -446,7 +561,8 @@ nl_lab_plan_up (NlVirtConn *conn, const NlLab *lab, const NlLabOptions *options,
     return NULL;
   if (!plan_networks (conn, plan, lab, &ropts, rendered, error)
       || !plan_domains (conn, plan, lab, &ropts, rendered, error)
-      || !plan_volumes (conn, plan, lab, &ropts, owned_domains, error))
+      || !plan_volumes (conn, plan, lab, &ropts, owned_domains, error)
+      || !plan_config_disks (conn, plan, lab, media, owned_domains, error))
     return NULL;
   plan_stale (plan, owned_networks, owned_domains, rendered);
   return g_steal_pointer (&plan);

@@ -317,3 +317,10 @@ nl_timezone_is_valid (const char *iana)
     }
   return TRUE;
 }
+
+char *
+nl_state_path (const char *what)
+{
+  const char *env = g_getenv ("NESTLAB_STATE_DIR");
+  return g_build_filename (env && *env ? env : "/var/lib/nestlab", what, NULL);
+}

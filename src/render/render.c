@@ -356,9 +356,10 @@ add_clock (xmlNodePtr root, const NlMachine *machine)
 }
 
 static void
-add_mark (xmlNodePtr root, const NlLab *lab, const NlMachine *machine)
+add_mark (xmlNodePtr root, const NlLab *lab, const NlMachine *machine, const NlRenderOptions *options)
 {
   g_autoptr (NlOwnership) own = lab_mark (lab);
+  NlDiskBus config_bus;
 
   own->machine = g_strdup (machine->name);
   own->role = g_strdup (nl_role_to_string (machine->role));
@@ -381,6 +382,11 @@ add_mark (xmlNodePtr root, const NlLab *lab, const NlMachine *machine)
       g_autofree char *volume = shared ? nl_lab_shared_volume_name (lab, shared) : NULL;
       if (volume != NULL)
         nl_ownership_add_volume (own, lab->pool, volume, TRUE);
+    }
+  if (config_disk_bus (machine, options, &config_bus))
+    {
+      g_autofree char *volume = nl_lab_config_volume_name (lab, machine);
+      nl_ownership_add_volume (own, lab->pool, volume, FALSE);
     }
   own->after = g_strdupv (machine->after);
   nl_ownership_append (own, add_el (root, "metadata"));
@@ -427,7 +433,7 @@ nl_render_domain (const NlLab *lab, const NlMachine *machine,
   add_text (root, "title", title);
   if (lab->description != NULL)
     add_text (root, "description", lab->description);
-  add_mark (root, lab, machine);
+  add_mark (root, lab, machine, options);
   add_kib (root, "memory", machine->memory);
   add_kib (root, "currentMemory", machine->memory);
   node = add_text (root, "vcpu", vcpus);
@@ -647,6 +653,11 @@ nl_render_volume (const NlVolumeSpec *spec, GError **error)
   set_attr (node, "unit", "bytes");
   node = add_el (root, "target");
   add_el_attr (node, "format", "type", spec->format);
+  if (spec->mode != 0)
+    {
+      g_autofree char *mode = g_strdup_printf ("%04o", spec->mode);
+      add_text (add_el (node, "permissions"), "mode", mode);
+    }
   if (spec->backing_path != NULL)
     {
       node = add_el (root, "backingStore");

@@ -17,7 +17,6 @@
 #include <nestlab/rollout.h>
 
 #define JOURNAL_FILE "journal"
-#define DEFAULT_ROOT "/var/lib/nestlab/rollouts"
 
 static void
 target_record_free (NlTargetRecord *r)
@@ -75,8 +74,7 @@ nl_journal_free (NlJournal *journal)
 char *
 nl_rollout_state_root (void)
 {
-  const char *env = g_getenv ("NESTLAB_STATE_DIR");
-  return g_strdup (env && *env ? env : DEFAULT_ROOT);
+  return nl_state_path ("rollouts");
 }
 
 static gboolean

@@ -14,7 +14,6 @@
 #include <nestlab/error.h>
 #include <nestlab/secret.h>
 
-#define DEFAULT_STATE_DIR "/var/lib/nestlab"
 #define DIGEST_KEY_FILE ".digest-key"
 #define DIGEST_KEY_SIZE 32
 
@@ -30,8 +29,7 @@ nl_secret_value_free (char *value)
 char *
 nl_secret_lab_dir (const char *state_dir, const char *lab)
 {
-  const char *env = g_getenv ("NESTLAB_STATE_DIR");
-  const char *root = state_dir ? state_dir : env && *env ? env : DEFAULT_STATE_DIR;
+  g_autofree char *root = state_dir ? g_strdup (state_dir) : nl_state_path (NULL);
   return g_build_filename (root, "secrets", lab, NULL);
 }
 

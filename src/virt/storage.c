@@ -256,3 +256,45 @@ nl_virt_volume_xml (const char *name, const char *backing, guint64 capacity, GEr
   g_autoptr (xmlDoc) doc = nl_render_volume (&spec, error);
   return doc ? nl_render_to_string (doc) : NULL;
 }
+
+gboolean
+nl_virt_volume_upload (virStorageVolPtr vol, GBytes *data, GError **error)
+{
+  virStreamPtr stream = virStreamNew (virStorageVolGetConnect (vol), 0);
+  const char *name = virStorageVolGetName (vol);
+  gsize left = 0;
+  const char *p = g_bytes_get_data (data, &left);
+
+  if (stream == NULL)
+    {
+      nl_virt_set_error (error, "uploading into volume '%s'", name);
+      return FALSE;
+    }
+  if (virStorageVolUpload (vol, stream, 0, left, 0) < 0)
+    {
+      nl_virt_set_error (error, "uploading into volume '%s'", name);
+      virStreamFree (stream);
+      return FALSE;
+    }
+  while (left > 0)
+    {
+      int n = virStreamSend (stream, p, MIN (left, (gsize) 256 * 1024));
+      if (n < 0)
+        {
+          nl_virt_set_error (error, "uploading into volume '%s'", name);
+          virStreamAbort (stream);
+          virStreamFree (stream);
+          return FALSE;
+        }
+      p += n;
+      left -= (gsize) n;
+    }
+  if (virStreamFinish (stream) < 0)
+    {
+      nl_virt_set_error (error, "finishing the upload into volume '%s'", name);
+      virStreamFree (stream);
+      return FALSE;
+    }
+  virStreamFree (stream);
+  return TRUE;
+}

@@ -4,10 +4,14 @@
  * opens a connection). */
 #include <dlfcn.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
 
 #include <nestlab/agent.h>
 #include <nestlab/error.h>
 #include <nestlab/lab.h>
+#include <nestlab/secret.h>
 #include <nestlab/template.h>
 #include <nestlab/patches.h>
 #include <nestlab/replica.h>
@@ -141,8 +145,9 @@ START_TEST (fresh_lab_plans_everything_as_create)
   ck_assert_uint_eq (nl_plan_count (plan, NL_PLAN_UPDATE), 0);
   ck_assert_uint_eq (nl_plan_count (plan, NL_PLAN_CONFLICT), 0);
   ck_assert_uint_eq (nl_plan_count (plan, NL_PLAN_UNCHANGED), 0);
-  /* pool, golden placeholder, network, 5 domains, 5 volumes */
-  ck_assert_uint_eq (nl_plan_count (plan, NL_PLAN_CREATE), 13);
+  /* pool, golden placeholder, network, 5 domains, 5 disks, 5 config disks */
+  ck_assert_uint_eq (nl_plan_count (plan, NL_PLAN_CREATE), 18);
+  ck_assert_int_eq (item (plan, NL_OBJECT_VOLUME, "ad-dc01-config.iso")->action, NL_PLAN_CREATE);
   ck_assert_int_eq (item (plan, NL_OBJECT_DOMAIN, "ad-dc01")->action, NL_PLAN_CREATE);
   ck_assert_int_eq (item (plan, NL_OBJECT_VOLUME, "ad-app02-disk0.qcow2")->action, NL_PLAN_CREATE);
   ck_assert_int_eq (item (plan, NL_OBJECT_NETWORK, "ad-corp")->action, NL_PLAN_CREATE);
@@ -216,6 +221,55 @@ START_TEST (changed_memory_updates_in_place_and_keeps_the_uuid)
   }
   after = plan_of (conn, bigger);
   ck_assert_uint_eq (nl_plan_count (after, NL_PLAN_UPDATE), 0);
+}
+END_TEST
+
+/* Each machine's config disk is listed in its mark, records the digest of
+ * what it holds once made, and is made again (and only it) when that
+ * changes: here a generated secret. */
+START_TEST (config_disks_follow_what_they_hold)
+{
+  g_autoptr (virConnect) conn = connect_test ();
+  g_autoptr (NlLab) lab = load_ad (NULL);
+  g_autoptr (NlPlan) plan = NULL;
+  g_autoptr (NlReport) report = nl_report_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (virDomain) dom = NULL;
+  g_autoptr (NlOwnership) own = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *secret = NULL;
+  g_autofree char *xml = NULL;
+
+  up (conn, lab);
+  dom = virDomainLookupByName (conn, "ad-app01");
+  ck_assert (nl_virt_domain_ownership (dom, &own, &error));
+  ck_assert (nl_ownership_lists_volume (own, "default", "ad-app01-config.iso"));
+  ck_assert_ptr_nonnull (own->media);
+  ck_assert (volume_exists (conn, "default", "ad-app01-config.iso"));
+  xml = virDomainGetXMLDesc (dom, 0);
+  ck_assert_msg (strstr (xml, "device='cdrom'") != NULL && strstr (xml, "ad-app01-config.iso") != NULL, "%s", xml);
+  /* A new value for the lab's generated password. */
+  dir = nl_secret_lab_dir (NULL, "ad");
+  secret = g_build_filename (dir, "admin", NULL);
+  ck_assert (g_file_set_contents (secret, "Another-Secret-Value-1", -1, NULL));
+  ck_assert_int_eq (chmod (secret, 0600), 0);
+  plan = plan_of (conn, lab);
+  ck_assert_int_eq (item (plan, NL_OBJECT_VOLUME, "ad-app01-config.iso")->action, NL_PLAN_UPDATE);
+  ck_assert_int_eq (item (plan, NL_OBJECT_DOMAIN, "ad-app01")->action, NL_PLAN_UNCHANGED);
+  ck_assert_uint_eq (nl_plan_count (plan, NL_PLAN_UPDATE), 5);
+  ck_assert (nl_lab_up (conn, plan, &opts, report, &error));
+  g_clear_pointer (&plan, nl_plan_free);
+  plan = plan_of (conn, lab);
+  ck_assert_uint_eq (nl_plan_count (plan, NL_PLAN_UNCHANGED), plan->items->len);
+  /* Its domain never held the secret. */
+  g_free (xml);
+  xml = virDomainGetXMLDesc (dom, VIR_DOMAIN_XML_INACTIVE);
+  ck_assert (strstr (xml, "Another-Secret-Value-1") == NULL);
+  /* destroy removes the config disks with the rest. */
+  ck_assert (nl_lab_destroy (conn, "ad", NULL, report, &error));
+  ck_assert (!volume_exists (conn, "default", "ad-app01-config.iso"));
+  /* Start the other cases from a generated secret again. */
+  ck_assert_int_eq (g_unlink (secret), 0);
 }
 END_TEST
 
@@ -806,6 +860,7 @@ lab_suite (void)
   tcase_add_test (tc, after_up_everything_is_unchanged_and_running);
   tcase_add_test (tc, second_up_changes_nothing);
   tcase_add_test (tc, changed_memory_updates_in_place_and_keeps_the_uuid);
+  tcase_add_test (tc, config_disks_follow_what_they_hold);
   tcase_add_test (tc, foreign_domain_with_a_colliding_name_is_a_conflict_and_up_refuses);
   tcase_add_test (tc, foreign_network_and_volume_are_conflicts);
   tcase_add_test (tc, destroy_removes_the_lab_and_leaves_foreign_objects_alone);

@@ -101,7 +101,7 @@ cat >"$work/r.xml" <<EOF
 EOF
 "$NESTLAB" -c "$URI" rollout run --now --id "$id" "$work/r.xml" >"$work/r.out" 2>&1 &
 run=$!
-journal="$NESTLAB_STATE_DIR/$id/journal"
+journal="$NESTLAB_STATE_DIR/rollouts/$id/journal"
 i=0
 until [ -f "$journal" ] && grep -q '^state=installing' "$journal"; do
     i=$((i + 1)); [ "$i" -lt 600 ] || fail "the rollout never started installing"

@@ -115,7 +115,7 @@ plan "$work/d.xml" '<patch id="KB4" severity="critical">
 runs="$runs d-$$"
 "$NESTLAB" rollout run --id "d-$$" "$work/d.xml" >"$work/d.out" 2>&1 &
 pid=$!
-journal="$NESTLAB_STATE_DIR/d-$$/journal"
+journal="$NESTLAB_STATE_DIR/rollouts/d-$$/journal"
 i=0
 # Kill it while a broad-ring machine is installing.
 installing_in_broad() {

@@ -51,6 +51,7 @@ sample_mark (void)
   own->nested = TRUE;
   own->wave = 2;
   own->os = g_strdup ("win2k22");
+  own->media = g_strdup ("m1");
   nl_ownership_add_volume (own, "default", "ad-dc01-disk0.qcow2", FALSE);
   nl_ownership_add_volume (own, "default", "ad-witness.raw", TRUE);
   own->after = g_strsplit ("net01,dns01", ",", -1);
@@ -94,6 +95,7 @@ START_TEST (marks_survive_a_round_trip)
   ck_assert (back->nested);
   ck_assert_uint_eq (back->wave, 2);
   ck_assert_str_eq (back->os, "win2k22");
+  ck_assert_str_eq (back->media, "m1");
   ck_assert_uint_eq (back->volumes->len, 2);
   ck_assert (((NlOwnedVolume *) back->volumes->pdata[1])->shared);
   ck_assert_uint_eq (g_strv_length (back->after), 2);
