@@ -53,14 +53,17 @@ for tool in apt-get apt-cache dpkg-deb cpio gzip xz zstd mke2fs qemu-img flock l
         die "missing host tool '$tool' (run scripts/setup.sh)"
 done
 
+# What the guest is built from, by content: a guest another tree built
+# (another checkout, another branch) is rebuilt when its sources differ,
+# however new its files are.
+SOURCES_SHA=$(cat "${SOURCES[@]}" | sha256sum | cut -d' ' -f1)
+
 up_to_date() {
-    local out src
+    local out
     for out in "${OUTPUTS[@]}"; do
         [ -f "$DIR/$out" ] || return 1
-        for src in "${SOURCES[@]}"; do
-            [ "$DIR/$out" -nt "$src" ] || return 1
-        done
     done
+    grep -qx "SOURCES_SHA='$SOURCES_SHA'" "$DIR/guest.info"
 }
 
 summary() {
@@ -452,6 +455,7 @@ initrd_bytes=$(stat -c %s "$DIR/.new.initrd.img")
     echo "GOLDEN_MARKER='/data/nestlab-golden'"
     echo "CMDLINE='console=ttyS0 quiet'"
     echo "BUILT='$(date -u +%Y-%m-%dT%H:%M:%SZ)'"
+    echo "SOURCES_SHA='$SOURCES_SHA'"
 } >"$DIR/.new.guest.info"
 
 for out in "${OUTPUTS[@]}"; do
