@@ -107,6 +107,32 @@ char *nl_restore_point_format (const NlCheckpointRecord *rec);
 /* NULL when XML (may be NULL) holds no restore point. */
 NlCheckpointRecord *nl_restore_point_parse (const char *xml);
 
+/* ---- Provisioning step records ---------------------------------------
+ * One per step a machine ran (<nestlab:step> in its mark): enough to skip
+ * what is done, resume what was cut short and show what failed. */
+typedef enum {
+  NL_STEP_STATE_RUNNING,   /* started, not finished (a run was cut short when found so) */
+  NL_STEP_STATE_DONE,
+  NL_STEP_STATE_FAILED,
+  NL_STEP_STATE_LAST
+} NlStepState;
+NL_ENUM_DECL (nl_step_state);
+
+typedef struct {
+  char *name;
+  NlStepState state;
+  char *digest;      /* of the step's definition when it ran */
+  char *started;     /* ISO 8601 */
+  char *finished;    /* ISO 8601, or NULL */
+  int exit_code;     /* the last attempt's, -1 when none */
+  guint attempts;
+  char *tail;        /* the last lines of its output, or NULL */
+} NlStepRecord;
+
+void nl_step_record_free (NlStepRecord *rec);
+NlStepRecord *nl_step_record_copy (const NlStepRecord *rec);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlStepRecord, nl_step_record_free)
+
 /* ---- The lab mark (mark.c) ------------------------------------------- */
 
 typedef struct {
@@ -132,6 +158,7 @@ typedef struct {
                            * shared disks included (in each domain's mark) */
   char **after;           /* domains: machines started before this one */
   GPtrArray *checkpoints; /* of NlCheckpointRecord* */
+  GPtrArray *steps;       /* of NlStepRecord*: provisioning, in run order */
   GPtrArray *extra;       /* of char*: child elements this version does not
                            * know, kept as text so a rewrite loses nothing */
 } NlOwnership;
@@ -174,6 +201,12 @@ const NlCheckpointRecord *nl_ownership_find_checkpoint (const NlOwnership *own, 
 void nl_ownership_put_checkpoint (NlOwnership *own, const NlCheckpointRecord *rec);
 /* Forgets checkpoint NAME; FALSE when there was none. */
 gboolean nl_ownership_drop_checkpoint (NlOwnership *own, const char *name);
+/* The record of step NAME, or NULL. */
+NlStepRecord *nl_ownership_find_step (const NlOwnership *own, const char *name);
+/* Records a copy of REC, replacing the record of the same name in place. */
+void nl_ownership_put_step (NlOwnership *own, const NlStepRecord *rec);
+/* Forgets every step record. */
+void nl_ownership_clear_steps (NlOwnership *own);
 
 /* ---- Patch history (patches.c) ----------------------------------------
  * <nestlab-patches:patches> in a domain's metadata, beside (not inside) the

@@ -168,6 +168,43 @@ typedef struct {
                            network's for a machine's first static NIC */
 } NlNic;
 
+/* What a provisioning step does inside the guest. */
+typedef enum {
+  NL_STEP_RUN,      /* a script given inline: /bin/sh (Linux), PowerShell (Windows) */
+  NL_STEP_SCRIPT,   /* a script file, run the same way */
+  NL_STEP_EXEC,     /* a program and its arguments, no shell */
+  NL_STEP_COPY,     /* a file copied into the guest */
+  NL_STEP_REBOOT,   /* a reboot, waited for (a new boot, the agent answers) */
+  NL_STEP_WAIT,     /* a probe script run until it succeeds, within the timeout */
+  NL_STEP_KIND_LAST
+} NlStepKind;
+NL_ENUM_DECL (nl_step_kind);
+
+typedef struct {
+  char *name;
+  NlStepKind kind;
+  char *text;           /* run, wait: the script; script, copy: the file's contents */
+  gsize text_len;       /* its length (copied files may hold NUL bytes) */
+  char *file;           /* script, copy: the file as named */
+  char *to;             /* copy: the path inside the guest */
+  char **argv;          /* exec */
+  char **after;         /* "MACHINE:STEP" once expanded ("@ROLE:STEP" as written) */
+  guint timeout;        /* seconds */
+  guint retries;        /* extra attempts after a failure */
+  guint interval;       /* wait: seconds between probes */
+  gboolean idempotent;  /* FALSE: an interrupted run is reported, not run again */
+  gboolean before_role; /* a template step that runs before the role's */
+  char **secrets;       /* secret names copied into the guest for the step */
+  char *origin;         /* the recipe it comes from, or NULL (the template) */
+  char *digest;         /* SHA-256 of the definition (set when expanded) */
+  NlSource src;
+} NlStep;
+
+NlStep *nl_step_new (void);
+NlStep *nl_step_copy (const NlStep *step);
+void nl_step_free (NlStep *step);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlStep, nl_step_free)
+
 typedef struct NlMachine_ {
   char *name;           /* machine name inside the lab (host name) */
   char *os;             /* OS id */
@@ -197,6 +234,12 @@ typedef struct NlMachine_ {
   gboolean rdp;            /* Windows: Remote Desktop on */
   char **ssh_keys;         /* NULL-terminated authorized keys (Linux); may be NULL */
   char *admin_password;    /* secret: Administrator's (root's) password */
+  /* Provisioning: the steps run inside the guest, in order (the
+   * template's before-role steps, the role's recipe, the template's
+   * after-role steps), and the recipe as named ("none", a path, or NULL
+   * for the role's shipped one). */
+  GPtrArray *steps;        /* of NlStep* */
+  char *recipe;
   NlSource src;
 } NlMachine;
 
@@ -292,6 +335,9 @@ gboolean nl_parse_ipv4 (const char *text, guint32 *addr);
 char *nl_format_ipv4 (guint32 addr);
 gboolean nl_parse_cidr (const char *text, guint32 *addr, guint *prefix);
 gboolean nl_ipv4_in_subnet (guint32 addr, guint32 subnet, guint prefix);
+
+/* The step named NAME of MACHINE, or NULL. */
+NlStep *nl_machine_find_step (const NlMachine *machine, const char *name);
 
 /* nestlab's state folder: $NESTLAB_STATE_DIR, else /var/lib/nestlab. It
  * holds rollouts/ (one folder per run) and secrets/ (per lab). Newly

@@ -27,4 +27,8 @@ gboolean nl_template_parse_override (GHashTable *overrides, const char *arg, GEr
 /* The RelaxNG schema text built into the library (templates/schema/lab.rng). */
 const char *nl_template_schema (void);
 
+/* The folder of the shipped role recipes: $NESTLAB_ROLES_DIR, else the
+ * installed one, else the source tree's templates/roles. Newly allocated. */
+char *nl_template_roles_dir (void);
+
 G_END_DECLS

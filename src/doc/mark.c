@@ -28,6 +28,7 @@ nl_ownership_new (const char *lab)
   own->lab = g_strdup (lab);
   own->volumes = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_owned_volume_free);
   own->checkpoints = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_checkpoint_record_free);
+  own->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_step_record_free);
   own->extra = g_ptr_array_new_with_free_func (g_free);
   return own;
 }
@@ -48,6 +49,7 @@ nl_ownership_free (NlOwnership *own)
   g_clear_pointer (&own->volumes, g_ptr_array_unref);
   g_strfreev (own->after);
   g_clear_pointer (&own->checkpoints, g_ptr_array_unref);
+  g_clear_pointer (&own->steps, g_ptr_array_unref);
   g_clear_pointer (&own->extra, g_ptr_array_unref);
   g_free (own);
 }
@@ -73,6 +75,8 @@ nl_ownership_copy (const NlOwnership *own)
   c->after = g_strdupv (own->after);
   for (guint i = 0; i < own->checkpoints->len; i++)
     g_ptr_array_add (c->checkpoints, nl_checkpoint_record_copy (own->checkpoints->pdata[i]));
+  for (guint i = 0; i < own->steps->len; i++)
+    g_ptr_array_add (c->steps, nl_step_record_copy (own->steps->pdata[i]));
   for (guint i = 0; i < own->extra->len; i++)
     g_ptr_array_add (c->extra, g_strdup (own->extra->pdata[i]));
   return c;
@@ -140,6 +144,12 @@ from_node (xmlNodePtr root)
           NlCheckpointRecord *r = nl_doc_record_from_node (c);
           if (r)
             g_ptr_array_add (own->checkpoints, r);
+        }
+      else if (is_ours (c, "step"))
+        {
+          NlStepRecord *r = nl_doc_step_from_node (c);
+          if (r)
+            g_ptr_array_add (own->steps, r);
         }
       else
         g_ptr_array_add (own->extra, extra_text (c));
@@ -269,6 +279,8 @@ build (const NlOwnership *own, xmlNodePtr parent, gboolean namespaced)
     set_prop (add_child (mark, "after"), "name", own->after[i]);
   for (guint i = 0; i < own->checkpoints->len; i++)
     nl_doc_record_to_node (own->checkpoints->pdata[i], add_child (mark, "checkpoint"));
+  for (guint i = 0; i < own->steps->len; i++)
+    nl_doc_step_to_node (own->steps->pdata[i], add_child (mark, "step"));
   for (guint i = 0; i < own->extra->len; i++)
     append_extra (mark, own->extra->pdata[i]);
   return mark;
@@ -379,4 +391,32 @@ nl_ownership_put_checkpoint (NlOwnership *own, const NlCheckpointRecord *rec)
 {
   nl_ownership_drop_checkpoint (own, rec->name);
   g_ptr_array_add (own->checkpoints, nl_checkpoint_record_copy (rec));
+}
+
+NlStepRecord *
+nl_ownership_find_step (const NlOwnership *own, const char *name)
+{
+  for (guint i = 0; own && i < own->steps->len; i++)
+    if (strcmp (((NlStepRecord *) own->steps->pdata[i])->name, name) == 0)
+      return own->steps->pdata[i];
+  return NULL;
+}
+
+void
+nl_ownership_put_step (NlOwnership *own, const NlStepRecord *rec)
+{
+  for (guint i = 0; i < own->steps->len; i++)
+    if (strcmp (((NlStepRecord *) own->steps->pdata[i])->name, rec->name) == 0)
+      {
+        nl_step_record_free (own->steps->pdata[i]);
+        own->steps->pdata[i] = nl_step_record_copy (rec);
+        return;
+      }
+  g_ptr_array_add (own->steps, nl_step_record_copy (rec));
+}
+
+void
+nl_ownership_clear_steps (NlOwnership *own)
+{
+  g_ptr_array_set_size (own->steps, 0);
 }

@@ -6,6 +6,7 @@
 #include "doc-private.h"
 
 NL_ENUM_IMPL (nl_checkpoint_mode, NL_CHECKPOINT_LAST, "internal", "external")
+NL_ENUM_IMPL (nl_step_state, NL_STEP_STATE_LAST, "running", "done", "failed")
 
 void
 nl_checkpoint_record_free (NlCheckpointRecord *rec)
@@ -131,4 +132,75 @@ nl_restore_point_parse (const char *xml)
 {
   g_autoptr (xmlDoc) doc = xml ? nl_xml_parse (xml, NULL) : NULL;
   return doc ? nl_doc_record_from_node (xmlDocGetRootElement (doc)) : NULL;
+}
+
+void
+nl_step_record_free (NlStepRecord *rec)
+{
+  if (rec == NULL)
+    return;
+  g_free (rec->name);
+  g_free (rec->digest);
+  g_free (rec->started);
+  g_free (rec->finished);
+  g_free (rec->tail);
+  g_free (rec);
+}
+
+NlStepRecord *
+nl_step_record_copy (const NlStepRecord *rec)
+{
+  NlStepRecord *r = g_new0 (NlStepRecord, 1);
+  *r = *rec;
+  r->name = g_strdup (rec->name);
+  r->digest = g_strdup (rec->digest);
+  r->started = g_strdup (rec->started);
+  r->finished = g_strdup (rec->finished);
+  r->tail = g_strdup (rec->tail);
+  return r;
+}
+
+NlStepRecord *
+nl_doc_step_from_node (xmlNodePtr c)
+{
+  g_autoptr (NlStepRecord) r = g_new0 (NlStepRecord, 1);
+  g_autofree char *state = nl_xml_prop (c, "state");
+  g_autofree char *exit_code = nl_xml_prop (c, "exit");
+  g_autofree char *attempts = nl_xml_prop (c, "attempts");
+  int st = nl_step_state_from_string (state);
+  xmlNodePtr tail = nl_xml_child (c, "tail");
+
+  r->name = nl_xml_prop (c, "name");
+  if (r->name == NULL || st < 0)
+    return NULL;
+  r->state = st;
+  r->digest = nl_xml_prop (c, "digest");
+  r->started = nl_xml_prop (c, "started");
+  r->finished = nl_xml_prop (c, "finished");
+  r->exit_code = exit_code ? (int) g_ascii_strtoll (exit_code, NULL, 10) : -1;
+  r->attempts = attempts ? (guint) g_ascii_strtoull (attempts, NULL, 10) : 0;
+  if (tail != NULL)
+    {
+      xmlChar *t = xmlNodeGetContent (tail);
+      r->tail = g_strdup ((const char *) t);
+      xmlFree (t);
+    }
+  return g_steal_pointer (&r);
+}
+
+void
+nl_doc_step_to_node (const NlStepRecord *rec, xmlNodePtr c)
+{
+  g_autofree char *exit_code = rec->exit_code >= 0 ? g_strdup_printf ("%d", rec->exit_code) : NULL;
+  g_autofree char *attempts = g_strdup_printf ("%u", rec->attempts);
+
+  set_prop (c, "name", rec->name);
+  set_prop (c, "state", nl_step_state_to_string (rec->state));
+  set_prop (c, "digest", rec->digest);
+  set_prop (c, "started", rec->started);
+  set_prop (c, "finished", rec->finished);
+  set_prop (c, "exit", exit_code);
+  set_prop (c, "attempts", attempts);
+  if (rec->tail != NULL)
+    xmlNewTextChild (c, c->ns, (const xmlChar *) "tail", (const xmlChar *) rec->tail);
 }

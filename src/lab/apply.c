@@ -52,6 +52,8 @@ merge_mark (const char *xml, const NlOwnership *old)
     }
   for (guint i = 0; i < old->checkpoints->len; i++)
     nl_ownership_put_checkpoint (own, old->checkpoints->pdata[i]);
+  for (guint i = 0; i < old->steps->len; i++)
+    nl_ownership_put_step (own, old->steps->pdata[i]);
   for (guint i = 0; i < old->extra->len; i++)
     g_ptr_array_add (own->extra, g_strdup (old->extra->pdata[i]));
   own->media = g_strdup (old->media);

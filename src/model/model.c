@@ -12,6 +12,7 @@ NL_ENUM_IMPL (nl_disk_bus, NL_DISK_BUS_LAST, "sata", "virtio", "scsi")
 NL_ENUM_IMPL (nl_nic_model, NL_NIC_MODEL_LAST, "e1000e", "virtio", "e1000", "rtl8139")
 NL_ENUM_IMPL (nl_os_family, NL_OS_FAMILY_LAST, "windows", "linux", "other")
 NL_ENUM_IMPL (nl_disk_source, NL_DISK_SOURCE_LAST, "image", "blank")
+NL_ENUM_IMPL (nl_step_kind, NL_STEP_KIND_LAST, "run", "script", "exec", "copy", "reboot", "wait")
 NL_ENUM_IMPL (nl_secret_source, NL_SECRET_SOURCE_LAST, "file", "env", "generated")
 
 static void
@@ -161,6 +162,7 @@ nl_machine_new (void)
   NlMachine *machine = g_new0 (NlMachine, 1);
   machine->data_disks = g_ptr_array_new_with_free_func (g_free);
   machine->shared_disks = g_ptr_array_new_with_free_func (g_free);
+  machine->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_step_free);
   machine->nics = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_nic_free);
   return machine;
 }
@@ -185,6 +187,8 @@ nl_machine_free (NlMachine *machine)
   g_strfreev (machine->dns);
   g_strfreev (machine->ssh_keys);
   g_free (machine->admin_password);
+  g_ptr_array_unref (machine->steps);
+  g_free (machine->recipe);
   source_clear (&machine->src);
   g_free (machine);
 }
@@ -428,4 +432,59 @@ nl_os_family_of (const char *os)
     if (g_str_has_prefix (os, linux_prefixes[i]))
       return NL_OS_FAMILY_LINUX;
   return NL_OS_FAMILY_OTHER;
+}
+
+NlStep *
+nl_step_new (void)
+{
+  NlStep *step = g_new0 (NlStep, 1);
+  step->timeout = 600;
+  step->interval = 5;
+  step->idempotent = TRUE;
+  return step;
+}
+
+NlStep *
+nl_step_copy (const NlStep *p)
+{
+  NlStep *step = g_new0 (NlStep, 1);
+  *step = *p;
+  step->name = g_strdup (p->name);
+  step->text = p->text ? g_memdup2 (p->text, p->text_len + 1) : NULL;
+  step->file = g_strdup (p->file);
+  step->to = g_strdup (p->to);
+  step->argv = g_strdupv (p->argv);
+  step->after = g_strdupv (p->after);
+  step->secrets = g_strdupv (p->secrets);
+  step->origin = g_strdup (p->origin);
+  step->digest = g_strdup (p->digest);
+  step->src.file = g_strdup (p->src.file);
+  return step;
+}
+
+void
+nl_step_free (NlStep *step)
+{
+  if (step == NULL)
+    return;
+  g_free (step->name);
+  g_free (step->text);
+  g_free (step->file);
+  g_free (step->to);
+  g_strfreev (step->argv);
+  g_strfreev (step->after);
+  g_strfreev (step->secrets);
+  g_free (step->origin);
+  g_free (step->digest);
+  g_free (step->src.file);
+  g_free (step);
+}
+
+NlStep *
+nl_machine_find_step (const NlMachine *machine, const char *name)
+{
+  for (guint i = 0; machine->steps && i < machine->steps->len; i++)
+    if (g_str_equal (((NlStep *) machine->steps->pdata[i])->name, name))
+      return machine->steps->pdata[i];
+  return NULL;
 }

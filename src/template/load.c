@@ -903,6 +903,7 @@ build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
   proto_start_order (loader, mt);
   proto_devices (loader, mt);
   proto_identity (loader, mt);
+  nl_loader_parse_steps (loader, node, m);
   mt->nic_nodes = children (node, mt->profile, "nic");
   source_set (&m->src, node);
   return TRUE;
@@ -951,6 +952,9 @@ machine_copy (const NlMachine *p)
   m->rdp = p->rdp;
   m->ssh_keys = g_strdupv (p->ssh_keys);
   m->admin_password = g_strdup (p->admin_password);
+  for (guint i = 0; i < p->steps->len; i++)
+    g_ptr_array_add (m->steps, nl_step_copy (p->steps->pdata[i]));
+  m->recipe = g_strdup (p->recipe);
   m->src.file = g_strdup (p->src.file);
   m->src.line = p->src.line;
   return m;
@@ -1255,6 +1259,7 @@ nl_template_load (const char *file, GHashTable *overrides, GError **error)
   each_element (&loader, "machine", build_machine);
   nic_address_defaults (&loader);
   add_machine_reservations (&loader);
+  nl_loader_expand_steps (&loader);
   nl_template_validate (&loader);
   if (loader.diags->len > 0)
     goto out;
@@ -1267,6 +1272,12 @@ out:
     fail_with_diags (&loader, error);
   loader_clear (&loader);
   return result;
+}
+
+char *
+nl_loader_attr (NlLoader *loader, xmlNodePtr node, const char *name)
+{
+  return attr (loader, node, name);
 }
 
 gboolean

@@ -23,6 +23,16 @@ void nl_loader_diag (NlLoader *loader, xmlNodePtr node, const char *format, ...)
 /* Adds "FILE:LINE: message" (LINE 0 leaves the line out). */
 void nl_loader_diag_at (NlLoader *loader, const char *file, int line, const char *format, ...) G_GNUC_PRINTF (4, 5);
 
+/* Attribute NAME of NODE with ${param} substituted; NULL when absent. */
+char *nl_loader_attr (NlLoader *loader, xmlNodePtr node, const char *name);
+
+/* Provisioning steps (steps.c): the <step> children of machine NODE into
+ * PROTO->steps, and its recipe= attribute; then, once every machine is
+ * built, each machine's final steps (recipes included), references and
+ * digests. */
+void nl_loader_parse_steps (NlLoader *loader, xmlNodePtr node, NlMachine *proto);
+void nl_loader_expand_steps (NlLoader *loader);
+
 /* Semantic checks on the built lab; reports through nl_loader_diag_at. */
 void nl_template_validate (NlLoader *loader);
 

@@ -56,6 +56,12 @@ sample_mark (void)
   nl_ownership_add_volume (own, "default", "ad-witness.raw", TRUE);
   own->after = g_strsplit ("net01,dns01", ",", -1);
   nl_ownership_put_checkpoint (own, rec);
+  {
+    NlStepRecord step = { .name = (char *) "forest", .state = NL_STEP_STATE_FAILED, .digest = (char *) "s1",
+                          .started = (char *) "2026-11-23T12:00:00Z", .finished = (char *) "2026-11-23T12:01:00Z",
+                          .exit_code = 3, .attempts = 2, .tail = (char *) "line 1\nline <2> & more" };
+    nl_ownership_put_step (own, &step);
+  }
   return own;
 }
 
@@ -101,6 +107,16 @@ START_TEST (marks_survive_a_round_trip)
   ck_assert_uint_eq (g_strv_length (back->after), 2);
   ck_assert_uint_eq (back->checkpoints->len, 1);
   assert_records_equal (own->checkpoints->pdata[0], back->checkpoints->pdata[0]);
+  {
+    NlStepRecord *st = nl_ownership_find_step (back, "forest");
+    ck_assert_ptr_nonnull (st);
+    ck_assert_int_eq (st->state, NL_STEP_STATE_FAILED);
+    ck_assert_str_eq (st->digest, "s1");
+    ck_assert_str_eq (st->finished, "2026-11-23T12:01:00Z");
+    ck_assert_int_eq (st->exit_code, 3);
+    ck_assert_uint_eq (st->attempts, 2);
+    ck_assert_str_eq (st->tail, "line 1\nline <2> & more");
+  }
   again = nl_ownership_format (back);
   ck_assert_str_eq (again, xml);
 }
@@ -124,7 +140,7 @@ START_TEST (marks_keep_what_they_do_not_know)
 {
   const char *xml = "<lab name='ad' machine='m' wave='1'>"
                     "<volume pool='p' name='v'/>"
-                    "<step name='forest' state='done'><line>ok</line></step>"
+                    "<role-state name='forest' state='done'><line>ok</line></role-state>"
                     "</lab>";
   g_autoptr (NlOwnership) own = NULL;
   g_autoptr (NlOwnership) back = NULL;
@@ -136,8 +152,8 @@ START_TEST (marks_keep_what_they_do_not_know)
   ck_assert_uint_eq (own->extra->len, 1);
   nl_ownership_add_volume (own, "p", "w", FALSE);
   text = nl_ownership_format (own);
-  ck_assert_msg (strstr (text, "<step name=\"forest\" state=\"done\"><line>ok</line></step>") != NULL, "%s",
-                 text);
+  ck_assert_msg (strstr (text, "<role-state name=\"forest\" state=\"done\"><line>ok</line></role-state>") != NULL,
+                 "%s", text);
   ck_assert (nl_ownership_parse (text, &back, NULL));
   ck_assert_uint_eq (back->volumes->len, 2);
   ck_assert_uint_eq (back->extra->len, 1);
