@@ -167,7 +167,8 @@ json_strings (GString *out, GPtrArray *strings)
   for (guint i = 0; i < strings->len; i++)
     {
       if (i)
-        nl_json_append_field (out, ", ", strings->pdata[i]);
+        g_string_append (out, ", ");
+      nl_json_append_string (out, strings->pdata[i]);
     }
   g_string_append_c (out, ']');
 }
