@@ -35,4 +35,9 @@ gboolean nl_agent_os_family (NlVirtDomain *dom, NlOsFamily *os, GError **error);
  * to go away and answer again, within TIMEOUT seconds. */
 gboolean nl_agent_reboot (NlVirtDomain *dom, guint timeout, guint poll_ms, GError **error);
 
+/* Writes LEN bytes of DATA to PATH in the guest (created or truncated;
+ * its folder must exist), through guest-file-open/write/close. */
+gboolean nl_agent_file_write (NlVirtDomain *dom, const char *path, const void *data, gsize len,
+                              GError **error);
+
 G_END_DECLS

@@ -137,6 +137,7 @@ typedef struct {
   GPtrArray *addresses;      /* of char**/
   GPtrArray *checkpoints;    /* of char**/
   GPtrArray *patches;        /* of NlPatchRecord*, oldest first: the patch level */
+  GPtrArray *steps;          /* of NlStepRecord*: provisioning, in run order */
 } NlMachineStatus;
 
 typedef struct {

@@ -149,6 +149,10 @@ gboolean nl_virt_domain_is_active (NlVirtDomain *dom);
 const char *nl_virt_domain_state_name (NlVirtDomain *dom);
 char *nl_virt_domain_xml (NlVirtDomain *dom, gboolean inactive, GError **error);
 const char *nl_virt_domain_name (NlVirtDomain *dom);
+/* Takes the medium (volume VOLUME of POOL) out of the running DOM's CD-ROM
+ * drive; its definition keeps it. Nothing to do when DOM is not running or
+ * has no such medium. */
+gboolean nl_virt_domain_eject (NlVirtDomain *dom, const char *pool, const char *volume, GError **error);
 /* MAC addresses of DOM's NICs, lower case (empty when unreadable). */
 GPtrArray *nl_virt_domain_macs (NlVirtDomain *dom);
 /* Appends to OUT the IPv4 addresses (not loopback) DOM's guest agent

@@ -10,6 +10,7 @@
 #include <nestlab/replica.h>
 #include <nestlab/restore.h>
 #include <nestlab/error.h>
+#include <nestlab/provision.h>
 #include <nestlab/virt.h>
 #include "lab-output.h"
 
@@ -161,6 +162,24 @@ join (GPtrArray *strings, const char *empty)
   return s->len ? g_string_free (g_steal_pointer (&s), FALSE) : g_strdup (empty);
 }
 
+/* Where a machine's provisioning is: its last step and that step's state
+ * ("fetch done", "forest failed"), or "-". */
+static char *
+step_word (const NlMachineStatus *ms)
+{
+  NlStepRecord *last = NULL;
+  for (guint k = 0; k < ms->steps->len; k++)
+    {
+      NlStepRecord *r = ms->steps->pdata[k];
+      last = r;
+      if (r->state != NL_STEP_STATE_DONE)
+        break;
+    }
+  if (last == NULL)
+    return g_strdup ("-");
+  return g_strdup_printf ("%s %s", last->name, nl_step_state_to_string (last->state));
+}
+
 void
 nl_cli_print_status (GPtrArray *statuses)
 {
@@ -178,8 +197,8 @@ nl_cli_print_status (GPtrArray *statuses)
                                 (char *) s->network_states->pdata[n]);
       printf ("%slab %s: %u machines, %u volumes; networks: %s\n", i ? "\n" : "", s->name,
               s->machines->len, s->volumes->len, nets->len ? nets->str : "none");
-      printf ("  %-24s %-18s %-10s %-6s %-4s %-18s %-18s %s\n", "MACHINE", "ROLE", "STATE", "NESTED",
-              "WAVE", "ADDRESSES", "CHECKPOINTS", "PATCHES");
+      printf ("  %-24s %-18s %-10s %-6s %-4s %-18s %-18s %-10s %s\n", "MACHINE", "ROLE", "STATE", "NESTED",
+              "WAVE", "ADDRESSES", "CHECKPOINTS", "PATCHES", "STEP");
       for (guint m = 0; m < s->machines->len; m++)
         {
           NlMachineStatus *ms = s->machines->pdata[m];
@@ -191,8 +210,30 @@ nl_cli_print_status (GPtrArray *statuses)
           else
             patches = g_strdup_printf ("%u, last %s", ms->patches->len,
                                        ((NlPatchRecord *) ms->patches->pdata[ms->patches->len - 1])->id);
-          printf ("  %-24s %-18s %-10s %-6s %-4u %-18s %-18s %s\n", ms->name, ms->role, ms->state,
-                  ms->nested ? "yes" : "no", ms->wave, addrs, cks, patches);
+          g_autofree char *step = step_word (ms);
+          printf ("  %-24s %-18s %-10s %-6s %-4u %-18s %-18s %-10s %s\n", ms->name, ms->role, ms->state,
+                  ms->nested ? "yes" : "no", ms->wave, addrs, cks, patches, step);
+        }
+      /* What failed, with the last lines of its output. */
+      for (guint m = 0; m < s->machines->len; m++)
+        {
+          NlMachineStatus *ms = s->machines->pdata[m];
+          for (guint k = 0; k < ms->steps->len; k++)
+            {
+              NlStepRecord *r = ms->steps->pdata[k];
+              g_autofree char *tail = NULL;
+              g_auto (GStrv) lines = NULL;
+              if (r->state != NL_STEP_STATE_FAILED)
+                continue;
+              printf ("  %s: step %s failed (exit %d, %u attempt%s, %s)\n", ms->name, r->name, r->exit_code,
+                      r->attempts, r->attempts == 1 ? "" : "s", r->finished ? r->finished : "?");
+              if (r->tail)
+                {
+                  lines = g_strsplit (r->tail, "\n", -1);
+                  tail = g_strjoinv ("\n      ", lines);
+                  printf ("      %s\n", tail);
+                }
+            }
         }
     }
 }
@@ -272,6 +313,22 @@ nl_cli_run_up (NlVirtConn *conn, NlLab *lab, const NlCliUpOptions *opts, GError 
         g_prefix_error (error, "some machines are not up (run 'nestlab up' again to repair): ");
       return -1;
     }
+  if (!opts->define_only && !opts->no_provision
+      && nl_cli_run_provision (conn, lab, NULL, NULL, opts->keep_config_disk, &local) < 0)
+    {
+      /* The status still shows where each machine is. */
+      if (!opts->no_status)
+        {
+          g_autoptr (GPtrArray) statuses = nl_lab_status (conn, lab->name, NULL);
+          if (statuses)
+            {
+              printf ("\n");
+              nl_cli_print_status (statuses);
+            }
+        }
+      g_propagate_error (error, g_steal_pointer (&local));
+      return -1;
+    }
   if (!opts->no_status)
     {
       g_autoptr (GPtrArray) statuses = nl_lab_status (conn, lab->name, error);
@@ -280,5 +337,44 @@ nl_cli_run_up (NlVirtConn *conn, NlLab *lab, const NlCliUpOptions *opts, GError 
       printf ("\n");
       nl_cli_print_status (statuses);
     }
+  return 0;
+}
+
+static void
+provision_progress (const char *machine, const char *step, const char *what, gpointer data)
+{
+  printf ("  %-24s %-20s %s\n", machine, step, what);
+  fflush (stdout);
+}
+
+int
+nl_cli_run_provision (NlVirtConn *conn, NlLab *lab, const char *machine, const char *from,
+                      gboolean keep_config_disk, GError **error)
+{
+  NlProvisionOptions options = { .machine = machine, .from = from, .keep_config_disk = keep_config_disk,
+                                 .progress = provision_progress,
+                                 .cancellable = nl_cli_interrupt_cancellable () };
+  g_autoptr (NlProvisionReport) report = nl_provision_report_new ();
+  guint steps = 0;
+
+  for (guint i = 0; i < lab->machines->len; i++)
+    steps += ((NlMachine *) lab->machines->pdata[i])->steps->len;
+  if (steps == 0)
+    return 0;
+  if (nl_virt_is_test_driver (conn))
+    {
+      printf ("provisioning of lab '%s': %u steps not run (test:///default runs no guest)\n", lab->name, steps);
+      return 0;
+    }
+  printf ("provisioning of lab '%s':\n", lab->name);
+  fflush (stdout);
+  if (!nl_provision (conn, lab, &options, report, error))
+    {
+      printf ("provisioning of lab '%s': %u done, %u done before, %u failed, %u not run (%.1f s)\n", lab->name,
+              report->done, report->skipped, report->failed, report->blocked, report->seconds);
+      return -1;
+    }
+  printf ("provisioning of lab '%s': %u done, %u done before (%.1f s)\n", lab->name, report->done,
+          report->skipped, report->seconds);
   return 0;
 }

@@ -47,6 +47,8 @@ typedef struct {
   gboolean define_only;
   gboolean no_delays;
   gboolean no_status;
+  gboolean no_provision;
+  gboolean keep_config_disk;
   gint workers;
 } NlCliUpOptions;
 
@@ -63,7 +65,15 @@ typedef struct {
   NL_CLI_FLAG (T, up.define_only, "define-only", 0, "Define everything, start nothing"), \
   NL_CLI_FLAG (T, up.no_delays, "no-delays", 0, "Ignore the template's start delays"), \
   NL_CLI_INT (T, up.workers, "workers", 'j', "Parallel libvirt connections (default 4)", "N"), \
-  NL_CLI_FLAG (T, up.no_status, "no-status", 0, "Do not print the lab's status at the end")
+  NL_CLI_FLAG (T, up.no_status, "no-status", 0, "Do not print the lab's status at the end"), \
+  NL_CLI_FLAG (T, up.no_provision, "no-provision", 0, "Start the machines, run none of their steps"), \
+  NL_CLI_FLAG (T, up.keep_config_disk, "keep-config-disk", 0, \
+               "Leave the config disks in the machines after provisioning")
+
+/* Runs LAB's provisioning steps (all not done, or MACHINE's from FROM),
+ * printing a line per step and what failed. Returns 0, or -1 with ERROR. */
+int nl_cli_run_provision (NlVirtConn *conn, NlLab *lab, const char *machine, const char *from,
+                          gboolean keep_config_disk, GError **error);
 
 /* Plans and applies `up` for LAB, printing plan, progress, report and
  * the status table. Returns the exit status, or -1 with ERROR. */

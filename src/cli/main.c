@@ -20,6 +20,8 @@ const NlCommand nl_commands[] = {
     nl_cmd_render, nl_render_options, NL_CLI_ARG_TEMPLATE, 1, 1 },
   { "up", "TEMPLATE", "Create or update a lab and start its machines in order",
     nl_cmd_up, nl_up_options, NL_CLI_ARG_TEMPLATE, 1, 1 },
+  { "provision", "TEMPLATE [MACHINE]", "Run a lab's provisioning steps that are not done (or again, --from)",
+    nl_cmd_provision, nl_provision_options, NL_CLI_ARG_TEMPLATE, 1, 2 },
   { "status", "[LAB]", "Show every lab (or one): machines, state, addresses, checkpoints, patches",
     nl_cmd_status, nl_status_options, NL_CLI_ARG_LAB, 0, 1 },
   { "down", "LAB", "Shut a lab's machines down in reverse start order",

@@ -18,6 +18,7 @@ machine_status_free (NlMachineStatus *m)
   g_ptr_array_unref (m->addresses);
   g_ptr_array_unref (m->checkpoints);
   g_ptr_array_unref (m->patches);
+  g_clear_pointer (&m->steps, g_ptr_array_unref);
   g_free (m);
 }
 
@@ -130,6 +131,9 @@ nl_lab_status (NlVirtConn *conn, const char *lab, GError **error)
       m->patches = nl_virt_patches_list (od->dom, NULL);
       if (m->patches == NULL) /* unreadable history: shown as none, not fatal */
         m->patches = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_patch_record_free);
+      m->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_step_record_free);
+      for (guint k = 0; k < od->own->steps->len; k++)
+        g_ptr_array_add (m->steps, nl_step_record_copy (od->own->steps->pdata[k]));
       for (guint k = 0; k < od->own->checkpoints->len; k++)
         g_ptr_array_add (m->checkpoints, g_strdup (((NlCheckpointRecord *) od->own->checkpoints->pdata[k])->name));
       for (guint k = 0; k < od->own->volumes->len; k++)
@@ -214,6 +218,18 @@ nl_lab_status_to_json (GPtrArray *statuses)
               nl_json_append_string (out, r->id);
               nl_json_append_field (out, ", \"run\": ", r->run);
               nl_json_append_field (out, ", \"installed\": ", r->installed);
+              g_string_append_c (out, '}');
+            }
+          g_string_append (out, "], \"steps\": [");
+          for (guint p = 0; p < ms->steps->len; p++)
+            {
+              NlStepRecord *r = ms->steps->pdata[p];
+              nl_json_append_field (out, p ? ", {\"name\": " : "{\"name\": ", r->name);
+              nl_json_append_field (out, ", \"state\": ", nl_step_state_to_string (r->state));
+              g_string_append_printf (out, ", \"exit\": %d, \"attempts\": %u", r->exit_code, r->attempts);
+              nl_json_append_field (out, ", \"started\": ", r->started);
+              nl_json_append_field (out, ", \"finished\": ", r->finished);
+              nl_json_append_field (out, ", \"tail\": ", r->tail);
               g_string_append_c (out, '}');
             }
           g_string_append (out, "]}");

@@ -436,3 +436,59 @@ nl_agent_reboot (virDomainPtr dom, guint timeout, guint poll_ms, GError **error)
                went_away ? "come back after its reboot" : "reboot", timeout);
   return FALSE;
 }
+
+/* guest-file-write takes base64 in JSON: chunks of this many bytes keep
+ * each command well under the agent's message limit. */
+#define FILE_CHUNK (48 * 1024)
+
+gboolean
+nl_agent_file_write (virDomainPtr dom, const char *path, const void *data, gsize len, GError **error)
+{
+  g_autoptr (GString) cmd = g_string_new ("{\"execute\":\"guest-file-open\",\"arguments\":{\"path\":");
+  g_autoptr (Json) reply = NULL;
+  const Json *ret;
+  gint64 handle;
+  gboolean ok = TRUE;
+
+  nl_json_append_string (cmd, path);
+  g_string_append (cmd, ",\"mode\":\"wb\"}}");
+  if (!agent_command (dom, cmd->str, 30, &reply, &ret, error))
+    {
+      g_prefix_error (error, "opening %s: ", path);
+      return FALSE;
+    }
+  if (ret->type != J_NUM)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "guest agent of '%s': opening %s: no handle",
+                   virDomainGetName (dom), path);
+      return FALSE;
+    }
+  handle = (gint64) ret->num;
+  for (gsize off = 0; ok && (off < len || (off == 0 && len == 0)); off += FILE_CHUNK)
+    {
+      gsize n = MIN (FILE_CHUNK, len - off);
+      g_autofree char *b64 = g_base64_encode ((const guchar *) data + off, n);
+      g_autofree char *write = g_strdup_printf ("{\"execute\":\"guest-file-write\",\"arguments\":"
+                                                "{\"handle\":%" G_GINT64_FORMAT ",\"buf-b64\":\"%s\"}}",
+                                                handle, b64);
+      g_autoptr (Json) wreply = NULL;
+      const Json *wret;
+      ok = agent_command (dom, write, 60, &wreply, &wret, error);
+      if (!ok)
+        g_prefix_error (error, "writing %s: ", path);
+      if (len == 0)
+        break;
+    }
+  {
+    g_autofree char *close = g_strdup_printf ("{\"execute\":\"guest-file-close\",\"arguments\":"
+                                              "{\"handle\":%" G_GINT64_FORMAT "}}", handle);
+    g_autoptr (Json) creply = NULL;
+    const Json *cret;
+    if (!agent_command (dom, close, 30, &creply, &cret, ok ? error : NULL) && ok)
+      {
+        g_prefix_error (error, "closing %s: ", path);
+        ok = FALSE;
+      }
+  }
+  return ok;
+}

@@ -292,3 +292,49 @@ nl_virt_domain_agent_ipv4 (virDomainPtr dom, GPtrArray *out)
     }
   free (ifaces);
 }
+
+gboolean
+nl_virt_domain_eject (virDomainPtr dom, const char *pool, const char *volume, GError **error)
+{
+  g_autofree char *xml = NULL;
+  g_autoptr (xmlDoc) doc = NULL;
+  xmlNodePtr devices;
+
+  if (virDomainIsActive (dom) != 1)
+    {
+      virResetLastError ();
+      return TRUE;
+    }
+  xml = virDomainGetXMLDesc (dom, 0);
+  if (xml == NULL || (doc = nl_xml_parse (xml, NULL)) == NULL)
+    {
+      nl_virt_set_error (error, "reading domain '%s'", virDomainGetName (dom));
+      return FALSE;
+    }
+  devices = nl_xml_child (xmlDocGetRootElement (doc), "devices");
+  for (xmlNodePtr d = devices ? devices->children : NULL; d; d = d->next)
+    {
+      xmlNodePtr source = nl_xml_child (d, "source");
+      g_autofree char *device = nl_xml_prop (d, "device");
+      g_autofree char *spool = nl_xml_prop (source, "pool");
+      g_autofree char *svol = nl_xml_prop (source, "volume");
+      g_autofree char *text = NULL;
+      if (!nl_xml_is (d, "disk") || g_strcmp0 (device, "cdrom") != 0 || g_strcmp0 (spool, pool) != 0
+          || g_strcmp0 (svol, volume) != 0)
+        continue;
+      /* The same drive without its medium, for the running machine only:
+       * its definition keeps the disk for the next boot. Forced: a guest
+       * that keeps the disk mounted (the tiny test guest does) locks the
+       * tray. */
+      xmlUnlinkNode (source);
+      xmlFreeNode (source);
+      text = nl_xml_node_to_string (d, FALSE);
+      if (virDomainUpdateDeviceFlags (dom, text, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_DEVICE_MODIFY_FORCE) < 0)
+        {
+          nl_virt_set_error (error, "ejecting %s from '%s'", volume, virDomainGetName (dom));
+          return FALSE;
+        }
+      return TRUE;
+    }
+  return TRUE;
+}

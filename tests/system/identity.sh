@@ -30,8 +30,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 expect "up of the tiny lab with config disks" \
-    sh -c "'$NESTLAB' -c '$URI' up --set 'guest_dir=$guest' --set 'lab=$lab' --set subnet_prefix=$prefix \
-        '$tiny' >'$work/up.out' 2>&1 || { cat '$work/up.out' >&2; exit 1; }"
+    sh -c "'$NESTLAB' -c '$URI' up --keep-config-disk --set 'guest_dir=$guest' --set 'lab=$lab' \
+        --set subnet_prefix=$prefix '$tiny' >'$work/up.out' 2>&1 || { cat '$work/up.out' >&2; exit 1; }"
 secret=$(nl secret show "$lab" root-password) || fail "secret show failed"
 [ ${#secret} -ge 16 ] || fail "the generated secret is too short: ${#secret} characters"
 
@@ -77,7 +77,7 @@ done
 vsh net-dumpxml "$lab-net" >>"$work/seen"
 nl status "$lab" >>"$work/seen" 2>&1
 nl status --json "$lab" >>"$work/seen" 2>&1
-nl up --set "guest_dir=$guest" --set "lab=$lab" --set subnet_prefix=$prefix "$tiny" >"$work/up2.out" 2>&1 ||
+nl up --keep-config-disk --set "guest_dir=$guest" --set "lab=$lab" --set subnet_prefix=$prefix "$tiny" >"$work/up2.out" 2>&1 ||
     fail "a second up failed"
 cat "$work/up.out" "$work/up2.out" >>"$work/seen"
 expect "the secret is in no domain or network XML, mark, status, JSON or up output" \
