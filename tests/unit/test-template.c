@@ -541,6 +541,56 @@ START_TEST (shipped_templates_validate)
 }
 END_TEST
 
+/* Steps: the template's before-role steps, the role's recipe, the
+ * template's other steps, in that order; @ROLE:STEP resolved to every
+ * machine of the role; recipe="none" leaves the role's recipe out. */
+START_TEST (steps_expand_with_the_roles_recipe)
+{
+  g_autofree char *roles = nl_test_data_path ("steps/roles");
+  g_autofree char *path = nl_test_data_path ("steps/lab.xml");
+  g_autoptr (NlLab) lab = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *db_order[] = { "prep", "install", "ready", "finish" };
+  NlMachine *db, *bare, *app;
+  NlStep *use, *install;
+
+  g_setenv ("NESTLAB_ROLES_DIR", roles, TRUE);
+  lab = nl_template_load (path, NULL, &error);
+  g_unsetenv ("NESTLAB_ROLES_DIR");
+  ck_assert_msg (lab != NULL, "%s", error ? error->message : "");
+  db = nl_lab_find_machine (lab, "db");
+  bare = nl_lab_find_machine (lab, "bare");
+  app = nl_lab_find_machine (lab, "app");
+  ck_assert_uint_eq (db->steps->len, G_N_ELEMENTS (db_order));
+  for (guint i = 0; i < G_N_ELEMENTS (db_order); i++)
+    ck_assert_str_eq (((NlStep *) db->steps->pdata[i])->name, db_order[i]);
+  install = nl_machine_find_step (db, "install");
+  ck_assert_int_eq (install->kind, NL_STEP_SCRIPT);
+  ck_assert_msg (strstr (install->text, "echo installing") != NULL, "%s", install->text);
+  ck_assert_uint_eq (install->timeout, 20 * 60);
+  ck_assert_ptr_nonnull (install->origin);
+  ck_assert_uint_eq (nl_machine_find_step (db, "ready")->interval, 2);
+  ck_assert_uint_eq (bare->steps->len, 1);
+  ck_assert_str_eq (((NlStep *) bare->steps->pdata[0])->name, "only");
+  use = nl_machine_find_step (app, "use");
+  ck_assert_uint_eq (g_strv_length (use->after), 2);
+  ck_assert_str_eq (use->after[0], "db:ready");
+  ck_assert_str_eq (use->after[1], "db:finish");
+  ck_assert_uint_eq (use->retries, 2);
+  ck_assert (!use->idempotent);
+  /* Each step's digest is its own, and steady. */
+  ck_assert_uint_eq (strlen (use->digest), 64);
+  ck_assert_str_ne (use->digest, install->digest);
+  {
+    g_autoptr (NlLab) again = NULL;
+    g_setenv ("NESTLAB_ROLES_DIR", roles, TRUE);
+    again = nl_template_load (path, NULL, NULL);
+    g_unsetenv ("NESTLAB_ROLES_DIR");
+    ck_assert_str_eq (nl_machine_find_step (nl_lab_find_machine (again, "app"), "use")->digest, use->digest);
+  }
+}
+END_TEST
+
 static Suite *
 template_suite (void)
 {
@@ -570,6 +620,7 @@ template_suite (void)
   tcase_add_test (bad, oversized_input_is_refused_unread);
   tcase_add_test (bad, missing_file_is_reported);
   tcase_add_test (bad, installed_osinfo_db_minimum_is_applied);
+  tcase_add_test (bad, steps_expand_with_the_roles_recipe);
   suite_add_tcase (s, bad);
   return s;
 }
