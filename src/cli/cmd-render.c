@@ -1,7 +1,8 @@
 /* nestlab render FILE: the libvirt XML a lab template makes, without
  * touching libvirt. Printed (each object after a comment naming it), or
  * written one file per object with --out DIR, which also writes each
- * machine's config media (secrets masked) into DIR/media-DOMAIN/. */
+ * machine's config media (secrets masked) into DIR/media-DOMAIN/ and its
+ * provisioning steps into DIR/steps-DOMAIN/. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,6 +105,66 @@ emit_media (Output *out, const NlLab *lab, const NlMachine *machine, const NlMed
   return TRUE;
 }
 
+/* DIR/steps-DOMAIN/NN-STEP.txt: what provisioning runs in the machine,
+ * in order, for review. */
+static gboolean
+emit_steps (Output *out, const NlLab *lab, const NlMachine *machine, GError **error)
+{
+  g_autofree char *domain = nl_lab_domain_name (lab, machine);
+  g_autofree char *folder = g_strdup_printf ("steps-%s", domain);
+  g_autofree char *dir = g_build_filename (out->out_dir, folder, NULL);
+
+  if (machine->steps->len > 0 && g_mkdir_with_parents (dir, 0755) < 0)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "cannot create %s: %s", dir, g_strerror (errno));
+      return FALSE;
+    }
+  for (guint i = 0; i < machine->steps->len; i++)
+    {
+      NlStep *st = machine->steps->pdata[i];
+      g_autofree char *name = g_strdup_printf ("%02u-%s.txt", i + 1, st->name);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autoptr (GString) text = g_string_new (NULL);
+      g_autofree char *after = st->after && st->after[0] ? g_strjoinv (" ", st->after) : g_strdup ("-");
+      g_autofree char *secrets = st->secrets && st->secrets[0] ? g_strjoinv (" ", st->secrets) : g_strdup ("-");
+
+      g_string_append_printf (text, "# step %s of %s (%s)\n# action: %s\n# after: %s\n"
+                              "# timeout: %us, retries: %u, idempotent: %s\n# secrets: %s\n", st->name,
+                              machine->name, st->origin ? st->origin : "template",
+                              nl_step_kind_to_string (st->kind), after, st->timeout, st->retries,
+                              st->idempotent ? "yes" : "no", secrets);
+      switch (st->kind)
+        {
+        case NL_STEP_RUN:
+        case NL_STEP_SCRIPT:
+        case NL_STEP_WAIT:
+          if (st->file)
+            g_string_append_printf (text, "# file: %s\n", st->file);
+          if (st->kind == NL_STEP_WAIT)
+            g_string_append_printf (text, "# probe every %us until it succeeds\n", st->interval);
+          g_string_append_len (text, st->text, (gssize) st->text_len);
+          if (st->text_len > 0 && st->text[st->text_len - 1] != '\n')
+            g_string_append_c (text, '\n');
+          break;
+        case NL_STEP_EXEC:
+          for (char **a = st->argv; a && *a; a++)
+            g_string_append_printf (text, "%s\n", *a);
+          break;
+        case NL_STEP_COPY:
+          g_string_append_printf (text, "%s -> %s (%" G_GSIZE_FORMAT " bytes)\n", st->file, st->to, st->text_len);
+          break;
+        case NL_STEP_REBOOT:
+        case NL_STEP_KIND_LAST:
+          break;
+        }
+      if (!g_file_set_contents (path, text->str, (gssize) text->len, error))
+        return FALSE;
+      printf ("%s\n", path);
+      out->written++;
+    }
+  return TRUE;
+}
+
 int
 nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error)
 {
@@ -133,6 +194,7 @@ nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error)
   else
     options.vendor = nl_host_cpu_vendor (NULL);
   options.emulate = opts.emulate;
+  options.config_disk = TRUE;   /* as up defines machines */
 
   lab = nl_template_load (argv[1], overrides, error);
   if (lab == NULL)
@@ -195,6 +257,9 @@ nl_cmd_render (NlCli *cli, int argc, char **argv, GError **error)
     for (guint i = 0; media != NULL && i < media->len; i++)
       if (g_ptr_array_index (media, i) != NULL
           && !emit_media (&out, lab, g_ptr_array_index (lab->machines, i), g_ptr_array_index (media, i), error))
+        return -1;
+    for (guint i = 0; out.out_dir != NULL && i < lab->machines->len; i++)
+      if (!emit_steps (&out, lab, g_ptr_array_index (lab->machines, i), error))
         return -1;
   }
   if (out.out_dir != NULL)
