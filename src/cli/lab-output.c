@@ -363,6 +363,9 @@ nl_cli_run_provision (NlVirtConn *conn, NlLab *lab, const char *machine, const c
     return 0;
   if (nl_virt_is_test_driver (conn))
     {
+      /* Checks MACHINE and --from all the same. */
+      if (!nl_provision (conn, lab, &options, report, error))
+        return -1;
       printf ("provisioning of lab '%s': %u steps not run (test:///default runs no guest)\n", lab->name, steps);
       return 0;
     }

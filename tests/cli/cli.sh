@@ -167,6 +167,16 @@ n=$((n + 1)); if [ "$(cat "$T/out")" = "kb9-one" ]; then echo "ok $n - one id a 
 else echo "not ok $n - rollout status --ids printed:"; sed 's/^/# /' "$T/out"; failed=1; fi
 check "rollout status --ids with --json is bad usage" 2 "$NESTLAB" rollout status --ids --json
 
+# provision on the test driver: nothing runs, but its arguments are checked.
+check "provision on test:///default runs nothing" 0 "$NESTLAB" -c test:///default provision \
+    "$S/templates/tiny-lab.xml" --set guest_dir=/nonexistent
+n=$((n + 1)); if grep -q "3 steps not run (test:///default runs no guest)" "$T/out"; then echo "ok $n - it says so"
+else echo "not ok $n - provision printed:"; sed 's/^/# /' "$T/out"; failed=1; fi
+check "provision of a machine the lab lacks is bad usage" 2 "$NESTLAB" -c test:///default provision \
+    "$S/templates/tiny-lab.xml" --set guest_dir=/nonexistent nosuch
+check "provision --from a step the machine lacks is bad usage" 2 "$NESTLAB" -c test:///default provision \
+    "$S/templates/tiny-lab.xml" --set guest_dir=/nonexistent client01 --from nosuch
+
 # The man page and the README name every command `nestlab help` lists, and
 # every option each command's --help lists (the man page's ones).
 "$NESTLAB" help | sed -n '/^Commands:/,/^$/p' | sed -n 's/^  \([a-z][a-z]*\( [a-z][a-z]*\)\{0,1\}\) .*/\1/p' \
