@@ -194,7 +194,10 @@ typedef struct {
   guint interval;       /* wait: seconds between probes */
   gboolean idempotent;  /* FALSE: an interrupted run is reported, not run again */
   gboolean before_role; /* a template step that runs before the role's */
-  char **secrets;       /* secret names copied into the guest for the step */
+  char **secrets;       /* secret names copied into the guest for the step (its file names) */
+  char **secret_sources;/* once expanded: the lab secret each one holds, same order (recipes
+                         * name the domain's as domain-admin and dsrm, the machine's
+                         * administrator password as local-admin) */
   char *origin;         /* the recipe it comes from, or NULL (the template) */
   char *digest;         /* SHA-256 of the definition (set when expanded) */
   NlSource src;

@@ -456,6 +456,7 @@ nl_step_copy (const NlStep *p)
   step->argv = g_strdupv (p->argv);
   step->after = g_strdupv (p->after);
   step->secrets = g_strdupv (p->secrets);
+  step->secret_sources = g_strdupv (p->secret_sources);
   step->origin = g_strdup (p->origin);
   step->digest = g_strdup (p->digest);
   step->src.file = g_strdup (p->src.file);
@@ -474,6 +475,7 @@ nl_step_free (NlStep *step)
   g_strfreev (step->argv);
   g_strfreev (step->after);
   g_strfreev (step->secrets);
+  g_strfreev (step->secret_sources);
   g_free (step->origin);
   g_free (step->digest);
   g_free (step->src.file);

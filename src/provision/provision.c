@@ -286,9 +286,11 @@ facts (Worker *w)
 static gboolean
 write_secrets (Worker *w, const NlStep *step, GError **error)
 {
-  for (char **n = step->secrets; n && *n; n++)
+  for (guint i = 0; step->secrets && step->secrets[i]; i++)
     {
-      const char *value = g_hash_table_lookup (w->run->secrets, *n);
+      char **n = &step->secrets[i];
+      const char *source = step->secret_sources && step->secret_sources[i] ? step->secret_sources[i] : *n;
+      const char *value = g_hash_table_lookup (w->run->secrets, source);
       g_autofree char *path = guest_path (w, "secrets", *n);
       if (value == NULL)
         {

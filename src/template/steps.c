@@ -315,6 +315,45 @@ resolve_after (NlLoader *loader, NlMachine *m, NlStep *s)
   s->after = g_strv_builder_end (out);
 }
 
+/* The lab secret behind each of S's secret names: a declared secret of
+ * that name, else, for recipes (which cannot know a lab's names), the
+ * domain's administrator (domain-admin) and restore mode (dsrm) passwords
+ * and the machine's administrator password (local-admin). */
+static void
+resolve_secrets (NlLoader *loader, const NlMachine *m, NlStep *s)
+{
+  const NlDomain *domain = loader->lab->domain;
+  g_autoptr (GStrvBuilder) sources = g_strv_builder_new ();
+  g_autoptr (GStrvBuilder) names = g_strv_builder_new ();
+
+  for (char **n = s->secrets; n && *n; n++)
+    {
+      const char *source = NULL;
+      if (**n == '\0')
+        continue;
+      if (nl_lab_find_secret (loader->lab, *n) != NULL)
+        source = *n;
+      else if (g_str_equal (*n, "domain-admin") && domain)
+        source = domain->admin_password;
+      else if (g_str_equal (*n, "dsrm") && domain)
+        source = domain->safe_mode_password;
+      else if (g_str_equal (*n, "local-admin"))
+        source = m->admin_password;
+      if (source == NULL || nl_lab_find_secret (loader->lab, source) == NULL)
+        {
+          diag_step (loader, s, "machine '%s', step '%s': no secret '%s' is declared%s", m->name, s->name, *n,
+                     (g_str_equal (*n, "domain-admin") || g_str_equal (*n, "dsrm")) && domain == NULL
+                       ? " (and the lab has no <domain> whose password it could be)" : "");
+          continue;
+        }
+      g_strv_builder_add (names, *n);
+      g_strv_builder_add (sources, source);
+    }
+  g_strfreev (s->secrets);
+  s->secrets = g_strv_builder_end (names);
+  s->secret_sources = g_strv_builder_end (sources);
+}
+
 static void
 digest_step (NlStep *s)
 {
@@ -335,6 +374,8 @@ digest_step (NlStep *s)
     FIELD (*a, -1);
   FIELD ("|", -1);
   for (char **a = s->secrets; a && *a; a++)
+    FIELD (*a, -1);
+  for (char **a = s->secret_sources; a && *a; a++)
     FIELD (*a, -1);
   FIELD (numbers, -1);
 #undef FIELD
@@ -422,9 +463,7 @@ nl_loader_expand_steps (NlLoader *loader)
           if (g_hash_table_contains (names, s->name))
             diag_step (loader, s, "machine '%s' has two steps named '%s'", m->name, s->name);
           g_hash_table_add (names, s->name);
-          for (char **n = s->secrets; n && *n; n++)
-            if (**n && nl_lab_find_secret (lab, *n) == NULL)
-              diag_step (loader, s, "machine '%s', step '%s': no secret '%s' is declared", m->name, s->name, *n);
+          resolve_secrets (loader, m, s);
           if (s->kind == NL_STEP_COPY && m->os_family == NL_OS_FAMILY_LINUX && s->to && s->to[0] != '/')
             diag_step (loader, s, "machine '%s', step '%s': copy to '%s': expected an absolute path", m->name,
                        s->name, s->to);
