@@ -9,8 +9,8 @@ can run: no Windows media, no hardware virtualization. Prints TAP.
   step is given; a script that uses the helper library runs after the step
   that copies it in;
 - every PowerShell script (and every inline probe) passes a tokenizer that
-  finds unbalanced brackets, unterminated strings and here-strings, and
-  "$name:" in strings. It is NOT a PowerShell parser: Debian has no
+  finds unbalanced brackets, unterminated strings and here-strings,
+  "$name:" in strings and backticks followed by blanks. It is NOT a PowerShell parser: Debian has no
   PowerShell, and these checks catch less than one would;
 - every script starts with $ErrorActionPreference = 'Stop', dot-sources the
   facts file before it uses $NL, and never puts a secret on a command line,
@@ -147,6 +147,10 @@ class PsLexer:
                 while self.i < len(self.s) and self.peek() != '\n':
                     self.advance()
             elif c == '`':
+                eol = self.s.find('\n', self.i)
+                rest = self.s[self.i + 1:eol if eol >= 0 else len(self.s)]
+                if rest and not rest.strip():
+                    self.error(line, 'a backtick followed by blanks does not continue the line')
                 self.advance(2)                      # escape; `<newline> continues a line
             elif c in ('\u2018', '\u2019', '\u201c', '\u201d'):
                 self.error(line, f'typographic quote {c!r}: PowerShell reads it as a quote, editors do not')

@@ -26,8 +26,8 @@ foreach ($part in $parts) {
         throw "no $($part.Setup) on the attached media: attach the ADK's offline layout (Windows ADK $($part.Name))"
     }
     $log = Join-Path $logs ([IO.Path]::GetFileNameWithoutExtension($part.Setup) + '.log')
-    Invoke-NestlabInstaller -Path $setup -Arguments '/quiet', '/norestart', '/ceip', 'off',
-        '/features', $part.Feature, '/log', "`"$log`"" -Log $log
+    $arguments = @('/quiet', '/norestart', '/ceip', 'off', '/features', $part.Feature, '/log', "`"$log`"")
+    Invoke-NestlabInstaller -Path $setup -Arguments $arguments -Log $log
     if (-not (Test-Path -LiteralPath (Join-Path $kit $part.Folder))) {
         throw "$($part.Setup) finished but $(Join-Path $kit $part.Folder) does not exist (log: $log)"
     }
