@@ -3,8 +3,9 @@
 can run: no Windows media, no hardware virtualization. Prints TAP.
 
 - every recipe validates against templates/schema/recipe.rng (xmllint);
-- step names are unique, every after= names a step of a shipped recipe, no
-  machine waits for its own later step, and the recipes' order has no cycle;
+- step names are unique (per OS: a machine runs several recipes), every
+  after= names a step of a shipped recipe, no machine waits for its own
+  later step, and the recipes' order has no cycle;
 - every file a step names exists; a step's script reads only the secrets the
   step is given; a script that uses the helper library runs after the step
   that copies it in;
@@ -621,6 +622,20 @@ def check_recipe(recipe, recipes, root_dir):
     return errors
 
 
+def shared_names(recipes):
+    """Step names used by two recipes of one OS. A machine runs several
+    recipes (member, its role's, maybe a cluster's) and nestlab wants its
+    step names unique per machine, so every name is unique per OS."""
+    errors, seen = [], {}
+    for (os_name, role), r in sorted(recipes.items()):
+        for name in dict.fromkeys(r.step_names()):
+            other = seen.setdefault((os_name, name), role)
+            if other != role:
+                errors.append(f'step name "{name}" is in both {os_name}/{other}.xml and {os_name}/{role}.xml: '
+                              f'a machine that runs both would have two steps of that name')
+    return errors
+
+
 def order_cycles(recipes):
     """Cycles in the order the recipes imply: each machine runs its steps in
     order, members run "member" before their role, and after= waits.
@@ -720,6 +735,7 @@ def all_recipe_errors(root_dir):
     errors = []
     for r in recipes.values():
         errors += check_recipe(r, recipes, root_dir)
+    errors += shared_names(recipes)
     errors += [f'the recipes\' order has a cycle: {c}' for c in order_cycles(recipes)]
     return errors
 
@@ -740,6 +756,7 @@ def main():
         tap.result(f'{r.rel}: unique steps, one action each, references and files resolve',
                    check_recipe(r, recipes, ROLES))
 
+    tap.result('no step name is in two recipes of one OS', shared_names(recipes))
     cycles = order_cycles(recipes)
     tap.result('the order across recipes (machine order, member first, after=) has no cycle',
                [f'cycle: {c}' for c in cycles])

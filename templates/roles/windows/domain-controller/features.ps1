@@ -1,4 +1,4 @@
-# Domain controller recipe, step "features": the AD DS and DNS server roles
+# Domain controller recipe, step "dc-features": the AD DS and DNS server roles
 # with their management tools (the AD module that "ad-ready" probes with).
 $ErrorActionPreference = 'Stop'
 . C:\ProgramData\nestlab\facts.ps1

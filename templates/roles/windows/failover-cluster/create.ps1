@@ -1,5 +1,5 @@
-# Failover cluster recipe, step "create": on the first node only, the cluster
-# of all nodes with its static address and no storage yet ("storage" adds
+# Failover cluster recipe, step "cluster-create": on the first node only, the cluster
+# of all nodes with its static address and no storage yet ("cluster-storage" adds
 # it). Creating the cluster's computer object in the domain and reaching the
 # other nodes needs a domain administrator, not SYSTEM: the script runs
 # itself again with -AsDomainAdmin for that. Nodes missing from an existing

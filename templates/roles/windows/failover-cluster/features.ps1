@@ -1,4 +1,4 @@
-# Failover cluster recipe, step "features": the Failover-Clustering feature
+# Failover cluster recipe, step "cluster-features": the Failover-Clustering feature
 # and its tools, on every node. The recipe restarts the node next.
 $ErrorActionPreference = 'Stop'
 . C:\ProgramData\nestlab\facts.ps1

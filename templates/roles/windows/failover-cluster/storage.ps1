@@ -1,9 +1,9 @@
-# Failover cluster recipe, step "storage": on the first node only, the shared
+# Failover cluster recipe, step "cluster-storage": on the first node only, the shared
 # disks become the cluster's. Blank ones are initialized first (GPT, one NTFS
 # volume): shared disks sit on the SCSI bus (Windows says SAS for virtio-scsi)
 # and Windows keeps them offline; boot and data disks are SATA or virtio and
 # are left alone. The smallest disk becomes the quorum witness, the others
-# cluster shared volumes. Runs as the domain Administrator, like "create".
+# cluster shared volumes. Runs as the domain Administrator, like "cluster-create".
 param([switch]$AsDomainAdmin)
 $ErrorActionPreference = 'Stop'
 . C:\ProgramData\nestlab\facts.ps1

@@ -1,4 +1,4 @@
-# Hyper-V host recipe, step "features": the Hyper-V role with its management
+# Hyper-V host recipe, step "hyperv-features": the Hyper-V role with its management
 # tools (Hyper-V Manager, the Hyper-V PowerShell module). It takes effect
 # after the restart that is the recipe's next step.
 $ErrorActionPreference = 'Stop'

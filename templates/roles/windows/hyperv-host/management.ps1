@@ -1,4 +1,4 @@
-# Hyper-V host recipe, step "management": SCVMM installs its agent on a host
+# Hyper-V host recipe, step "hyperv-firewall": SCVMM installs its agent on a host
 # over SMB and WMI; open those in the host's firewall. The rule groups are
 # named by their language-neutral resource ids (File and Printer Sharing,
 # Windows Management Instrumentation).

@@ -1,4 +1,4 @@
-# Hyper-V host recipe, step "switch": an external virtual switch shared with
+# Hyper-V host recipe, step "vswitch": an external virtual switch shared with
 # the host itself, on the NIC that carries the machine's address (the first
 # NIC of its template), so the host's own address moves onto the switch.
 $ErrorActionPreference = 'Stop'

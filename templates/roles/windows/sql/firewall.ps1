@@ -1,4 +1,4 @@
-# SQL Server recipe, step "firewall": let the lab reach the default instance
+# SQL Server recipe, step "sql-firewall": let the lab reach the default instance
 # on TCP 1433 (SCVMM's database may live here).
 $ErrorActionPreference = 'Stop'
 . C:\ProgramData\nestlab\facts.ps1

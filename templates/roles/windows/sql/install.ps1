@@ -1,4 +1,4 @@
-# SQL Server recipe, step "install", and the vmm recipe's "local-sql": the
+# SQL Server recipe, step "sql-install", and the vmm recipe's "local-sql": the
 # database engine (default instance) from the attached SQL Server media, set
 # up by a configuration file written here. On a vmm machine it installs only
 # when the lab has no machine with role sql (SCVMM then uses a local one).

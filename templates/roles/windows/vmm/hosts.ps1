@@ -1,7 +1,7 @@
-# VMM recipe, step "hosts": every machine of the lab with role hyperv-host
+# VMM recipe, step "vmm-hosts": every machine of the lab with role hyperv-host
 # becomes a host managed by this SCVMM server, through a Run As account made
 # from the domain-admin secret. Hosts already managed are left alone. Like
-# "setup", the work runs as the domain Administrator (-AsDomainAdmin): SCVMM
+# "vmm-setup", the work runs as the domain Administrator (-AsDomainAdmin): SCVMM
 # serves its cmdlets to its administrators, not to SYSTEM.
 param([switch]$AsDomainAdmin)
 $ErrorActionPreference = 'Stop'

@@ -1,4 +1,4 @@
-# VMM recipe, step "prerequisites": what SCVMM's setup checks for before it
+# VMM recipe, step "vmm-prerequisites": what SCVMM's setup checks for before it
 # starts. The failover clustering tools are a Windows feature; the Visual C++
 # runtime, the ODBC driver and the sqlcmd utilities come from any attached
 # CD-ROM that holds their installers (VC_redist.x64.exe, msodbcsql*.msi,

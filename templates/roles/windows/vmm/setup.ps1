@@ -1,4 +1,4 @@
-# VMM recipe, step "setup": SCVMM's management server, with its database on
+# VMM recipe, step "vmm-setup": SCVMM's management server, with its database on
 # the lab's SQL Server (the machine with role sql, else this one) and its
 # service as Local System. The step runs as SYSTEM, which reaches another
 # machine's SQL Server only as the computer's account; so this script runs
