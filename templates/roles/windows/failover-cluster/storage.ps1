@@ -9,6 +9,9 @@ $ErrorActionPreference = 'Stop'
 . C:\ProgramData\nestlab\facts.ps1
 . C:\ProgramData\nestlab\nestlab-lib.ps1
 
+if (-not ($NL.ContainsKey('Cluster') -and $NL.Cluster)) {
+    throw "$($NL.Machine) runs the failover-cluster recipe but its facts hold no `$NL.Cluster"
+}
 $nodes = @($NL.Cluster.Nodes)
 if ($NL.Machine -ne $nodes[0]) {
     Write-Output "$($nodes[0]) sets up the cluster's storage: nothing to do on $($NL.Machine)"
