@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs what nestlab needs on a fresh Debian 12 machine (as root): build
 # tools and libraries (clang and its sanitizer runtimes, only recommended by
-# clang, for the sanitizer build of scripts/test.sh), and a real libvirtd
-# with QEMU for the system tests.
+# clang, for the sanitizer build of scripts/test.sh); a real libvirtd with
+# QEMU for the system tests; python3 and xmllint (libxml2-utils) for the
+# checks of the shipped role recipes.
 # Idempotent: installs only what is missing, starts libvirtd only if it is down.
 set -eu
 
@@ -14,7 +15,7 @@ PACKAGES="
   libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base
   ovmf swtpm swtpm-tools
   busybox-static cpio zstd xz-utils e2fsprogs socat
-  bash-completion
+  bash-completion python3
 "
 
 missing=""

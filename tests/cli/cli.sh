@@ -62,8 +62,8 @@ check "hostile input is invalid input" 2 "$NESTLAB" validate "$S/tests/data/temp
 check "render prints every object" 0 "$NESTLAB" render --vendor intel "$S/templates/scvmm-demo.xml"
 contains "render output has domains" "$T/out" "<!-- domain scvmm-demo-hv02 -->"
 check "render --out writes files" 0 "$NESTLAB" render --vendor amd --out "$T/xml" "$S/templates/scvmm-demo.xml"
-n=$((n + 1)); if [ "$(ls "$T/xml" | wc -l)" -eq 17 ]; then echo "ok $n - 13 files (2 networks, 7 volumes, 4 domains) and 4 media folders"
-else echo "not ok $n - expected 17 entries, got $(ls "$T/xml" | wc -l)"; failed=1; fi
+n=$((n + 1)); if [ "$(ls "$T/xml" | wc -l)" -eq 21 ]; then echo "ok $n - 13 files (2 networks, 7 volumes, 4 domains), 4 media folders and 4 step folders"
+else echo "not ok $n - expected 21 entries, got $(ls "$T/xml" | wc -l)"; failed=1; fi
 contains "render --out writes each machine's answer file" "$T/xml/media-scvmm-demo-vmm01/Unattend.xml" \
     "<JoinDomain>corp.nestlab.test</JoinDomain>"
 contains "secrets in written media are masked" "$T/xml/media-scvmm-demo-vmm01/Unattend.xml" "[secret domain-admin]"

@@ -1,0 +1,3 @@
+# expect: does not start with $ErrorActionPreference
+. C:\ProgramData\nestlab\facts.ps1
+Write-Output $NL.Machine

@@ -1,0 +1,3 @@
+# expect: does not dot-source
+$ErrorActionPreference = 'Stop'
+Write-Output hello

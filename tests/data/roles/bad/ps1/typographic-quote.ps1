@@ -1,0 +1,4 @@
+# expect: typographic quote
+$ErrorActionPreference = 'Stop'
+. C:\ProgramData\nestlab\facts.ps1
+Write-Output “hello”

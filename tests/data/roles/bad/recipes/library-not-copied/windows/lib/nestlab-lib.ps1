@@ -1,0 +1,2 @@
+# A stand-in helper library.
+function Find-NestlabMedia { param($Files) return $null }
