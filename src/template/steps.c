@@ -207,7 +207,8 @@ add_recipe (NlLoader *loader, GHashTable *cache, NlMachine *m, GPtrArray *out, c
 }
 
 /* The recipes MACHINE runs, in order: a Windows member of the lab's domain
- * first proves (or makes) its join, then its role's. */
+ * first proves (or makes) its join, then its role's (Windows roles only in
+ * a lab with a domain). */
 static void
 recipe_paths (NlLoader *loader, const NlMachine *m, GPtrArray *paths)
 {
@@ -233,6 +234,10 @@ recipe_paths (NlLoader *loader, const NlMachine *m, GPtrArray *paths)
                                                               : g_build_filename (dir, m->recipe, NULL));
       return;
     }
+  /* The shipped Windows roles build and join an Active Directory domain:
+   * in a lab without one, machines keep only their template's steps. */
+  if (m->os_family == NL_OS_FAMILY_WINDOWS && loader->lab->domain == NULL)
+    return;
   role = g_strdup_printf ("%s.xml", nl_role_to_string (m->role));
   {
     char *path = g_build_filename (roles, family, role, NULL);
