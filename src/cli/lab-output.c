@@ -377,7 +377,7 @@ nl_cli_run_provision (NlVirtConn *conn, NlLab *lab, const char *machine, const c
               report->done, report->skipped, report->failed, report->blocked, report->seconds);
       return -1;
     }
-  printf ("provisioning of lab '%s': %u done, %u done before (%.1f s)\n", lab->name, report->done,
+  printf ("provisioning of lab '%s': %u done, %u done before (%.2f s)\n", lab->name, report->done,
           report->skipped, report->seconds);
   return 0;
 }

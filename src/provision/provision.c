@@ -551,7 +551,7 @@ run_step (Worker *w, const NlStep *step)
     }
   if (ok)
     {
-      progress (w, step->name, "done (%.1f s)", g_timer_elapsed (timer, NULL));
+      progress (w, step->name, "done (%.2f s)", g_timer_elapsed (timer, NULL));
       g_mutex_lock (&w->run->lock);
       w->run->report->done++;
       g_mutex_unlock (&w->run->lock);
