@@ -9,6 +9,7 @@
 #include <nestlab/virt.h>
 #include <nestlab/enum.h>
 #include <nestlab/host.h>
+#include <nestlab/image.h>
 #include <nestlab/model.h>
 
 G_BEGIN_DECLS
@@ -188,5 +189,29 @@ void nl_checkpoint_summary_free (NlCheckpointSummary *summary);
 /* LAB's checkpoints in the order they were taken: GPtrArray of
  * NlCheckpointSummary*. */
 GPtrArray *nl_lab_checkpoint_list (NlVirtConn *conn, const char *lab, GError **error);
+
+/* ---- golden images (images.c) ---- */
+typedef struct {
+  const char *file;       /* VHD, VHDX, VMDK, qcow2 or raw */
+  const char *name;       /* the image's name (templates use it) */
+  const char *os;         /* libosinfo short id */
+  const char *pool;       /* NULL: "default" */
+  const char *firmware;   /* "uefi"/"bios", NULL: read from the disk (GPT with an ESP: UEFI) */
+  gboolean generalized;   /* the user says it is sysprepped */
+  gboolean agent;         /* the user says the guest agent is in it */
+  gboolean show_progress; /* qemu-img's progress on the terminal */
+  GCancellable *cancellable;
+} NlImageImportOptions;
+
+/* The volume name of image NAME. */
+char *nl_image_volume_name (const char *name);
+/* Converts OPTS->file into a qcow2 volume of the pool and records the
+ * image. NL_ERROR_INVALID (exit 2) for a file that is not what its name
+ * says or not a disk image; NL_ERROR_CONFLICT when the name is taken. An
+ * interrupted import leaves no volume. */
+NlImageRecord *nl_image_import (NlVirtConn *conn, const NlImageImportOptions *opts, GError **error);
+/* Removes image NAME (its volume and record); refused while a lab's
+ * volume is a linked clone of it. */
+gboolean nl_image_remove (NlVirtConn *conn, const char *name, GError **error);
 
 G_END_DECLS

@@ -176,6 +176,8 @@ NlVirtPool *nl_virt_pool_ensure (NlVirtConn *conn, const char *name, const char 
 /* The pool's target directory (newly allocated). */
 char *nl_virt_pool_target (NlVirtPool *pool, GError **error);
 gboolean nl_virt_pool_is_active (NlVirtPool *pool);
+/* Makes libvirt read the pool's folder again (a file put there by hand). */
+gboolean nl_virt_pool_refresh (NlVirtPool *pool, GError **error);
 NlVirtVolume *nl_virt_volume_lookup (NlVirtPool *pool, const char *name, GError **error);
 NlVirtVolume *nl_virt_volume_lookup_path (NlVirtConn *conn, const char *path, GError **error);
 NlVirtVolume *nl_virt_volume_create (NlVirtPool *pool, const char *xml, GError **error);

@@ -131,12 +131,17 @@ int nl_cmd_rollout_resume (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_rollout_abort (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_secret_show (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_provision (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_image_import (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_image_list (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_image_remove (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_complete (NlCli *cli, int argc, char **argv, GError **error);
 
 extern const NlCliOption nl_validate_options[];
 extern const NlCliOption nl_render_options[];
 extern const NlCliOption nl_up_options[];
 extern const NlCliOption nl_provision_options[];
+extern const NlCliOption nl_image_import_options[];
+extern const NlCliOption nl_image_list_options[];
 extern const NlCliOption nl_status_options[];
 extern const NlCliOption nl_down_options[];
 extern const NlCliOption nl_destroy_options[];

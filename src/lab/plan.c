@@ -215,7 +215,9 @@ plan_images (NlVirtConn *conn, NlPlan *plan, const NlLab *lab, const NlLabOption
     {
       g_set_error (error, NL_ERROR, NL_ERROR_NOT_FOUND, "%u golden image%s missing:%s%s", n_missing,
                    n_missing == 1 ? " is" : "s are", missing->str,
-                   plan->test_driver ? "\n(on test:///default, --create-missing-images makes empty ones)" : "");
+                   plan->test_driver ? "\n(on test:///default, --create-missing-images makes empty ones)"
+                   : "\n(nestlab image import FILE --name NAME --os ID makes one from a VHD, VHDX, VMDK or "
+                     "qcow2 disk; nestlab image build --iso MEDIA.iso --os ID --name NAME installs one)");
       return FALSE;
     }
   return TRUE;

@@ -9,6 +9,7 @@
 
 #include <nestlab/doc.h>
 #include <nestlab/error.h>
+#include <nestlab/image.h>
 #include <nestlab/template.h>
 #include "loader.h"
 
@@ -385,7 +386,24 @@ build_image (NlLoader *loader, xmlNodePtr node)
   image->format = attr (loader, node, "format");
   if (image->format == NULL)
     image->format = g_strdup ("qcow2");
-  if (image->volume != NULL)
+  if (image->volume == NULL && image->path == NULL)
+    {
+      /* An image nestlab imported or built under this name. */
+      g_autoptr (GError) error = NULL;
+      g_autoptr (NlImageRecord) rec = nl_image_record_load (image->name, &error);
+      if (rec == NULL)
+        nl_loader_diag (loader, node, "golden image '%s': %s; make it with `nestlab image import FILE --name %s "
+                        "--os ID` or `nestlab image build --iso MEDIA.iso --os ID --name %s`", image->name,
+                        error->message, image->name, image->name);
+      else
+        {
+          image->volume = g_strdup (rec->volume);
+          image->pool = g_strdup (rec->pool);
+          if (image->os == NULL)
+            image->os = g_strdup (rec->os);
+        }
+    }
+  else if (image->volume != NULL)
     {
       image->pool = attr (loader, node, "pool");
       if (image->pool == NULL)

@@ -298,3 +298,14 @@ nl_virt_volume_upload (virStorageVolPtr vol, GBytes *data, GError **error)
   virStreamFree (stream);
   return TRUE;
 }
+
+gboolean
+nl_virt_pool_refresh (virStoragePoolPtr pool, GError **error)
+{
+  if (virStoragePoolRefresh (pool, 0) < 0)
+    {
+      nl_virt_set_error (error, "refreshing storage pool '%s'", virStoragePoolGetName (pool));
+      return FALSE;
+    }
+  return TRUE;
+}

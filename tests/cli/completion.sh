@@ -31,7 +31,7 @@ complete_is() {
     else echo "not ok $n - $desc: offered '$got', expected '$want'"; sed 's/^/# /' "$T/err"; failed=1; fi
 }
 
-ALL="checkpoint destroy down help host nested provision rebuild render revert rollout secret status up validate"
+ALL="checkpoint destroy down help host image nested provision rebuild render revert rollout secret status up validate"
 complete_is "the commands, families as one word" "$ALL" -- ""
 complete_is "a command from its start" "rollout" -- ro
 complete_is "the commands of a family" "abort plan resume run status" -- rollout ""

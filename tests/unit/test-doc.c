@@ -5,6 +5,7 @@
 
 #include <nestlab/doc.h>
 #include <nestlab/error.h>
+#include <nestlab/image.h>
 #include "nl-test.h"
 
 static char *targets[] = { "vda", "vdb", NULL };
@@ -265,6 +266,35 @@ START_TEST (checkpoint_modes_have_one_spelling_each)
 }
 END_TEST
 
+START_TEST (image_records_survive_a_round_trip)
+{
+  NlImageRecord rec = { .name = (char *) "ws2022", .os = (char *) "win2k22", .pool = (char *) "default",
+                        .volume = (char *) "ws2022.qcow2", .firmware = (char *) "uefi", .generalized = TRUE,
+                        .agent = FALSE, .source = (char *) "/srv/media/ws2022 & co.vhdx",
+                        .source_format = (char *) "vhdx", .checksum = (char *) "abc123",
+                        .created = (char *) "2026-11-23T12:00:00Z" };
+  g_autofree char *xml = nl_image_record_format (&rec);
+  g_autoptr (NlImageRecord) back = nl_image_record_parse (xml, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlImageRecord) bad = nl_image_record_parse ("<lab name='x'/>", &error);
+
+  ck_assert (nl_test_golden ("doc/image.xml", xml));
+  ck_assert_ptr_nonnull (back);
+  ck_assert_str_eq (back->name, rec.name);
+  ck_assert_str_eq (back->os, rec.os);
+  ck_assert_str_eq (back->pool, rec.pool);
+  ck_assert_str_eq (back->volume, rec.volume);
+  ck_assert_str_eq (back->firmware, rec.firmware);
+  ck_assert (back->generalized && !back->agent);
+  ck_assert_str_eq (back->source, rec.source);
+  ck_assert_str_eq (back->source_format, rec.source_format);
+  ck_assert_str_eq (back->checksum, rec.checksum);
+  ck_assert_str_eq (back->created, rec.created);
+  ck_assert_ptr_null (bad);
+  ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_INVALID));
+}
+END_TEST
+
 static Suite *
 doc_suite (void)
 {
@@ -279,6 +309,7 @@ doc_suite (void)
   tcase_add_test (tc, bad_xml_is_an_error_not_a_crash);
   tcase_add_test (tc, patch_history_survives_a_round_trip);
   tcase_add_test (tc, checkpoint_modes_have_one_spelling_each);
+  tcase_add_test (tc, image_records_survive_a_round_trip);
   suite_add_tcase (s, tc);
   return s;
 }
