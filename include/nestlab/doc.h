@@ -38,6 +38,8 @@ gboolean nl_xml_is (xmlNodePtr node, const char *name);
 xmlNodePtr nl_xml_child (xmlNodePtr node, const char *name);
 /* Attribute NAME as a new string, or NULL (NODE may be NULL). */
 char *nl_xml_prop (xmlNodePtr node, const char *name);
+/* Sets attribute NAME of NODE to VALUE; nothing when VALUE is NULL. */
+void nl_xml_set_prop (xmlNodePtr node, const char *name, const char *value);
 /* Unlinks and frees every child element of NODE named NAME. */
 void nl_xml_remove_children (xmlNodePtr node, const char *name);
 /* NODE and its subtree as text; FORMAT indents. */

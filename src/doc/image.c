@@ -67,13 +67,6 @@ nl_image_record_parse (const char *xml, GError **error)
   return g_steal_pointer (&rec);
 }
 
-static void
-set_prop (xmlNodePtr node, const char *name, const char *value)
-{
-  if (value != NULL)
-    xmlNewProp (node, (const xmlChar *) name, (const xmlChar *) value);
-}
-
 char *
 nl_image_record_format (const NlImageRecord *rec)
 {
@@ -82,18 +75,18 @@ nl_image_record_format (const NlImageRecord *rec)
   xmlNodePtr source;
 
   xmlDocSetRootElement (doc, root);
-  set_prop (root, "name", rec->name);
-  set_prop (root, "os", rec->os);
-  set_prop (root, "pool", rec->pool);
-  set_prop (root, "volume", rec->volume);
-  set_prop (root, "firmware", rec->firmware);
-  set_prop (root, "generalized", rec->generalized ? "yes" : "no");
-  set_prop (root, "agent", rec->agent ? "yes" : "no");
-  set_prop (root, "created", rec->created);
+  nl_xml_set_prop (root, "name", rec->name);
+  nl_xml_set_prop (root, "os", rec->os);
+  nl_xml_set_prop (root, "pool", rec->pool);
+  nl_xml_set_prop (root, "volume", rec->volume);
+  nl_xml_set_prop (root, "firmware", rec->firmware);
+  nl_xml_set_prop (root, "generalized", rec->generalized ? "yes" : "no");
+  nl_xml_set_prop (root, "agent", rec->agent ? "yes" : "no");
+  nl_xml_set_prop (root, "created", rec->created);
   source = xmlNewChild (root, NULL, (const xmlChar *) "source", NULL);
-  set_prop (source, "file", rec->source);
-  set_prop (source, "format", rec->source_format);
-  set_prop (source, "sha256", rec->checksum);
+  nl_xml_set_prop (source, "file", rec->source);
+  nl_xml_set_prop (source, "format", rec->source_format);
+  nl_xml_set_prop (source, "sha256", rec->checksum);
   return nl_xml_node_to_string (root, TRUE);
 }
 

@@ -188,13 +188,6 @@ nl_ownership_parse (const char *xml, NlOwnership **out, GError **error)
   return TRUE;
 }
 
-static void
-set_prop (xmlNodePtr node, const char *name, const char *value)
-{
-  if (value != NULL)
-    xmlNewProp (node, (const xmlChar *) name, (const xmlChar *) value);
-}
-
 static xmlNodePtr
 add_child (xmlNodePtr mark, const char *name)
 {
@@ -254,29 +247,29 @@ build (const NlOwnership *own, xmlNodePtr parent, gboolean namespaced)
     xmlSetNs (mark, xmlNewNs (mark, (const xmlChar *) NS, (const xmlChar *) NL_DOC_LAB_PREFIX));
 
   /* Attribute order is part of the text a config digest is taken over. */
-  set_prop (mark, "name", own->lab);
-  set_prop (mark, "digest", own->digest);
-  set_prop (mark, "config", own->config);
-  set_prop (mark, "network", own->network);
-  set_prop (mark, "machine", own->machine);
-  set_prop (mark, "role", own->role);
+  nl_xml_set_prop (mark, "name", own->lab);
+  nl_xml_set_prop (mark, "digest", own->digest);
+  nl_xml_set_prop (mark, "config", own->config);
+  nl_xml_set_prop (mark, "network", own->network);
+  nl_xml_set_prop (mark, "machine", own->machine);
+  nl_xml_set_prop (mark, "role", own->role);
   if (own->machine != NULL)
     {
       g_autofree char *wave = g_strdup_printf ("%u", own->wave);
-      set_prop (mark, "nested", own->nested ? "yes" : "no");
-      set_prop (mark, "wave", wave);
+      nl_xml_set_prop (mark, "nested", own->nested ? "yes" : "no");
+      nl_xml_set_prop (mark, "wave", wave);
     }
-  set_prop (mark, "os", own->os);
-  set_prop (mark, "media", own->media);
+  nl_xml_set_prop (mark, "os", own->os);
+  nl_xml_set_prop (mark, "media", own->media);
   for (guint i = 0; i < own->volumes->len; i++)
     {
       NlOwnedVolume *v = own->volumes->pdata[i];
       xmlNodePtr node = add_child (mark, v->shared ? "shared-volume" : "volume");
-      set_prop (node, "pool", v->pool);
-      set_prop (node, "name", v->name);
+      nl_xml_set_prop (node, "pool", v->pool);
+      nl_xml_set_prop (node, "name", v->name);
     }
   for (guint i = 0; own->after && own->after[i]; i++)
-    set_prop (add_child (mark, "after"), "name", own->after[i]);
+    nl_xml_set_prop (add_child (mark, "after"), "name", own->after[i]);
   for (guint i = 0; i < own->checkpoints->len; i++)
     nl_doc_record_to_node (own->checkpoints->pdata[i], add_child (mark, "checkpoint"));
   for (guint i = 0; i < own->steps->len; i++)

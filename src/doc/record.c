@@ -89,30 +89,23 @@ nl_doc_record_from_node (xmlNodePtr c)
   return g_steal_pointer (&r);
 }
 
-static void
-set_prop (xmlNodePtr node, const char *name, const char *value)
-{
-  if (value != NULL)
-    xmlNewProp (node, (const xmlChar *) name, (const xmlChar *) value);
-}
-
 void
 nl_doc_record_to_node (const NlCheckpointRecord *rec, xmlNodePtr c)
 {
-  set_prop (c, "name", rec->name);
-  set_prop (c, "mode", nl_checkpoint_mode_to_string (rec->mode));
-  set_prop (c, "created", rec->created);
-  set_prop (c, "running", rec->running ? "yes" : "no");
-  set_prop (c, "nvram", rec->nvram_copy);
-  set_prop (c, "tpm", rec->tpm_copy);
-  set_prop (c, "memory", rec->memory);
+  nl_xml_set_prop (c, "name", rec->name);
+  nl_xml_set_prop (c, "mode", nl_checkpoint_mode_to_string (rec->mode));
+  nl_xml_set_prop (c, "created", rec->created);
+  nl_xml_set_prop (c, "running", rec->running ? "yes" : "no");
+  nl_xml_set_prop (c, "nvram", rec->nvram_copy);
+  nl_xml_set_prop (c, "tpm", rec->tpm_copy);
+  nl_xml_set_prop (c, "memory", rec->memory);
   for (guint i = 0; rec->targets && rec->disks && rec->bases && rec->targets[i] && rec->disks[i]
                     && rec->bases[i]; i++)
     {
       xmlNodePtr d = xmlNewChild (c, c->ns, (const xmlChar *) "disk", NULL);
-      set_prop (d, "target", rec->targets[i]);
-      set_prop (d, "overlay", rec->disks[i]);
-      set_prop (d, "base", rec->bases[i]);
+      nl_xml_set_prop (d, "target", rec->targets[i]);
+      nl_xml_set_prop (d, "overlay", rec->disks[i]);
+      nl_xml_set_prop (d, "base", rec->bases[i]);
     }
 }
 
@@ -194,13 +187,13 @@ nl_doc_step_to_node (const NlStepRecord *rec, xmlNodePtr c)
   g_autofree char *exit_code = rec->exit_code >= 0 ? g_strdup_printf ("%d", rec->exit_code) : NULL;
   g_autofree char *attempts = g_strdup_printf ("%u", rec->attempts);
 
-  set_prop (c, "name", rec->name);
-  set_prop (c, "state", nl_step_state_to_string (rec->state));
-  set_prop (c, "digest", rec->digest);
-  set_prop (c, "started", rec->started);
-  set_prop (c, "finished", rec->finished);
-  set_prop (c, "exit", exit_code);
-  set_prop (c, "attempts", attempts);
+  nl_xml_set_prop (c, "name", rec->name);
+  nl_xml_set_prop (c, "state", nl_step_state_to_string (rec->state));
+  nl_xml_set_prop (c, "digest", rec->digest);
+  nl_xml_set_prop (c, "started", rec->started);
+  nl_xml_set_prop (c, "finished", rec->finished);
+  nl_xml_set_prop (c, "exit", exit_code);
+  nl_xml_set_prop (c, "attempts", attempts);
   if (rec->tail != NULL)
     xmlNewTextChild (c, c->ns, (const xmlChar *) "tail", (const xmlChar *) rec->tail);
 }

@@ -80,3 +80,10 @@ nl_xml_metadata_find (xmlNodePtr root, const char *ns, const char *name)
       return m;
   return NULL;
 }
+
+void
+nl_xml_set_prop (xmlNodePtr node, const char *name, const char *value)
+{
+  if (value != NULL)
+    xmlNewProp (node, (const xmlChar *) name, (const xmlChar *) value);
+}
