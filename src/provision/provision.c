@@ -475,6 +475,13 @@ attempt (Worker *w, const NlStep *step, int *status, char **output, GError **err
       break;
     }
   remove_secrets (w, step);
+  /* Windows' "done, restart required" (ERROR_SUCCESS_REBOOT_REQUIRED):
+   * done, once the machine restarted. */
+  if (ok && w->windows && *status == 3010 && step->kind != NL_STEP_WAIT)
+    {
+      progress (w, step->name, "done, restarting as it asks (exit 3010)");
+      return do_reboot (w, step, error);
+    }
   if (ok && step->kind != NL_STEP_WAIT && *status != 0)
     {
       g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "exit %d", *status);
