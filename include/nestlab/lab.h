@@ -76,6 +76,9 @@ typedef struct {
   gboolean create_missing_images;  /* test:///default only: empty golden images */
   gboolean define_only;            /* define everything, start nothing */
   gboolean no_delays;              /* ignore start delays */
+  gboolean hold_waiting;           /* leave machines whose first provisioning step waits
+                                    * for other machines to provisioning, which starts
+                                    * them when that step can run */
   guint workers;                   /* parallel connections; 0: 4 */
   guint timeout;                   /* down: seconds before power off; 0: 120 */
   GCancellable *cancellable;       /* cancelled: schedule nothing new */

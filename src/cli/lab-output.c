@@ -273,6 +273,8 @@ nl_cli_run_up (NlVirtConn *conn, NlLab *lab, const NlCliUpOptions *opts, GError 
   options.create_missing_images = opts->create_missing_images;
   options.define_only = opts->define_only;
   options.no_delays = opts->no_delays;
+  /* The test driver runs no steps: nothing to hold for. */
+  options.hold_waiting = !opts->no_provision && !opts->define_only && !nl_virt_is_test_driver (conn);
   options.workers = (guint) opts->workers;
   options.cancellable = nl_cli_interrupt_cancellable ();
   options.progress = nl_cli_lab_progress;

@@ -367,6 +367,14 @@ start_waves (NlVirtConn *conn, UpState *st, const NlLabOptions *options, NlRepor
           if (machine->wave != wave || has_failed (st, machine->name))
             continue;
           name = nl_lab_domain_name (lab, machine);
+          if (options && options->hold_waiting && nl_machine_waits_to_start (machine))
+            {
+              g_autoptr (NlVirtDomain) dom = nl_virt_domain_lookup (conn, name, NULL);
+              if (dom == NULL || !nl_virt_domain_is_active (dom))
+                nl_lab_emit (options, NL_OBJECT_DOMAIN, name,
+                             "held: provisioning starts it when its first step can run", NULL, 0, 0);
+              continue;
+            }
           g_ptr_array_add (tasks, nl_task_new (NL_OBJECT_DOMAIN, name, machine, "started"));
         }
       if (!nl_lab_run_parallel (conn, tasks, start_domain, st, options, report, error))

@@ -490,3 +490,10 @@ nl_machine_find_step (const NlMachine *machine, const char *name)
       return machine->steps->pdata[i];
   return NULL;
 }
+
+gboolean
+nl_machine_waits_to_start (const NlMachine *machine)
+{
+  const NlStep *first = machine->steps && machine->steps->len ? machine->steps->pdata[0] : NULL;
+  return first != NULL && first->after != NULL && first->after[0] != NULL;
+}

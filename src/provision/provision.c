@@ -659,6 +659,7 @@ machine_thread (gpointer data)
       return NULL;
     }
   first = first_to_run (w);
+  /* What is done first: others may wait for it. */
   for (guint i = 0; i < first; i++)
     {
       NlStep *s = steps->pdata[i];
@@ -667,6 +668,35 @@ machine_thread (gpointer data)
       g_mutex_lock (&w->run->lock);
       w->run->report->skipped++;
       g_mutex_unlock (&w->run->lock);
+    }
+  /* A machine up held back starts when its first step can run. */
+  if (first < steps->len)
+    {
+      g_autofree char *which = NULL;
+      if (!wait_for (w->run, steps->pdata[first], &which))
+        {
+          g_autofree char *why = g_strdup_printf ("it waits for %s, which failed", which ? which : "a step");
+          block_from (w, first, why);
+          return NULL;
+        }
+    }
+  if (!nl_virt_domain_is_active (w->dom))
+    {
+      progress (w, "start", "starting the machine: what its first step waits for is done");
+      if (!nl_virt_domain_start (w->dom, &error))
+        {
+          if (first < steps->len)
+            block_from (w, first, error->message);
+          else
+            {
+              g_mutex_lock (&w->run->lock);
+              w->run->report->failed++;
+              g_ptr_array_add (w->run->report->failures,
+                               g_strdup_printf ("%s: not started: %s", w->machine->name, error->message));
+              g_mutex_unlock (&w->run->lock);
+            }
+          return NULL;
+        }
     }
   if (first < steps->len)
     {
