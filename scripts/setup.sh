@@ -11,7 +11,7 @@ PACKAGES="
   gcc meson ninja-build pkg-config git
   clang libclang-rt-14-dev
   libglib2.0-dev libxml2-dev libxml2-utils libvirt-dev libvirt-clients
-  check libosinfo-1.0-dev osinfo-db libisofs-dev libcrypt-dev
+  check libosinfo-1.0-dev osinfo-db libisofs-dev libcrypt-dev libwim-dev wimtools
   libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base
   ovmf swtpm swtpm-tools
   busybox-static cpio zstd xz-utils e2fsprogs socat

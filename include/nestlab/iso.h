@@ -36,4 +36,11 @@ GPtrArray *nl_iso_list (const char *path, NlIsoTree tree, char **label, GError *
  * in the image at PATH. */
 GBytes *nl_iso_read_file (const char *path, NlIsoTree tree, const char *file_path, GError **error);
 
+/* Copies the file at FILE_PATH (as TREE names it) out of the image at
+ * PATH into a new file DEST (mode 0600; it must not exist), streaming:
+ * an install.wim of several GiB never sits in memory. NL_ERROR_NOT_FOUND
+ * when the image has no such file; on any failure DEST is removed. */
+gboolean nl_iso_extract_file (const char *path, NlIsoTree tree, const char *file_path, const char *dest,
+                              GError **error);
+
 G_END_DECLS

@@ -379,3 +379,66 @@ nl_iso_read_file (const char *path, NlIsoTree tree, const char *file_path, GErro
     }
   return g_byte_array_free_to_bytes (out);
 }
+
+gboolean
+nl_iso_extract_file (const char *path, NlIsoTree tree, const char *file_path, const char *dest,
+                     GError **error)
+{
+  g_autoptr (IsoImage) image = import (path, tree, NULL, error);
+  g_autofree char *absolute = g_strconcat ("/", file_path, NULL);
+  IsoNode *node = NULL;
+  IsoStream *stream;
+  char buf[16 * SECTOR];
+  int n, fd, saved;
+
+  if (image == NULL)
+    return FALSE;
+  if (iso_tree_path_to_node (image, absolute, &node) != 1 || iso_node_get_type (node) != LIBISO_FILE)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_NOT_FOUND, "%s: no file %s", path, file_path);
+      return FALSE;
+    }
+  stream = iso_file_get_stream ((IsoFile *) node);
+  if (!iso_ok (iso_stream_open (stream), file_path, error))
+    return FALSE;
+  fd = open (dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      saved = errno;
+      iso_stream_close (stream);
+      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "cannot create %s: %s", dest, g_strerror (saved));
+      return FALSE;
+    }
+  while ((n = iso_stream_read (stream, buf, sizeof buf)) > 0)
+    {
+      gsize done = 0;
+      while (done < (gsize) n)
+        {
+          ssize_t w = write (fd, buf + done, n - done);
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w < 0)
+            {
+              saved = errno;
+              iso_stream_close (stream);
+              close (fd);
+              g_unlink (dest);
+              g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "cannot write %s: %s", dest, g_strerror (saved));
+              return FALSE;
+            }
+          done += w;
+        }
+    }
+  iso_stream_close (stream);
+  saved = close (fd) < 0 ? errno : 0;
+  if (n < 0 || saved != 0)
+    {
+      if (n < 0)
+        iso_ok (n, file_path, error);
+      else
+        g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "cannot write %s: %s", dest, g_strerror (saved));
+      g_unlink (dest);
+      return FALSE;
+    }
+  return TRUE;
+}
