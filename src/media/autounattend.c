@@ -174,7 +174,8 @@ modify_partition (const Doc *d, xmlNodePtr parent, guint order, const char *form
 static void
 disk_configuration (const Doc *d, xmlNodePtr setup, NlFirmware firmware)
 {
-  xmlNodePtr disk = added (d, el (d, setup, "DiskConfiguration", NULL), "Disk", 0);
+  xmlNodePtr config = el (d, setup, "DiskConfiguration", NULL);
+  xmlNodePtr disk = added (d, config, "Disk", 0);
   xmlNodePtr create, modify, p;
 
   el (d, disk, "DiskID", "0");
@@ -198,7 +199,7 @@ disk_configuration (const Doc *d, xmlNodePtr setup, NlFirmware firmware)
       el (d, p, "Active", "true");
       modify_partition (d, modify, 2, "NTFS", "Windows", "C");
     }
-  el (d, setup, "WillShowUI", "OnError");
+  el (d, config, "WillShowUI", "OnError");
 }
 
 static void
