@@ -17,9 +17,10 @@ typedef enum {
   NL_ISO_TREE_ROCK_RIDGE /* Rock Ridge: what Linux reads */
 } NlIsoTree;
 
-/* The image of FILES (NlMediaFile*, paths with at most one folder level,
- * e.g. "nestlab/SetupComplete.cmd") with volume label LABEL (at most 32
- * characters). A new GBytes, or NULL with ERROR set. */
+/* The image of FILES (NlMediaFile*, relative paths, e.g.
+ * "nestlab/SetupComplete.cmd"; folders are made as needed) with volume
+ * label LABEL (at most 32 characters). A new GBytes, or NULL with ERROR
+ * set. */
 GBytes *nl_iso_build (const char *label, GPtrArray *files, GError **error);
 
 /* The image of MEDIA (its label and files), written to PATH: through a

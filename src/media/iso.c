@@ -61,7 +61,7 @@ set_times (IsoNode *node)
   iso_node_set_ctime (node, FIXED_TIME);
 }
 
-/* The folder NAME in ROOT, made when missing. */
+/* The folder NAME in ROOT (the root or another folder), made when missing. */
 static IsoDir *
 subdir (IsoImage *image, IsoDir *root, const char *name, GError **error)
 {
@@ -94,14 +94,17 @@ add_file (IsoImage *image, const NlMediaFile *file, GError **error)
   const void *data = g_bytes_get_data (file->data, &len);
   unsigned char *copy;
 
-  if (n == 0 || n > 2 || parts[n - 1][0] == '\0' || (n == 2 && parts[0][0] == '\0'))
+  for (guint i = 0; i < n; i++)
+    if (parts[i][0] == '\0' || g_str_equal (parts[i], ".") || g_str_equal (parts[i], ".."))
+      n = 0;
+  if (n == 0)
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "'%s' is not a file name with at most one folder",
-                   file->path);
+      g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "'%s' is not a relative file name", file->path);
       return FALSE;
     }
-  if (n == 2 && (dir = subdir (image, dir, parts[0], error)) == NULL)
-    return FALSE;
+  for (guint i = 0; i + 1 < n; i++)
+    if ((dir = subdir (image, dir, parts[i], error)) == NULL)
+      return FALSE;
   /* The stream owns its buffer and free()s it. */
   copy = malloc (len > 0 ? len : 1);
   if (copy == NULL)
