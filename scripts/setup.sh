@@ -3,7 +3,8 @@
 # tools and libraries (clang and its sanitizer runtimes, only recommended by
 # clang, for the sanitizer build of scripts/test.sh); a real libvirtd with
 # QEMU for the system tests; python3 and xmllint (libxml2-utils) for the
-# checks of the shipped role recipes.
+# checks of the shipped role recipes; libwim-dev (reading Windows install
+# images) and wimtools (the tests make WIMs with it).
 # Idempotent: installs only what is missing, starts libvirtd only if it is down.
 set -eu
 
