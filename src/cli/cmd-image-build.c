@@ -3,7 +3,6 @@
  * module's; this file reads the options, prints the plan (all of it, the
  * answer file masked, with --dry-run), shows the time elapsed while Setup
  * runs, turns Ctrl-C into a clean stop and records the image. */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,8 +10,8 @@
 
 #include <glib-unix.h>
 
-#include <nestlab/doc.h>
 #include <nestlab/error.h>
+#include <nestlab/image.h>
 #include <nestlab/imagebuild.h>
 #include <nestlab/virt.h>
 #include "cli.h"
@@ -78,65 +77,34 @@ const NlCliOption nl_image_build_options[] = {
   NL_CLI_OPTION_END,
 };
 
-/* ---- the image record ---------------------------------------------------
- * Written where `nestlab image list` and templates find it: images/NAME.xml
- * in the state folder, in the image record's format. */
-
-static char *
-record_path (const char *name)
-{
-  g_autofree char *file = g_strdup_printf ("images/%s.xml", name);
-  return nl_state_path (file);
-}
+/* ---- the image record --------------------------------------------------- */
 
 /* Whether nestlab already knows an image NAME. */
 static gboolean
 image_known (const char *name)
 {
-  g_autofree char *path = record_path (name);
-  return g_file_test (path, G_FILE_TEST_EXISTS);
+  g_autoptr (NlImageRecord) rec = nl_image_record_load (name, NULL);
+  return rec != NULL;
 }
 
-static void
-prop (xmlNodePtr node, const char *name, const char *value)
-{
-  if (value != NULL)
-    xmlNewProp (node, (const xmlChar *) name, (const xmlChar *) value);
-}
-
-/* Records what PLAN built: the one place that writes an image record. */
+/* Records what PLAN built: the one place image build writes a record. */
 static gboolean
 record_image (const NlImageBuildPlan *plan, GError **error)
 {
-  g_autofree char *path = record_path (plan->name);
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
-  xmlNodePtr root = xmlNewNode (NULL, (const xmlChar *) "image");
-  xmlNodePtr source;
-  g_autofree char *text = NULL;
-  g_autoptr (GError) local = NULL;
+  g_autoptr (NlImageRecord) rec = nl_image_record_new ();
 
-  xmlDocSetRootElement (doc, root);
-  prop (root, "name", plan->name);
-  prop (root, "os", plan->os);
-  prop (root, "pool", plan->pool);
-  prop (root, "volume", plan->volume);
-  prop (root, "firmware", nl_firmware_to_string (plan->firmware));
-  prop (root, "generalized", "yes");
-  prop (root, "agent", plan->drivers != NULL ? "yes" : "no");
-  prop (root, "created", plan->created);
-  source = xmlNewChild (root, NULL, (const xmlChar *) "source", NULL);
-  prop (source, "file", plan->iso);
-  prop (source, "format", "iso");
-  prop (source, "sha256", plan->checksum);
-  text = nl_xml_node_to_string (root, TRUE);
-  if (g_mkdir_with_parents (dir, 0755) < 0 || !g_file_set_contents (path, text, -1, &local))
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "recording image '%s' in %s: %s", plan->name, path,
-                   local ? local->message : g_strerror (errno));
-      return FALSE;
-    }
-  return TRUE;
+  rec->name = g_strdup (plan->name);
+  rec->os = g_strdup (plan->os);
+  rec->pool = g_strdup (plan->pool);
+  rec->volume = g_strdup (plan->volume);
+  rec->firmware = g_strdup (nl_firmware_to_string (plan->firmware));
+  rec->generalized = TRUE;
+  rec->agent = plan->drivers != NULL;
+  rec->source = g_strdup (plan->iso);
+  rec->source_format = g_strdup ("iso");
+  rec->checksum = g_strdup (plan->checksum);
+  rec->created = g_strdup (plan->created);
+  return nl_image_record_save (rec, error);
 }
 
 /* ---- output --------------------------------------------------------------- */

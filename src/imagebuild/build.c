@@ -15,6 +15,7 @@
 #include <nestlab/error.h>
 #include <nestlab/imagebuild.h>
 #include <nestlab/iso.h>
+#include <nestlab/lab.h>
 #include <nestlab/media.h>
 #include <nestlab/render.h>
 #include <nestlab/secret.h>
@@ -317,7 +318,7 @@ nl_image_build_plan (NlVirtConn *conn, const NlImageBuildOptions *o, GError **er
   plan->lab = nl_image_build_lab_name (o->name);
   plan->domain = nl_image_build_domain_name (o->name);
   plan->pool = g_strdup (o->pool ? o->pool : NL_IMAGE_BUILD_DEFAULT_POOL);
-  plan->volume = g_strdup_printf ("%s.qcow2", o->name);
+  plan->volume = nl_image_volume_name (o->name);
   plan->answer_volume = g_strdup_printf ("%s-answer.iso", plan->domain);
   plan->size = o->size ? o->size : NL_IMAGE_BUILD_DEFAULT_SIZE;
   plan->firmware = o->firmware;

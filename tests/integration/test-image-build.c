@@ -12,6 +12,7 @@
 
 #include <nestlab/doc.h>
 #include <nestlab/error.h>
+#include <nestlab/image.h>
 #include <nestlab/imagebuild.h>
 #include <nestlab/iso.h>
 #include <nestlab/media.h>
@@ -512,6 +513,35 @@ START_TEST (cli_build_that_times_out_fails_cleanly)
 }
 END_TEST
 
+/* An image nestlab already knows is not built over: the build stops
+ * before it touches libvirt. */
+START_TEST (cli_refuses_a_name_nestlab_knows)
+{
+  g_autoptr (NlTestDir) dir = nl_test_dir_new ("nl-build-XXXXXX");
+  g_autofree char *state = g_build_filename (dir, "state", NULL);
+  g_autofree char *iso = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr (NlImageRecord) rec = nl_image_record_new ();
+  g_autoptr (GError) error = NULL;
+  int status;
+
+  make_media (dir);
+  iso = g_build_filename (dir, "media.iso", NULL);
+  g_setenv ("NESTLAB_STATE_DIR", state, TRUE);
+  rec->name = g_strdup ("known");
+  rec->os = g_strdup ("win2k22");
+  rec->pool = g_strdup (POOL);
+  rec->volume = g_strdup ("known.qcow2");
+  rec->firmware = g_strdup ("uefi");
+  ck_assert_msg (nl_image_record_save (rec, &error), "%s", error ? error->message : "");
+  status = nestlab (&out, &err, "-c", TEST_URI, "image", "build", "--iso", iso, "--os", "win2k22",
+                    "--edition", "1", "--pool", POOL, "--name", "known", NULL);
+  ck_assert_msg (status == 1, "exit %d: %s", status, err);
+  ck_assert_msg (strstr (err, "already has an image 'known'") != NULL, "%s", err);
+}
+END_TEST
+
 static Suite *
 image_build_suite (void)
 {
@@ -531,6 +561,7 @@ image_build_suite (void)
   tcase_add_test (cli, cli_dry_run_prints_the_plan_and_the_masked_answer_file);
   tcase_add_test (cli, cli_refuses_bad_input_with_status_2);
   tcase_add_test (cli, cli_build_that_times_out_fails_cleanly);
+  tcase_add_test (cli, cli_refuses_a_name_nestlab_knows);
   suite_add_tcase (s, cli);
   return s;
 }
