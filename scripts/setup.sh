@@ -3,7 +3,8 @@
 # tools and libraries (clang and its sanitizer runtimes, only recommended by
 # clang, for the sanitizer build of scripts/test.sh); a real libvirtd with
 # QEMU for the system tests; python3 and xmllint (libxml2-utils) for the
-# checks of the shipped role recipes.
+# checks of the shipped role recipes; libwim-dev (reading Windows install
+# images) and wimtools (the tests make WIMs with it).
 # Idempotent: installs only what is missing, starts libvirtd only if it is down.
 set -eu
 
@@ -11,7 +12,7 @@ PACKAGES="
   gcc meson ninja-build pkg-config git
   clang libclang-rt-14-dev
   libglib2.0-dev libxml2-dev libxml2-utils libvirt-dev libvirt-clients
-  check libosinfo-1.0-dev osinfo-db libisofs-dev libcrypt-dev
+  check libosinfo-1.0-dev osinfo-db libisofs-dev libcrypt-dev libwim-dev wimtools
   libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base
   ovmf swtpm swtpm-tools
   busybox-static cpio zstd xz-utils e2fsprogs socat

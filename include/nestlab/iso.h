@@ -17,9 +17,10 @@ typedef enum {
   NL_ISO_TREE_ROCK_RIDGE /* Rock Ridge: what Linux reads */
 } NlIsoTree;
 
-/* The image of FILES (NlMediaFile*, paths with at most one folder level,
- * e.g. "nestlab/SetupComplete.cmd") with volume label LABEL (at most 32
- * characters). A new GBytes, or NULL with ERROR set. */
+/* The image of FILES (NlMediaFile*, relative paths, e.g.
+ * "nestlab/SetupComplete.cmd"; folders are made as needed) with volume
+ * label LABEL (at most 32 characters). A new GBytes, or NULL with ERROR
+ * set. */
 GBytes *nl_iso_build (const char *label, GPtrArray *files, GError **error);
 
 /* The image of MEDIA (its label and files), written to PATH: through a
@@ -35,5 +36,12 @@ GPtrArray *nl_iso_list (const char *path, NlIsoTree tree, char **label, GError *
 /* The contents of the file at FILE_PATH (a path nl_iso_list gave for TREE)
  * in the image at PATH. */
 GBytes *nl_iso_read_file (const char *path, NlIsoTree tree, const char *file_path, GError **error);
+
+/* Copies the file at FILE_PATH (as TREE names it) out of the image at
+ * PATH into a new file DEST (mode 0600; it must not exist), streaming:
+ * an install.wim of several GiB never sits in memory. NL_ERROR_NOT_FOUND
+ * when the image has no such file; on any failure DEST is removed. */
+gboolean nl_iso_extract_file (const char *path, NlIsoTree tree, const char *file_path, const char *dest,
+                              GError **error);
 
 G_END_DECLS

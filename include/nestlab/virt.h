@@ -153,6 +153,12 @@ const char *nl_virt_domain_name (NlVirtDomain *dom);
  * drive; its definition keeps it. Nothing to do when DOM is not running or
  * has no such medium. */
 gboolean nl_virt_domain_eject (NlVirtDomain *dom, const char *pool, const char *volume, GError **error);
+/* Presses the space bar on DOM's keyboard (console.c). */
+gboolean nl_virt_domain_press_space (NlVirtDomain *dom, GError **error);
+/* Why DOM is shut off, as a word ("shutdown": the guest powered itself
+ * off; "destroyed", "crashed", "failed", ...), or NULL while it is not
+ * shut off. Static. (console.c) */
+const char *nl_virt_domain_shutoff_reason (NlVirtDomain *dom);
 /* MAC addresses of DOM's NICs, lower case (empty when unreadable). */
 GPtrArray *nl_virt_domain_macs (NlVirtDomain *dom);
 /* Appends to OUT the IPv4 addresses (not loopback) DOM's guest agent

@@ -135,6 +135,7 @@ int nl_cmd_image_import (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_image_list (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_image_remove (NlCli *cli, int argc, char **argv, GError **error);
 int nl_cmd_complete (NlCli *cli, int argc, char **argv, GError **error);
+int nl_cmd_image_build (NlCli *cli, int argc, char **argv, GError **error);
 
 extern const NlCliOption nl_validate_options[];
 extern const NlCliOption nl_render_options[];
@@ -155,3 +156,4 @@ extern const NlCliOption nl_rollout_plan_options[];
 extern const NlCliOption nl_rollout_run_options[];
 extern const NlCliOption nl_rollout_status_options[];
 extern const NlCliOption nl_rollout_resume_options[];
+extern const NlCliOption nl_image_build_options[];

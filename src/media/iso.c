@@ -61,7 +61,7 @@ set_times (IsoNode *node)
   iso_node_set_ctime (node, FIXED_TIME);
 }
 
-/* The folder NAME in ROOT, made when missing. */
+/* The folder NAME in ROOT (the root or another folder), made when missing. */
 static IsoDir *
 subdir (IsoImage *image, IsoDir *root, const char *name, GError **error)
 {
@@ -94,14 +94,17 @@ add_file (IsoImage *image, const NlMediaFile *file, GError **error)
   const void *data = g_bytes_get_data (file->data, &len);
   unsigned char *copy;
 
-  if (n == 0 || n > 2 || parts[n - 1][0] == '\0' || (n == 2 && parts[0][0] == '\0'))
+  for (guint i = 0; i < n; i++)
+    if (parts[i][0] == '\0' || g_str_equal (parts[i], ".") || g_str_equal (parts[i], ".."))
+      n = 0;
+  if (n == 0)
     {
-      g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "'%s' is not a file name with at most one folder",
-                   file->path);
+      g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "'%s' is not a relative file name", file->path);
       return FALSE;
     }
-  if (n == 2 && (dir = subdir (image, dir, parts[0], error)) == NULL)
-    return FALSE;
+  for (guint i = 0; i + 1 < n; i++)
+    if ((dir = subdir (image, dir, parts[i], error)) == NULL)
+      return FALSE;
   /* The stream owns its buffer and free()s it. */
   copy = malloc (len > 0 ? len : 1);
   if (copy == NULL)
@@ -378,4 +381,67 @@ nl_iso_read_file (const char *path, NlIsoTree tree, const char *file_path, GErro
       return NULL;
     }
   return g_byte_array_free_to_bytes (out);
+}
+
+gboolean
+nl_iso_extract_file (const char *path, NlIsoTree tree, const char *file_path, const char *dest,
+                     GError **error)
+{
+  g_autoptr (IsoImage) image = import (path, tree, NULL, error);
+  g_autofree char *absolute = g_strconcat ("/", file_path, NULL);
+  IsoNode *node = NULL;
+  IsoStream *stream;
+  char buf[16 * SECTOR];
+  int n, fd, saved;
+
+  if (image == NULL)
+    return FALSE;
+  if (iso_tree_path_to_node (image, absolute, &node) != 1 || iso_node_get_type (node) != LIBISO_FILE)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_NOT_FOUND, "%s: no file %s", path, file_path);
+      return FALSE;
+    }
+  stream = iso_file_get_stream ((IsoFile *) node);
+  if (!iso_ok (iso_stream_open (stream), file_path, error))
+    return FALSE;
+  fd = open (dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      saved = errno;
+      iso_stream_close (stream);
+      g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "cannot create %s: %s", dest, g_strerror (saved));
+      return FALSE;
+    }
+  while ((n = iso_stream_read (stream, buf, sizeof buf)) > 0)
+    {
+      gsize done = 0;
+      while (done < (gsize) n)
+        {
+          ssize_t w = write (fd, buf + done, n - done);
+          if (w < 0 && errno == EINTR)
+            continue;
+          if (w < 0)
+            {
+              saved = errno;
+              iso_stream_close (stream);
+              close (fd);
+              g_unlink (dest);
+              g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "cannot write %s: %s", dest, g_strerror (saved));
+              return FALSE;
+            }
+          done += w;
+        }
+    }
+  iso_stream_close (stream);
+  saved = close (fd) < 0 ? errno : 0;
+  if (n < 0 || saved != 0)
+    {
+      if (n < 0)
+        iso_ok (n, file_path, error);
+      else
+        g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "cannot write %s: %s", dest, g_strerror (saved));
+      g_unlink (dest);
+      return FALSE;
+    }
+  return TRUE;
 }

@@ -572,7 +572,7 @@ START_TEST (iso_refuses_bad_names_and_labels)
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) image = NULL;
 
-  file->path = g_strdup ("a/b/c");
+  file->path = g_strdup ("a//c");
   file->data = g_bytes_new_static ("x", 1);
   g_ptr_array_add (files, file);
   image = nl_iso_build ("label", files, &error);
