@@ -168,6 +168,17 @@ typedef struct {
                            network's for a machine's first static NIC */
 } NlNic;
 
+/* Installation media a machine has in a CD-ROM drive (SQL Server, SCVMM,
+ * the ADK...): a file, or a volume of a storage pool. Not the lab's: never
+ * created or removed by nestlab. */
+typedef struct {
+  char *path;           /* absolute path, or NULL */
+  char *pool;           /* with volume */
+  char *volume;
+} NlInstallMedia;
+
+void nl_install_media_free (NlInstallMedia *media);
+
 /* What a provisioning step does inside the guest. */
 typedef enum {
   NL_STEP_RUN,      /* a script given inline: /bin/sh (Linux), PowerShell (Windows) */
@@ -243,6 +254,7 @@ typedef struct NlMachine_ {
    * for the role's shipped one). */
   GPtrArray *steps;        /* of NlStep* */
   char *recipe;
+  GPtrArray *install_media;/* of NlInstallMedia*: read-only CD-ROMs after the config disk */
   NlSource src;
 } NlMachine;
 

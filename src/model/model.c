@@ -163,6 +163,7 @@ nl_machine_new (void)
   machine->data_disks = g_ptr_array_new_with_free_func (g_free);
   machine->shared_disks = g_ptr_array_new_with_free_func (g_free);
   machine->steps = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_step_free);
+  machine->install_media = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_install_media_free);
   machine->nics = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_nic_free);
   return machine;
 }
@@ -188,6 +189,7 @@ nl_machine_free (NlMachine *machine)
   g_strfreev (machine->ssh_keys);
   g_free (machine->admin_password);
   g_ptr_array_unref (machine->steps);
+  g_ptr_array_unref (machine->install_media);
   g_free (machine->recipe);
   source_clear (&machine->src);
   g_free (machine);
@@ -496,4 +498,15 @@ nl_machine_waits_to_start (const NlMachine *machine)
 {
   const NlStep *first = machine->steps && machine->steps->len ? machine->steps->pdata[0] : NULL;
   return first != NULL && first->after != NULL && first->after[0] != NULL;
+}
+
+void
+nl_install_media_free (NlInstallMedia *media)
+{
+  if (media == NULL)
+    return;
+  g_free (media->path);
+  g_free (media->pool);
+  g_free (media->volume);
+  g_free (media);
 }

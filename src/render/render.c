@@ -175,6 +175,8 @@ machine_uses_scsi (const NlMachine *machine, const NlRenderOptions *options)
 
   if (machine->shared_disks->len > 0)
     return TRUE;
+  if (machine->install_media->len > 0 && machine->os_family == NL_OS_FAMILY_LINUX)
+    return TRUE;
   if (config_disk_bus (machine, options, &config_bus) && config_bus == NL_DISK_BUS_SCSI)
     return TRUE;
   if (machine->has_boot_disk && machine->boot_disk.bus == NL_DISK_BUS_SCSI)
@@ -218,6 +220,36 @@ add_config_disk (xmlNodePtr devices, NlDiskTargets *targets, const NlLab *lab,
   add_el (disk, "readonly");
 }
 
+/* Installation media: a read-only CD-ROM on the bus the machine's OS has
+ * drivers for at setup (SATA for Windows, SCSI for Linux). */
+static void
+add_install_media (xmlNodePtr devices, NlDiskTargets *targets, const NlMachine *machine,
+                   const NlInstallMedia *media)
+{
+  NlDiskBus bus = machine->os_family == NL_OS_FAMILY_LINUX ? NL_DISK_BUS_SCSI : NL_DISK_BUS_SATA;
+  xmlNodePtr disk = add_el (devices, "disk");
+  xmlNodePtr node;
+  g_autofree char *dev = disk_target (targets, bus);
+
+  set_attr (disk, "type", media->path ? "file" : "volume");
+  set_attr (disk, "device", "cdrom");
+  node = add_el (disk, "driver");
+  set_attr (node, "name", "qemu");
+  set_attr (node, "type", "raw");
+  node = add_el (disk, "source");
+  if (media->path)
+    set_attr (node, "file", media->path);
+  else
+    {
+      set_attr (node, "pool", media->pool);
+      set_attr (node, "volume", media->volume);
+    }
+  node = add_el (disk, "target");
+  set_attr (node, "dev", dev);
+  set_attr (node, "bus", nl_disk_bus_to_string (bus));
+  add_el (disk, "readonly");
+}
+
 static gboolean
 add_disks (xmlNodePtr devices, const NlLab *lab, const NlMachine *machine,
            const NlRenderOptions *options, GError **error)
@@ -254,6 +286,8 @@ add_disks (xmlNodePtr devices, const NlLab *lab, const NlMachine *machine,
   /* Last, so the other disks keep their target names. */
   if (config_disk_bus (machine, options, &config_bus))
     add_config_disk (devices, &targets, lab, machine, config_bus);
+  for (guint i = 0; i < machine->install_media->len; i++)
+    add_install_media (devices, &targets, machine, machine->install_media->pdata[i]);
   if (machine_uses_scsi (machine, options))
     {
       xmlNodePtr controller = add_el_attr (devices, "controller", "type", "scsi");

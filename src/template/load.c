@@ -905,6 +905,27 @@ proto_identity (NlLoader *loader, MachineTemplate *mt)
     }
 }
 
+/* Installation media in CD-ROM drives (the machine's, else its profile's). */
+static void
+proto_media (NlLoader *loader, MachineTemplate *mt)
+{
+  g_autoptr (GPtrArray) nodes = children (mt->node, mt->profile, "media");
+
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      xmlNodePtr n = nodes->pdata[i];
+      NlInstallMedia *media = g_new0 (NlInstallMedia, 1);
+      media->path = attr (loader, n, "file");
+      media->volume = attr (loader, n, "volume");
+      media->pool = attr (loader, n, "pool");
+      if (media->volume && media->pool == NULL)
+        media->pool = g_strdup (loader->lab->pool);
+      if (media->path && !g_path_is_absolute (media->path))
+        nl_loader_diag (loader, n, "machine '%s': media file '%s' must be absolute", mt->proto->name, media->path);
+      g_ptr_array_add (mt->proto->install_media, media);
+    }
+}
+
 static gboolean
 build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
 {
@@ -922,6 +943,7 @@ build_machine_proto (NlLoader *loader, xmlNodePtr node, MachineTemplate *mt)
   proto_devices (loader, mt);
   proto_identity (loader, mt);
   nl_loader_parse_steps (loader, node, m);
+  proto_media (loader, mt);
   mt->nic_nodes = children (node, mt->profile, "nic");
   source_set (&m->src, node);
   return TRUE;
@@ -973,6 +995,15 @@ machine_copy (const NlMachine *p)
   for (guint i = 0; i < p->steps->len; i++)
     g_ptr_array_add (m->steps, nl_step_copy (p->steps->pdata[i]));
   m->recipe = g_strdup (p->recipe);
+  for (guint i = 0; i < p->install_media->len; i++)
+    {
+      const NlInstallMedia *o = p->install_media->pdata[i];
+      NlInstallMedia *c = g_new0 (NlInstallMedia, 1);
+      c->path = g_strdup (o->path);
+      c->pool = g_strdup (o->pool);
+      c->volume = g_strdup (o->volume);
+      g_ptr_array_add (m->install_media, c);
+    }
   m->src.file = g_strdup (p->src.file);
   m->src.line = p->src.line;
   return m;

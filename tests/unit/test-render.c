@@ -37,6 +37,7 @@ static const RenderCase render_cases[] = {
   { "replica", "windows-dc.xml", NL_CPU_VENDOR_INTEL, FALSE, "replica-1", FALSE },
   { "config-disk-windows", "hyperv.xml", NL_CPU_VENDOR_INTEL, FALSE, NULL, TRUE },
   { "config-disk-linux", "linux-kernel.xml", NL_CPU_VENDOR_AMD, FALSE, NULL, TRUE },
+  { "install-media", "install-media.xml", NL_CPU_VENDOR_INTEL, FALSE, NULL, TRUE },
 };
 
 /* One rendered object: its golden file name and libvirt schema kind. */
