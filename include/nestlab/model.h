@@ -351,10 +351,10 @@ char *nl_format_ipv4 (guint32 addr);
 gboolean nl_parse_cidr (const char *text, guint32 *addr, guint *prefix);
 gboolean nl_ipv4_in_subnet (guint32 addr, guint32 subnet, guint prefix);
 
-/* Whether MACHINE's first provisioning step waits for steps of other
- * machines: then it is started only when that step can run (a member of a
- * domain boots once its domain controller is ready, so its first-boot
- * join finds it). */
+/* Whether MACHINE is a Windows machine whose first provisioning step waits
+ * for steps of other machines: then it is started only when that step can
+ * run (a member of a domain boots once its domain controller is ready, so
+ * the join of its first boot's specialize pass finds it). */
 gboolean nl_machine_waits_to_start (const NlMachine *machine);
 
 /* The step named NAME of MACHINE, or NULL. */

@@ -497,7 +497,10 @@ gboolean
 nl_machine_waits_to_start (const NlMachine *machine)
 {
   const NlStep *first = machine->steps && machine->steps->len ? machine->steps->pdata[0] : NULL;
-  return first != NULL && first->after != NULL && first->after[0] != NULL;
+  /* Windows joins its domain in the specialize pass of its first boot;
+   * Linux guests do nothing on their first boot that waits for others. */
+  return machine->os_family == NL_OS_FAMILY_WINDOWS && first != NULL && first->after != NULL
+         && first->after[0] != NULL;
 }
 
 void
