@@ -115,12 +115,49 @@ typedef struct {
   char *pool;           /* storage pool of its backups and clones ("default") */
 } NlReplicaSpec;
 
+/* What happens to a host's guest before the host goes down (Hyper-V's
+ * automatic stop action): a managed save, a shutdown (agent, then ACPI,
+ * then the deadline), or a live migration to the host's peer. */
+typedef enum {
+  NL_STOP_SAVE,
+  NL_STOP_SHUTDOWN,
+  NL_STOP_MIGRATE,
+  NL_STOP_LAST
+} NlStopAction;
+NL_ENUM_DECL (nl_stop_action);
+
+/* The plan-wide default for host guests (<host-policy>). */
+typedef struct {
+  NlStopAction stop;        /* default: shutdown */
+  guint shutdown_timeout;   /* seconds before a shutdown becomes a power-off; default 5m */
+  gboolean migrate_back;    /* migrated guests go home after the host is back; default yes */
+} NlHostPolicy;
+
+/* A guest named in a <host>: its own stop action. */
+typedef struct {
+  char *name;
+  NlStopAction stop;
+  NlSource src;
+} NlHostGuest;
+
+/* A libvirt host as a rollout target (<host> in <targets>). Planned only:
+ * nestlab does not yet drain, patch or reboot hosts. */
+typedef struct {
+  char *name;
+  char *uri;                /* libvirt URI of the host */
+  char *peer;               /* name of another <host> of the plan that takes migrations; may be NULL */
+  GPtrArray *guests;        /* of NlHostGuest*: per-guest overrides */
+  NlSource src;
+} NlHostTarget;
+
 typedef struct {
   char *id;             /* the plan's name; run ids start with it */
   char *description;
   char *file;
   GPtrArray *patches;   /* of NlPatch*, in install order */
   GPtrArray *targets;   /* of NlTargetSelector* */
+  GPtrArray *hosts;     /* of NlHostTarget*, in plan order (planned, not executed) */
+  NlHostPolicy host_policy;
   GPtrArray *health;    /* of NlHealthCheck* */
   NlReplicaSpec replica;
   GPtrArray *rings;     /* of NlRing*, in order */
@@ -136,6 +173,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlRolloutPlan, nl_rollout_plan_free)
  * meaning). NULL with ERROR (NL_ERROR_INVALID for bad input) holding one
  * or more lines "FILE:LINE: message". Caller owns the result. */
 NlRolloutPlan *nl_rollout_plan_load (const char *file, GError **error);
+
+/* The host of PLAN named NAME, or NULL. Borrowed. */
+const NlHostTarget *nl_rollout_plan_find_host (const NlRolloutPlan *plan, const char *name);
+/* The stop action of guest NAME on HOST: its own, else the plan's. */
+NlStopAction nl_rollout_guest_stop (const NlRolloutPlan *plan, const NlHostTarget *host,
+                                    const char *name);
 
 /* The RelaxNG schema built into the library (templates/schema/rollout.rng). */
 const char *nl_rollout_schema (void);
@@ -420,6 +463,90 @@ gboolean nl_rollout_abort (const char *root, const char *id, NlRolloutDriver *dr
 GPtrArray *nl_rollout_describe (const NlRolloutPlan *plan, const GPtrArray *targets,
                                 const GPtrArray *machines, GDateTime *now,
                                 gboolean ignore_windows, GError **error);
+
+/* ------------------------------------------------------------------ */
+/* Host windows: the pure planner and the downtime notice               */
+
+/* How much of a reboot a pending patch needs. */
+typedef enum {
+  NL_REBOOT_NONE,
+  NL_REBOOT_SHARED,         /* one reboot after it and its neighbours will do */
+  NL_REBOOT_OWN,            /* its reboot must come before any later patch installs */
+  NL_REBOOT_LAST
+} NlRebootNeed;
+
+typedef struct {
+  const char *id;
+  NlRebootNeed reboot;
+} NlPendingPatch;
+
+/* What is known of one guest of a host when the window is planned. All
+ * borrowed. NESTED: a nested hypervisor, which may run guests of its own
+ * (nobody outside can tell whether it does right now). */
+typedef struct {
+  const char *name;
+  gboolean running;
+  gboolean nested;
+  NlStopAction stop;
+  const NlPendingPatch *patches;  /* in install order */
+  guint n_patches;
+} NlGuestFacts;
+
+/* What the window does with a guest. */
+typedef enum {
+  NL_GUEST_LEAVE_OFF,       /* not running: nothing to stop */
+  NL_GUEST_SAVE,
+  NL_GUEST_SHUTDOWN,
+  NL_GUEST_MIGRATE,
+  NL_GUEST_ACTION_LAST
+} NlGuestAction;
+NL_ENUM_DECL (nl_guest_action);
+
+typedef struct {
+  char *name;
+  NlStopAction asked;       /* the stop action the plan gives it */
+  NlGuestAction action;
+  gboolean migrate_back;    /* NL_GUEST_MIGRATE: it comes home after the window */
+  char *reason;             /* why ACTION is not what was asked; NULL when it is */
+  char **before;            /* installed before the host goes down (NULL-terminated, may be empty) */
+  gboolean held;            /* BEFORE's reboot is held back: the host's reboot is the guest's */
+  char **after;             /* installed after a reboot of the guest's own: for MIGRATE all of
+                             * them, for SHUTDOWN what must wait for the first reboot */
+  guint reboots;            /* boots of the guest the window causes, its own included */
+} NlGuestPlan;
+
+typedef struct {
+  char *host;
+  char *uri;
+  char *peer;               /* may be NULL */
+  GPtrArray *guests;        /* of NlGuestPlan*, in the order given */
+  GPtrArray *warnings;      /* of char*: where one window is impossible, or patches wait */
+  GDateTime *start, *end;   /* the window (NULL until nl_rollout_host_plans_schedule) */
+} NlHostPlan;
+
+void nl_host_plan_free (NlHostPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlHostPlan, nl_host_plan_free)
+
+/* Plans HOST's window for its guests GUESTS (N_GUESTS facts, borrowed)
+ * under POLICY: pure, no connection. Caller owns the result. */
+NlHostPlan *nl_rollout_host_plan (const NlHostTarget *host, const NlHostPolicy *policy,
+                                  const NlGuestFacts *guests, guint n_guests);
+
+/* Puts every NlHostPlan of PLANS into the plan's next maintenance window
+ * after NOW (the earliest of PLAN's windows, in UTC). FALSE with ERROR
+ * when the plan has no window or a time zone is unknown. */
+gboolean nl_rollout_host_plans_schedule (const NlRolloutPlan *plan, GPtrArray *plans,
+                                         GDateTime *now, GError **error);
+
+/* Lines for `rollout plan`: each host window, its guests and warnings. */
+GPtrArray *nl_rollout_host_plans_describe (const GPtrArray *plans);
+
+/* The downtime notice for scheduled PLANS (NlHostPlan*): iCalendar (RFC
+ * 5545: one VEVENT per window, times in UTC, CRLF line ends, lines folded
+ * at 75 octets) and the same as JSON. STAMP is the DTSTAMP (when the
+ * notice was made). Newly allocated. */
+char *nl_rollout_notice_ics (const char *plan_id, const GPtrArray *plans, GDateTime *stamp);
+char *nl_rollout_notice_json (const char *plan_id, const GPtrArray *plans, GDateTime *stamp);
 
 /* ------------------------------------------------------------------ */
 /* Reports                                                              */

@@ -69,11 +69,17 @@ typedef struct {
   gboolean ids;
   char *id;
   char *html;
+  char *ics;
+  char *notice_json;
 } RolloutOptions;
 
 const NlCliOption nl_rollout_plan_options[] = {
   NL_CLI_FLAG (RolloutOptions, now, "now", 0, "Show the plan as run with --now (no window)"),
   NL_CLI_FLAG (RolloutOptions, offline, "offline", 0, "Do not ask libvirt which machines the targets are"),
+  NL_CLI_FILENAME (RolloutOptions, ics, "ics", 0,
+                   "Write the hosts' downtime notice as iCalendar (one event per window)", "FILE"),
+  NL_CLI_FILENAME (RolloutOptions, notice_json, "notice-json", 0,
+                   "Write the hosts' downtime notice as JSON", "FILE"),
   NL_CLI_OPTION_END,
 };
 
@@ -100,6 +106,85 @@ const NlCliOption nl_rollout_status_options[] = {
   NL_CLI_FLAG (RolloutOptions, ids, "ids", 0, "Print only the rollouts' ids, one a line"),
   NL_CLI_OPTION_END,
 };
+
+/* The host windows of PLAN. libvirt is not asked about host guests yet:
+ * the guests are the ones the plan names, taken as running, not nested,
+ * with every patch of the plan pending (docs/rollouts.md says so). */
+static GPtrArray *
+host_plans (const NlRolloutPlan *plan)
+{
+  GPtrArray *plans = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_plan_free);
+  g_autofree NlPendingPatch *patches = g_new0 (NlPendingPatch, plan->patches->len + 1);
+
+  for (guint i = 0; i < plan->patches->len; i++)
+    {
+      const NlPatch *p = plan->patches->pdata[i];
+      patches[i].id = p->id;
+      patches[i].reboot = p->reboot ? NL_REBOOT_SHARED : NL_REBOOT_NONE;
+    }
+  for (guint h = 0; h < plan->hosts->len; h++)
+    {
+      const NlHostTarget *host = plan->hosts->pdata[h];
+      g_autofree NlGuestFacts *facts = g_new0 (NlGuestFacts, host->guests->len + 1);
+      for (guint g = 0; g < host->guests->len; g++)
+        {
+          const NlHostGuest *guest = host->guests->pdata[g];
+          facts[g].name = guest->name;
+          facts[g].running = TRUE;
+          facts[g].stop = guest->stop;
+          facts[g].patches = patches;
+          facts[g].n_patches = plan->patches->len;
+        }
+      g_ptr_array_add (plans, nl_rollout_host_plan (host, &plan->host_policy, facts,
+                                                    host->guests->len));
+    }
+  return plans;
+}
+
+/* Prints the host windows and writes the notices asked for. */
+static gboolean
+plan_hosts (const NlRolloutPlan *plan, const RolloutOptions *opts, GDateTime *now, GError **error)
+{
+  g_autoptr (GPtrArray) plans = NULL;
+  g_autoptr (GPtrArray) lines = NULL;
+  g_autoptr (GError) local = NULL;
+
+  if (plan->hosts->len == 0)
+    {
+      if (opts->ics || opts->notice_json)
+        {
+          nl_cli_usage_error (error, "--ics and --notice-json need a plan with <host> targets");
+          return FALSE;
+        }
+      return TRUE;
+    }
+  plans = host_plans (plan);
+  /* Without a window the hosts are shown unscheduled; a notice needs one. */
+  if (!nl_rollout_host_plans_schedule (plan, plans, now, &local)
+      && (opts->ics || opts->notice_json || !g_error_matches (local, NL_ERROR, NL_ERROR_INVALID)))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  printf ("host windows (guests as the plan names them, taken as running with every patch "
+          "pending; planned only, hosts are not patched yet):\n");
+  lines = nl_rollout_host_plans_describe (plans);
+  for (guint i = 0; i < lines->len; i++)
+    printf ("%s\n", (char *) lines->pdata[i]);
+  if (opts->ics)
+    {
+      g_autofree char *ics = nl_rollout_notice_ics (plan->id, plans, now);
+      if (!g_file_set_contents (opts->ics, ics, -1, error))
+        return FALSE;
+    }
+  if (opts->notice_json)
+    {
+      g_autofree char *json = nl_rollout_notice_json (plan->id, plans, now);
+      if (!g_file_set_contents (opts->notice_json, json, -1, error))
+        return FALSE;
+    }
+  return TRUE;
+}
 
 int
 nl_cmd_rollout_plan (NlCli *cli, int argc, char **argv, GError **error)
@@ -132,7 +217,7 @@ nl_cmd_rollout_plan (NlCli *cli, int argc, char **argv, GError **error)
     return -1;
   for (guint i = 0; i < lines->len; i++)
     printf ("%s\n", (char *) lines->pdata[i]);
-  return 0;
+  return plan_hosts (plan, &opts, t, error) ? 0 : -1;
 }
 
 int
@@ -149,6 +234,12 @@ nl_cmd_rollout_run (NlCli *cli, int argc, char **argv, GError **error)
   plan = nl_rollout_plan_load (argv[1], error);
   if (plan == NULL)
     return -1;
+  if (plan->hosts->len > 0)
+    {
+      g_set_error (error, NL_ERROR, NL_ERROR_INVALID,
+                   "%s: <host> targets can be planned ('rollout plan') but not run yet", argv[1]);
+      return -1;
+    }
   driver = nl_rollout_virt_driver_new (cli->uri, error);
   o.id = opts.id;
   o.now = opts.now;

@@ -14,6 +14,7 @@
 NL_ENUM_IMPL (nl_severity, NL_SEVERITY_LAST, "critical", "important", "moderate", "low")
 NL_ENUM_IMPL (nl_target_kind, NL_TARGET_LAST, "lab", "domain")
 NL_ENUM_IMPL (nl_health_kind, NL_HEALTH_LAST, "agent", "command")
+NL_ENUM_IMPL (nl_stop_action, NL_STOP_LAST, "save", "shutdown", "migrate")
 
 /* From the compiled resource bundle (templates/schema). */
 
@@ -60,6 +61,29 @@ selector_free (NlTargetSelector *sel)
 }
 
 static void
+host_guest_free (NlHostGuest *guest)
+{
+  if (guest == NULL)
+    return;
+  g_free (guest->name);
+  g_free (guest->src.file);
+  g_free (guest);
+}
+
+static void
+host_free (NlHostTarget *host)
+{
+  if (host == NULL)
+    return;
+  g_free (host->name);
+  g_free (host->uri);
+  g_free (host->peer);
+  g_clear_pointer (&host->guests, g_ptr_array_unref);
+  g_free (host->src.file);
+  g_free (host);
+}
+
+static void
 health_free (NlHealthCheck *hc)
 {
   if (hc == NULL)
@@ -103,6 +127,7 @@ nl_rollout_plan_free (NlRolloutPlan *plan)
   g_free (plan->replica.pool);
   g_clear_pointer (&plan->patches, g_ptr_array_unref);
   g_clear_pointer (&plan->targets, g_ptr_array_unref);
+  g_clear_pointer (&plan->hosts, g_ptr_array_unref);
   g_clear_pointer (&plan->health, g_ptr_array_unref);
   g_clear_pointer (&plan->rings, g_ptr_array_unref);
   g_clear_pointer (&plan->windows, g_ptr_array_unref);
@@ -121,6 +146,30 @@ nl_rollout_command_for (const GPtrArray *commands, NlOsFamily os)
         return c;
     }
   return commands->len == 1 ? commands->pdata[0] : NULL;
+}
+
+const NlHostTarget *
+nl_rollout_plan_find_host (const NlRolloutPlan *plan, const char *name)
+{
+  for (guint i = 0; plan->hosts && i < plan->hosts->len; i++)
+    {
+      const NlHostTarget *h = plan->hosts->pdata[i];
+      if (g_strcmp0 (h->name, name) == 0)
+        return h;
+    }
+  return NULL;
+}
+
+NlStopAction
+nl_rollout_guest_stop (const NlRolloutPlan *plan, const NlHostTarget *host, const char *name)
+{
+  for (guint i = 0; host->guests && i < host->guests->len; i++)
+    {
+      const NlHostGuest *g = host->guests->pdata[i];
+      if (g_strcmp0 (g->name, name) == 0)
+        return g->stop;
+    }
+  return plan->host_policy.stop;
 }
 
 /* ------------------------------------------------------------------ */
@@ -304,6 +353,109 @@ parse_patch (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
   g_ptr_array_add (plan->patches, patch);
 }
 
+/* A stop action attribute; an unknown one is reported and leaves FALLBACK. */
+static NlStopAction
+attr_stop (Ctx *ctx, xmlNodePtr node, const char *what, NlStopAction fallback)
+{
+  g_autofree char *text = attr (node, "stop");
+  int stop;
+
+  if (text == NULL)
+    return fallback;
+  stop = nl_stop_action_from_string (text);
+  if (stop < 0)
+    {
+      DIAG (ctx, node, "%s: stop action '%s' is not one of save, shutdown, migrate", what, text);
+      return fallback;
+    }
+  return stop;
+}
+
+/* Guests are checked against the plan-wide stop action later, in
+ * check_hosts, because <host-policy> may come after <targets>. */
+static void
+parse_host (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
+{
+  NlHostTarget *host = g_new0 (NlHostTarget, 1);
+
+  source_set (ctx, &host->src, node);
+  host->name = attr (node, "name");
+  host->uri = attr (node, "uri");
+  host->peer = attr (node, "peer");
+  host->guests = g_ptr_array_new_with_free_func ((GDestroyNotify) host_guest_free);
+  for (xmlNodePtr c = node->children; c; c = c->next)
+    {
+      NlHostGuest *guest;
+      g_autofree char *what = NULL;
+      if (!is_element (c, "guest"))
+        continue;
+      guest = g_new0 (NlHostGuest, 1);
+      source_set (ctx, &guest->src, c);
+      guest->name = attr (c, "name");
+      what = g_strdup_printf ("host '%s': guest '%s'", host->name, guest->name);
+      /* NL_STOP_LAST: none of its own; the plan's applies. */
+      guest->stop = attr_stop (ctx, c, what, NL_STOP_LAST);
+      for (guint i = 0; i < host->guests->len; i++)
+        {
+          const NlHostGuest *o = host->guests->pdata[i];
+          if (g_str_equal (o->name, guest->name))
+            DIAG (ctx, c, "host '%s': guest '%s' is listed twice (first at line %d)", host->name,
+                  guest->name, o->src.line);
+        }
+      g_ptr_array_add (host->guests, guest);
+    }
+  for (guint i = 0; i < plan->hosts->len; i++)
+    {
+      const NlHostTarget *o = plan->hosts->pdata[i];
+      if (g_str_equal (o->name, host->name))
+        DIAG (ctx, node, "host '%s' is listed twice (first at line %d)", host->name, o->src.line);
+      else if (g_str_equal (o->uri, host->uri))
+        DIAG (ctx, node, "host '%s': URI '%s' is host '%s' already", host->name, host->uri, o->name);
+    }
+  g_ptr_array_add (plan->hosts, host);
+}
+
+/* What needs every host known: peers, and migrations that need one. A
+ * guest on two hosts at once is an error too: libvirt runs a domain in
+ * one place. */
+static void
+check_hosts (Ctx *ctx, NlRolloutPlan *plan)
+{
+  for (guint i = 0; i < plan->hosts->len; i++)
+    {
+      NlHostTarget *host = plan->hosts->pdata[i];
+      if (host->peer != NULL)
+        {
+          if (g_str_equal (host->peer, host->name))
+            diag (ctx, host->src.line, "host '%s': its peer cannot be itself", host->name);
+          else if (nl_rollout_plan_find_host (plan, host->peer) == NULL)
+            diag (ctx, host->src.line, "host '%s': peer '%s' is not a <host> of this plan",
+                  host->name, host->peer);
+        }
+      if (host->peer == NULL && plan->host_policy.stop == NL_STOP_MIGRATE)
+        diag (ctx, host->src.line,
+              "host '%s': the plan's stop action is migrate, but the host has no peer "
+              "(peer=\"HOST\")", host->name);
+      for (guint g = 0; g < host->guests->len; g++)
+        {
+          NlHostGuest *guest = host->guests->pdata[g];
+          if (guest->stop == NL_STOP_MIGRATE && host->peer == NULL)
+            diag (ctx, guest->src.line, "host '%s': guest '%s' migrates, but the host has no peer "
+                  "(peer=\"HOST\")", host->name, guest->name);
+          if (guest->stop == NL_STOP_LAST)
+            guest->stop = plan->host_policy.stop;
+          for (guint j = 0; j < i; j++)
+            {
+              const NlHostTarget *o = plan->hosts->pdata[j];
+              for (guint k = 0; k < o->guests->len; k++)
+                if (g_str_equal (((NlHostGuest *) o->guests->pdata[k])->name, guest->name))
+                  diag (ctx, guest->src.line, "guest '%s' is listed on host '%s' and on host '%s'",
+                        guest->name, o->name, host->name);
+            }
+        }
+    }
+}
+
 static void
 parse_targets (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
 {
@@ -312,6 +464,11 @@ parse_targets (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
       NlTargetSelector *sel;
       if (c->type != XML_ELEMENT_NODE)
         continue;
+      if (is_element (c, "host"))
+        {
+          parse_host (ctx, plan, c);
+          continue;
+        }
       sel = g_new0 (NlTargetSelector, 1);
       source_set (ctx, &sel->src, c);
       if (is_element (c, "lab"))
@@ -501,6 +658,10 @@ build_plan (Ctx *ctx, xmlNodePtr root)
   plan->id = attr (root, "name");
   plan->patches = g_ptr_array_new_with_free_func ((GDestroyNotify) patch_free);
   plan->targets = g_ptr_array_new_with_free_func ((GDestroyNotify) selector_free);
+  plan->hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) host_free);
+  plan->host_policy.stop = NL_STOP_SHUTDOWN;
+  plan->host_policy.shutdown_timeout = 300;
+  plan->host_policy.migrate_back = TRUE;
   plan->health = g_ptr_array_new_with_free_func ((GDestroyNotify) health_free);
   plan->rings = g_ptr_array_new_with_free_func ((GDestroyNotify) ring_free);
   plan->windows = g_ptr_array_new_with_free_func ((GDestroyNotify) window_free);
@@ -521,6 +682,14 @@ build_plan (Ctx *ctx, xmlNodePtr root)
         parse_targets (ctx, plan, c);
       else if (is_element (c, "health"))
         parse_health (ctx, plan, c);
+      else if (is_element (c, "host-policy"))
+        {
+          plan->host_policy.stop = attr_stop (ctx, c, "host-policy", NL_STOP_SHUTDOWN);
+          plan->host_policy.migrate_back = attr_yes (c, "migrate-back", TRUE);
+          attr_duration (ctx, c, "shutdown-timeout", 300, &plan->host_policy.shutdown_timeout);
+          if (plan->host_policy.shutdown_timeout == 0)
+            DIAG (ctx, c, "host-policy: shutdown-timeout must be more than 0");
+        }
       else if (is_element (c, "replica"))
         {
           plan->replica.enabled = attr_yes (c, "enabled", TRUE);
@@ -539,7 +708,8 @@ build_plan (Ctx *ctx, xmlNodePtr root)
     }
   if (plan->patches->len == 0)
     DIAG (ctx, root, "the plan has no <patch>");
-  if (plan->targets->len == 0)
+  check_hosts (ctx, plan);
+  if (plan->targets->len == 0 && plan->hosts->len == 0)
     DIAG (ctx, root, "the plan has no <targets>");
   if (plan->rings->len == 0)
     DIAG (ctx, root, "the plan has no <ring>: name at least one (select=\"*\" takes every target)");
