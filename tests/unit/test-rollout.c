@@ -1339,6 +1339,239 @@ nl_rollout_exec_tcases (Suite *s)
   suite_add_tcase (s, tc);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Host windows                                                         */
+
+START_TEST (plan_hosts_parse_with_policy_and_overrides)
+{
+  g_autofree char *path = nl_test_data_path ("rollout/good/hosts.xml");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlRolloutPlan) plan = nl_rollout_plan_load (path, &error);
+  const NlHostTarget *h;
+
+  ck_assert_msg (plan != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq (plan->targets->len, 0);
+  ck_assert_uint_eq (plan->hosts->len, 2);
+  ck_assert_int_eq (plan->host_policy.stop, NL_STOP_SHUTDOWN);
+  ck_assert_uint_eq (plan->host_policy.shutdown_timeout, 180);
+  ck_assert (!plan->host_policy.migrate_back);
+  h = nl_rollout_plan_find_host (plan, "hv1");
+  ck_assert_str_eq (h->uri, "qemu+ssh://root@hv1/system");
+  ck_assert_str_eq (h->peer, "hv2");
+  ck_assert_uint_eq (h->guests->len, 3);
+  ck_assert_int_eq (nl_rollout_guest_stop (plan, h, "web01"), NL_STOP_MIGRATE);
+  ck_assert_int_eq (nl_rollout_guest_stop (plan, h, "db01"), NL_STOP_SAVE);
+  /* Named without a stop action, or not named at all: the plan's. */
+  ck_assert_int_eq (nl_rollout_guest_stop (plan, h, "build"), NL_STOP_SHUTDOWN);
+  ck_assert_int_eq (nl_rollout_guest_stop (plan, h, "elsewhere"), NL_STOP_SHUTDOWN);
+  h = nl_rollout_plan_find_host (plan, "hv2");
+  ck_assert_ptr_null (h->peer);
+  ck_assert_uint_eq (h->guests->len, 0);
+  ck_assert_ptr_null (nl_rollout_plan_find_host (plan, "hv3"));
+}
+END_TEST
+
+static const NlPendingPatch no_patches[] = { { NULL, NL_REBOOT_NONE } };
+static const NlPendingPatch one_reboot[] = { { "KB1", NL_REBOOT_SHARED }, { "KB2", NL_REBOOT_NONE } };
+static const NlPendingPatch no_reboot[] = { { "KB3", NL_REBOOT_NONE } };
+static const NlPendingPatch two_own[] = { { "SSU", NL_REBOOT_OWN }, { "KB4", NL_REBOOT_OWN } };
+static const NlPendingPatch own_then_shared[] = { { "KB0", NL_REBOOT_SHARED }, { "SSU", NL_REBOOT_OWN },
+                                                  { "KB5", NL_REBOOT_SHARED } };
+
+/* The window of host hv1 (peer hv2) for FACTS, as `rollout plan` prints it. */
+static char *
+planned (const NlGuestFacts *facts, guint n, gboolean migrate_back)
+{
+  NlHostTarget host = { .name = "hv1", .uri = "qemu+tcp://10.254.77.2/system", .peer = "hv2" };
+  NlHostPolicy policy = { NL_STOP_SHUTDOWN, 300, migrate_back };
+  g_autoptr (GPtrArray) plans = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_plan_free);
+  g_autoptr (GPtrArray) lines = NULL;
+
+  g_ptr_array_add (plans, nl_rollout_host_plan (&host, &policy, facts, n));
+  lines = nl_rollout_host_plans_describe (plans);
+  g_ptr_array_add (lines, NULL);
+  return g_strjoinv ("\n", (char **) lines->pdata);
+}
+
+#define PATCHES(a) (a), G_N_ELEMENTS (a)
+
+START_TEST (host_window_keeps_each_stop_action_when_it_can)
+{
+  const NlGuestFacts facts[] = {
+    { "web", TRUE, FALSE, NL_STOP_MIGRATE, PATCHES (one_reboot) },
+    { "cache", TRUE, FALSE, NL_STOP_SAVE, PATCHES (no_reboot) },
+    { "db", TRUE, FALSE, NL_STOP_SHUTDOWN, PATCHES (one_reboot) },
+    { "idle", TRUE, FALSE, NL_STOP_SHUTDOWN, no_patches, 0 },
+  };
+  g_autofree char *text = planned (facts, G_N_ELEMENTS (facts), TRUE);
+  ck_assert_str_eq (text,
+    "host hv1 (qemu+tcp://10.254.77.2/system), peer hv2: window now\n"
+    "  web: migrate to the peer and back; after its reboot: KB1, KB2; reboots: 1\n"
+    "  cache: save; before: KB3; reboots: 0\n"
+    "  db: shutdown; before: KB1, KB2 (reboot held for the host's); reboots: 1\n"
+    "  idle: shutdown; reboots: 1");
+}
+END_TEST
+
+START_TEST (host_window_shuts_down_nested_hypervisors_instead_of_moving_them)
+{
+  const NlGuestFacts facts[] = {
+    { "hyperv1", TRUE, TRUE, NL_STOP_MIGRATE, PATCHES (no_reboot) },
+    { "hyperv2", TRUE, TRUE, NL_STOP_SAVE, no_patches, 0 },
+  };
+  g_autofree char *text = planned (facts, G_N_ELEMENTS (facts), FALSE);
+  ck_assert_str_eq (text,
+    "host hv1 (qemu+tcp://10.254.77.2/system), peer hv2: window now\n"
+    "  hyperv1: shutdown instead of migrate (a nested hypervisor: KVM does not support migrating "
+    "one that runs guests of its own); before: KB3; reboots: 1\n"
+    "  hyperv2: shutdown instead of save (a nested hypervisor: KVM does not support saving one "
+    "that runs guests of its own); reboots: 1");
+}
+END_TEST
+
+START_TEST (host_window_never_saves_a_guest_that_waits_for_a_reboot)
+{
+  const NlGuestFacts facts[] = { { "app", TRUE, FALSE, NL_STOP_SAVE, PATCHES (one_reboot) } };
+  g_autoptr (GPtrArray) plans = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_plan_free);
+  NlHostTarget host = { .name = "hv1", .uri = "qemu:///system" };
+  NlHostPolicy policy = { NL_STOP_SAVE, 300, TRUE };
+  g_autoptr (NlHostPlan) hp = nl_rollout_host_plan (&host, &policy, facts, 1);
+  const NlGuestPlan *g = hp->guests->pdata[0];
+
+  ck_assert_int_eq (g->asked, NL_STOP_SAVE);
+  ck_assert_int_eq (g->action, NL_GUEST_SHUTDOWN);
+  ck_assert (g->held);
+  ck_assert_uint_eq (g_strv_length (g->before), 2);
+  ck_assert_uint_eq (g_strv_length (g->after), 0);
+  ck_assert_uint_eq (g->reboots, 1);
+  ck_assert_uint_eq (hp->warnings->len, 0);
+}
+END_TEST
+
+START_TEST (host_window_warns_where_one_reboot_is_impossible)
+{
+  const NlGuestFacts facts[] = {
+    { "dc1", TRUE, FALSE, NL_STOP_SHUTDOWN, PATCHES (two_own) },
+    { "sql1", TRUE, FALSE, NL_STOP_SHUTDOWN, PATCHES (own_then_shared) },
+    { "old", FALSE, FALSE, NL_STOP_SAVE, PATCHES (one_reboot) },
+  };
+  g_autofree char *text = planned (facts, G_N_ELEMENTS (facts), TRUE);
+  ck_assert_str_eq (text,
+    "host hv1 (qemu+tcp://10.254.77.2/system), peer hv2: window now\n"
+    "  dc1: shutdown; before: SSU (reboot held for the host's); after its reboot: KB4; reboots: 2\n"
+    "  sql1: shutdown; before: KB0, SSU (reboot held for the host's); after its reboot: KB5; reboots: 2\n"
+    "  old: leave-off; reboots: 0\n"
+    "  warning: guest 'dc1': one window is impossible: SSU needs a reboot of its own before later "
+    "patches install, so it reboots 2 times\n"
+    "  warning: guest 'sql1': one window is impossible: SSU needs a reboot of its own before later "
+    "patches install, so it reboots 2 times\n"
+    "  warning: guest 'old' is not running: its 2 pending patch(es) wait until it runs");
+}
+END_TEST
+
+/* The notice for tests/data/rollout/good/hosts.xml with a nested
+ * hypervisor, a guest that is off and one that needs two reboots added. */
+static GPtrArray *
+notice_plans (NlRolloutPlan **out_plan)
+{
+  g_autofree char *path = nl_test_data_path ("rollout/good/hosts.xml");
+  g_autoptr (GError) error = NULL;
+  NlRolloutPlan *plan = nl_rollout_plan_load (path, &error);
+  GPtrArray *plans = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_plan_free);
+  g_autoptr (GDateTime) now = g_date_time_new_utc (2026, 11, 30, 8, 0, 0);
+  const NlGuestFacts hv1[] = {
+    { "web01", TRUE, FALSE, NL_STOP_MIGRATE, PATCHES (one_reboot) },
+    { "db01", TRUE, FALSE, NL_STOP_SAVE, PATCHES (no_reboot) },
+    { "build", TRUE, FALSE, NL_STOP_SHUTDOWN, PATCHES (own_then_shared) },
+  };
+  const NlGuestFacts hv2[] = {
+    { "hyperv-lab, \"node;1\"", TRUE, TRUE, NL_STOP_SAVE, PATCHES (one_reboot) },
+    { "archive", FALSE, FALSE, NL_STOP_SHUTDOWN, PATCHES (no_reboot) },
+  };
+
+  ck_assert_msg (plan != NULL, "%s", error ? error->message : "");
+  g_ptr_array_add (plans, nl_rollout_host_plan (plan->hosts->pdata[0], &plan->host_policy,
+                                                hv1, G_N_ELEMENTS (hv1)));
+  g_ptr_array_add (plans, nl_rollout_host_plan (plan->hosts->pdata[1], &plan->host_policy,
+                                                hv2, G_N_ELEMENTS (hv2)));
+  ck_assert_msg (nl_rollout_host_plans_schedule (plan, plans, now, &error), "%s", error->message);
+  *out_plan = plan;
+  return plans;
+}
+
+START_TEST (notice_is_golden_icalendar_and_json)
+{
+  g_autoptr (NlRolloutPlan) plan = NULL;
+  g_autoptr (GPtrArray) plans = notice_plans (&plan);
+  g_autoptr (GDateTime) stamp = g_date_time_new_utc (2026, 11, 30, 8, 0, 0);
+  g_autofree char *ics = nl_rollout_notice_ics (plan->id, plans, stamp);
+  g_autofree char *json = nl_rollout_notice_json (plan->id, plans, stamp);
+
+  /* Europe/Berlin 22:00 on the second Tuesday of December is 21:00 UTC. */
+  ck_assert (strstr (ics, "\r\nDTSTART:20261208T210000Z\r\n") != NULL);
+  ck_assert (strstr (ics, "\r\nDTEND:20261209T010000Z\r\n") != NULL);
+  ck_assert (nl_test_golden ("rollout/notice/hosts.ics", ics));
+  ck_assert (nl_test_golden ("rollout/notice/hosts.json", json));
+}
+END_TEST
+
+/* RFC 5545 3.1: every line ends in CRLF and has at most 75 octets; a
+ * folded line goes on with one space, and unfolding gives the text back. */
+START_TEST (notice_lines_are_folded_at_75_octets_with_crlf)
+{
+  g_autoptr (NlRolloutPlan) plan = NULL;
+  g_autoptr (GPtrArray) plans = notice_plans (&plan);
+  g_autoptr (GDateTime) stamp = g_date_time_new_utc (2026, 11, 30, 8, 0, 0);
+  g_autofree char *ics = nl_rollout_notice_ics (plan->id, plans, stamp);
+  g_autoptr (GString) unfolded = g_string_new (NULL);
+  const char *p = ics;
+  guint folded = 0, events = 0;
+
+  ck_assert (g_utf8_validate (ics, -1, NULL));
+  while (*p)
+    {
+      const char *eol = strstr (p, "\r\n");
+      ck_assert_msg (eol != NULL, "a line without CRLF at the end: %s", p);
+      ck_assert_msg (memchr (p, '\n', eol - p) == NULL, "a bare LF in: %.*s", (int) (eol - p), p);
+      ck_assert_msg (eol - p <= 75, "%d octets: %.*s", (int) (eol - p), (int) (eol - p), p);
+      if (*p == ' ')
+        {
+          folded++;
+          g_string_append_len (unfolded, p + 1, eol - p - 1);
+        }
+      else
+        {
+          if (unfolded->len)
+            g_string_append_c (unfolded, '\n');
+          g_string_append_len (unfolded, p, eol - p);
+        }
+      if (g_str_has_prefix (p, "BEGIN:VEVENT\r\n"))
+        events++;
+      p = eol + 2;
+    }
+  ck_assert_uint_gt (folded, 0);
+  /* Both hosts share the plan's next window: one event. */
+  ck_assert_uint_eq (events, 1);
+  ck_assert (strstr (unfolded->str, "\nSUMMARY:Maintenance: hv1\\, hv2 down for patching\n") != NULL);
+  ck_assert (strstr (unfolded->str, "guest hyperv-lab\\, \"node\\;1\": shutdown instead of save") != NULL);
+}
+END_TEST
+
+START_TEST (notice_needs_a_window)
+{
+  g_autoptr (NlRolloutPlan) plan = NULL;
+  g_autoptr (GPtrArray) plans = notice_plans (&plan);
+  g_autoptr (GDateTime) now = g_date_time_new_utc (2026, 11, 30, 8, 0, 0);
+  g_autoptr (GError) error = NULL;
+
+  g_ptr_array_set_size (plan->windows, 0);
+  ck_assert (!nl_rollout_host_plans_schedule (plan, plans, now, &error));
+  ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_INVALID));
+  ck_assert (strstr (error->message, "no <window>") != NULL);
+}
+END_TEST
+
 static Suite *
 rollout_suite (void)
 {
@@ -1351,6 +1584,17 @@ rollout_suite (void)
   tcase_add_loop_test (tc, plan_bad_file_reports_file_and_line, 0, bad_plans->len);
   tcase_add_test (tc, plan_missing_file_is_invalid_input);
   tcase_add_test (tc, amounts_parse);
+  suite_add_tcase (s, tc);
+
+  tc = tcase_create ("hosts");
+  tcase_add_test (tc, plan_hosts_parse_with_policy_and_overrides);
+  tcase_add_test (tc, host_window_keeps_each_stop_action_when_it_can);
+  tcase_add_test (tc, host_window_shuts_down_nested_hypervisors_instead_of_moving_them);
+  tcase_add_test (tc, host_window_never_saves_a_guest_that_waits_for_a_reboot);
+  tcase_add_test (tc, host_window_warns_where_one_reboot_is_impossible);
+  tcase_add_test (tc, notice_is_golden_icalendar_and_json);
+  tcase_add_test (tc, notice_lines_are_folded_at_75_octets_with_crlf);
+  tcase_add_test (tc, notice_needs_a_window);
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("window");
