@@ -177,6 +177,18 @@ check "provision of a machine the lab lacks is bad usage" 2 "$NESTLAB" -c test:/
 check "provision --from a step the machine lacks is bad usage" 2 "$NESTLAB" -c test:///default provision \
     "$S/templates/tiny-lab.xml" --set guest_dir=/nonexistent client01 --from nosuch
 
+# A plan with hosts: the planned windows, and the downtime notice as
+# iCalendar (CRLF lines) and JSON.
+check "rollout plan of hosts writes the downtime notice" 0 "$NESTLAB" rollout plan --offline \
+    "$S/tests/data/rollout/good/hosts.xml" --ics "$T/notice.ics" --notice-json "$T/notice.json"
+contains "it shows each host's window" "$T/out" "host hv1 (qemu+ssh://root@hv1/system), peer hv2: window"
+n=$((n + 1))
+if head -c 17 "$T/notice.ics" | od -c | grep -q '\\r' && grep -q "^BEGIN:VEVENT" "$T/notice.ics" &&
+    python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/notice.json"; then echo "ok $n - the notice is iCalendar with CRLF lines, and JSON"
+else echo "not ok $n - the notice is not what it should be"; failed=1; fi
+check "rollout run refuses a plan with hosts (not carried out yet)" 2 "$NESTLAB" -c test:///default rollout run \
+    --now "$S/tests/data/rollout/good/hosts.xml"
+
 # The man page and the README name every command `nestlab help` lists, and
 # every option each command's --help lists (the man page's ones).
 "$NESTLAB" help | sed -n '/^Commands:/,/^$/p' | sed -n 's/^  \([a-z][a-z]*\( [a-z][a-z]*\)\{0,1\}\) .*/\1/p' \
