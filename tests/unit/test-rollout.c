@@ -1433,7 +1433,6 @@ END_TEST
 START_TEST (host_window_never_saves_a_guest_that_waits_for_a_reboot)
 {
   const NlGuestFacts facts[] = { { "app", TRUE, FALSE, NL_STOP_SAVE, PATCHES (one_reboot) } };
-  g_autoptr (GPtrArray) plans = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_plan_free);
   NlHostTarget host = { .name = "hv1", .uri = "qemu:///system" };
   NlHostPolicy policy = { NL_STOP_SAVE, 300, TRUE };
   g_autoptr (NlHostPlan) hp = nl_rollout_host_plan (&host, &policy, facts, 1);
