@@ -7,20 +7,16 @@
 #include <string.h>
 
 #include <libxml/tree.h>
-#include <libxml/xmlsave.h>
 
 #include <nestlab/autounattend.h>
 #include <nestlab/error.h>
 #include <nestlab/media.h>
+#include "unattend-doc.h"
 
-#define UNATTEND_NS "urn:schemas-microsoft-com:unattend"
-#define WCM_NS "http://schemas.microsoft.com/WMIConfig/2002/State"
 /* Drive letters a CD-ROM may get, in Windows PE (where the unpartitioned
  * disk has none yet) and in the installed system (where C: is taken). */
 #define PE_DRIVE_LETTERS "DEFG"
 #define DRIVE_LETTERS "D E F G H I J K L M N O P Q R S T U V W X Y Z"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (xmlDoc, xmlFreeDoc)
 
 /* virtio-win's drivers the installation gets: storage (SCSI and block, so
  * a template may put the clone's disk on either bus), network, memory
@@ -62,64 +58,27 @@ nl_autounattend_windows_partition (NlFirmware firmware)
 
 /* ---- the document ------------------------------------------------------- */
 
-typedef struct {
-  xmlNsPtr ns;
-  xmlNsPtr wcm;
-} Doc;
-
 static xmlNodePtr
-el (const Doc *d, xmlNodePtr parent, const char *name, const char *text)
-{
-  return xmlNewTextChild (parent, d->ns, (const xmlChar *) name, (const xmlChar *) text);
-}
-
-static xmlNodePtr
-el_uint (const Doc *d, xmlNodePtr parent, const char *name, guint value)
+el_uint (const NlUnattendDoc *d, xmlNodePtr parent, const char *name, guint value)
 {
   char text[16];
   g_snprintf (text, sizeof text, "%u", value);
-  return el (d, parent, name, text);
-}
-
-static void
-wcm_attr (const Doc *d, xmlNodePtr node, const char *name, const char *value)
-{
-  xmlNewNsProp (node, d->wcm, (const xmlChar *) name, (const xmlChar *) value);
+  return nl_unattend_el (d, parent, name, text);
 }
 
 /* A list entry Windows merges by its key: wcm:action="add", and
  * wcm:keyValue when KEY is not 0. */
 static xmlNodePtr
-added (const Doc *d, xmlNodePtr parent, const char *name, guint key)
+added (const NlUnattendDoc *d, xmlNodePtr parent, const char *name, guint key)
 {
-  xmlNodePtr node = el (d, parent, name, NULL);
-  wcm_attr (d, node, "action", "add");
+  xmlNodePtr node = nl_unattend_el (d, parent, name, NULL);
+  nl_unattend_wcm (d, node, "action", "add");
   if (key > 0)
     {
       char text[16];
       g_snprintf (text, sizeof text, "%u", key);
-      wcm_attr (d, node, "keyValue", text);
+      nl_unattend_wcm (d, node, "keyValue", text);
     }
-  return node;
-}
-
-static xmlNodePtr
-component (const Doc *d, xmlNodePtr settings, const char *name)
-{
-  xmlNodePtr node = el (d, settings, "component", NULL);
-  xmlNewProp (node, (const xmlChar *) "name", (const xmlChar *) name);
-  xmlNewProp (node, (const xmlChar *) "processorArchitecture", (const xmlChar *) "amd64");
-  xmlNewProp (node, (const xmlChar *) "publicKeyToken", (const xmlChar *) "31bf3856ad364e35");
-  xmlNewProp (node, (const xmlChar *) "language", (const xmlChar *) "neutral");
-  xmlNewProp (node, (const xmlChar *) "versionScope", (const xmlChar *) "nonSxS");
-  return node;
-}
-
-static xmlNodePtr
-settings (const Doc *d, xmlNodePtr root, const char *pass)
-{
-  xmlNodePtr node = el (d, root, "settings", NULL);
-  xmlNewProp (node, (const xmlChar *) "pass", (const xmlChar *) pass);
   return node;
 }
 
@@ -132,39 +91,39 @@ typedef struct {
 } Facts;
 
 static void
-international (const Doc *d, xmlNodePtr c, const Facts *f)
+international (const NlUnattendDoc *d, xmlNodePtr c, const Facts *f)
 {
-  el (d, c, "InputLocale", f->input_locale);
-  el (d, c, "SystemLocale", f->locale);
-  el (d, c, "UILanguage", f->ui_language);
-  el (d, c, "UserLocale", f->locale);
+  nl_unattend_el (d, c, "InputLocale", f->input_locale);
+  nl_unattend_el (d, c, "SystemLocale", f->locale);
+  nl_unattend_el (d, c, "UILanguage", f->ui_language);
+  nl_unattend_el (d, c, "UserLocale", f->locale);
 }
 
 static void
-create_partition (const Doc *d, xmlNodePtr parent, guint order, const char *type, guint size_mb)
+create_partition (const NlUnattendDoc *d, xmlNodePtr parent, guint order, const char *type, guint size_mb)
 {
   xmlNodePtr p = added (d, parent, "CreatePartition", 0);
   el_uint (d, p, "Order", order);
-  el (d, p, "Type", type);
+  nl_unattend_el (d, p, "Type", type);
   if (size_mb > 0)
     el_uint (d, p, "Size", size_mb);
   else
-    el (d, p, "Extend", "true");
+    nl_unattend_el (d, p, "Extend", "true");
 }
 
 static xmlNodePtr
-modify_partition (const Doc *d, xmlNodePtr parent, guint order, const char *format, const char *label,
+modify_partition (const NlUnattendDoc *d, xmlNodePtr parent, guint order, const char *format, const char *label,
                   const char *letter)
 {
   xmlNodePtr p = added (d, parent, "ModifyPartition", 0);
   el_uint (d, p, "Order", order);
   el_uint (d, p, "PartitionID", order);
   if (format != NULL)
-    el (d, p, "Format", format);
+    nl_unattend_el (d, p, "Format", format);
   if (label != NULL)
-    el (d, p, "Label", label);
+    nl_unattend_el (d, p, "Label", label);
   if (letter != NULL)
-    el (d, p, "Letter", letter);
+    nl_unattend_el (d, p, "Letter", letter);
   return p;
 }
 
@@ -172,16 +131,16 @@ modify_partition (const Doc *d, xmlNodePtr parent, guint order, const char *form
  * recovery partition (EFI System 100 MB FAT32, MSR 16 MB, Windows the
  * rest), BIOS with a 500 MB active System Reserved partition. */
 static void
-disk_configuration (const Doc *d, xmlNodePtr setup, NlFirmware firmware)
+disk_configuration (const NlUnattendDoc *d, xmlNodePtr setup, NlFirmware firmware)
 {
-  xmlNodePtr config = el (d, setup, "DiskConfiguration", NULL);
+  xmlNodePtr config = nl_unattend_el (d, setup, "DiskConfiguration", NULL);
   xmlNodePtr disk = added (d, config, "Disk", 0);
   xmlNodePtr create, modify, p;
 
-  el (d, disk, "DiskID", "0");
-  el (d, disk, "WillWipeDisk", "true");
-  create = el (d, disk, "CreatePartitions", NULL);
-  modify = el (d, disk, "ModifyPartitions", NULL);
+  nl_unattend_el (d, disk, "DiskID", "0");
+  nl_unattend_el (d, disk, "WillWipeDisk", "true");
+  create = nl_unattend_el (d, disk, "CreatePartitions", NULL);
+  modify = nl_unattend_el (d, disk, "ModifyPartitions", NULL);
   if (firmware == NL_FIRMWARE_UEFI)
     {
       create_partition (d, create, 1, "EFI", 100);
@@ -196,22 +155,22 @@ disk_configuration (const Doc *d, xmlNodePtr setup, NlFirmware firmware)
       create_partition (d, create, 1, "Primary", 500);
       create_partition (d, create, 2, "Primary", 0);
       p = modify_partition (d, modify, 1, "NTFS", "System Reserved", NULL);
-      el (d, p, "Active", "true");
+      nl_unattend_el (d, p, "Active", "true");
       modify_partition (d, modify, 2, "NTFS", "Windows", "C");
     }
-  el (d, config, "WillShowUI", "OnError");
+  nl_unattend_el (d, config, "WillShowUI", "OnError");
 }
 
 static void
-add_windows_pe (const Doc *d, xmlNodePtr root, const Facts *f)
+add_windows_pe (const NlUnattendDoc *d, xmlNodePtr root, const Facts *f)
 {
   const NlAutounattendOptions *o = f->o;
-  xmlNodePtr s = settings (d, root, "windowsPE");
+  xmlNodePtr s = nl_unattend_settings (d, "windowsPE");
   xmlNodePtr c, node, image, metadata, install_to, user_data;
 
-  c = component (d, s, "Microsoft-Windows-International-Core-WinPE");
-  node = el (d, c, "SetupUILanguage", NULL);
-  el (d, node, "UILanguage", f->ui_language);
+  c = nl_unattend_component (d, s, "Microsoft-Windows-International-Core-WinPE");
+  node = nl_unattend_el (d, c, "SetupUILanguage", NULL);
+  nl_unattend_el (d, node, "UILanguage", f->ui_language);
   international (d, c, f);
 
   if (o->drivers_os != NULL)
@@ -220,69 +179,69 @@ add_windows_pe (const Doc *d, xmlNodePtr root, const Facts *f)
        * Setup skips the paths that do not exist. */
       xmlNodePtr paths;
       guint key = 1;
-      c = component (d, s, "Microsoft-Windows-PnpCustomizationsWinPE");
-      paths = el (d, c, "DriverPaths", NULL);
+      c = nl_unattend_component (d, s, "Microsoft-Windows-PnpCustomizationsWinPE");
+      paths = nl_unattend_el (d, c, "DriverPaths", NULL);
       for (const char *letter = PE_DRIVE_LETTERS; *letter; letter++)
         for (const char *const *drv = virtio_drivers; *drv; drv++)
           {
             g_autofree char *path = g_strdup_printf ("%c:\\%s\\%s\\amd64", *letter, *drv, o->drivers_os);
             node = added (d, paths, "PathAndCredentials", key++);
-            el (d, node, "Path", path);
+            nl_unattend_el (d, node, "Path", path);
           }
     }
 
-  c = component (d, s, "Microsoft-Windows-Setup");
+  c = nl_unattend_component (d, s, "Microsoft-Windows-Setup");
   disk_configuration (d, c, o->firmware);
-  image = el (d, el (d, c, "ImageInstall", NULL), "OSImage", NULL);
-  metadata = added (d, el (d, image, "InstallFrom", NULL), "MetaData", 0);
-  el (d, metadata, "Key", "/IMAGE/INDEX");
+  image = nl_unattend_el (d, nl_unattend_el (d, c, "ImageInstall", NULL), "OSImage", NULL);
+  metadata = added (d, nl_unattend_el (d, image, "InstallFrom", NULL), "MetaData", 0);
+  nl_unattend_el (d, metadata, "Key", "/IMAGE/INDEX");
   el_uint (d, metadata, "Value", o->image_index);
-  install_to = el (d, image, "InstallTo", NULL);
-  el (d, install_to, "DiskID", "0");
+  install_to = nl_unattend_el (d, image, "InstallTo", NULL);
+  nl_unattend_el (d, install_to, "DiskID", "0");
   el_uint (d, install_to, "PartitionID", nl_autounattend_windows_partition (o->firmware));
-  el (d, image, "WillShowUI", "OnError");
-  user_data = el (d, c, "UserData", NULL);
-  el (d, user_data, "AcceptEula", "true");
+  nl_unattend_el (d, image, "WillShowUI", "OnError");
+  user_data = nl_unattend_el (d, c, "UserData", NULL);
+  nl_unattend_el (d, user_data, "AcceptEula", "true");
   if (o->product_key != NULL)
     {
-      node = el (d, user_data, "ProductKey", NULL);
-      el (d, node, "Key", o->product_key);
-      el (d, node, "WillShowUI", "OnError");
+      node = nl_unattend_el (d, user_data, "ProductKey", NULL);
+      nl_unattend_el (d, node, "Key", o->product_key);
+      nl_unattend_el (d, node, "WillShowUI", "OnError");
     }
 }
 
 static void
-first_logon_command (const Doc *d, xmlNodePtr commands, guint order, const char *description,
+first_logon_command (const NlUnattendDoc *d, xmlNodePtr commands, guint order, const char *description,
                      const char *command)
 {
   xmlNodePtr node = added (d, commands, "SynchronousCommand", 0);
   el_uint (d, node, "Order", order);
-  el (d, node, "Description", description);
-  el (d, node, "CommandLine", command);
-  el (d, node, "RequiresUserInput", "false");
+  nl_unattend_el (d, node, "Description", description);
+  nl_unattend_el (d, node, "CommandLine", command);
+  nl_unattend_el (d, node, "RequiresUserInput", "false");
 }
 
 static void
-add_oobe (const Doc *d, xmlNodePtr root, const Facts *f)
+add_oobe (const NlUnattendDoc *d, xmlNodePtr root, const Facts *f)
 {
-  xmlNodePtr s = settings (d, root, "oobeSystem");
+  xmlNodePtr s = nl_unattend_settings (d, "oobeSystem");
   xmlNodePtr c, node, password, commands;
   guint order = 1;
 
-  c = component (d, s, "Microsoft-Windows-International-Core");
+  c = nl_unattend_component (d, s, "Microsoft-Windows-International-Core");
   international (d, c, f);
 
-  c = component (d, s, "Microsoft-Windows-Shell-Setup");
+  c = nl_unattend_component (d, s, "Microsoft-Windows-Shell-Setup");
   /* One automatic logon, to run the commands below. */
-  node = el (d, c, "AutoLogon", NULL);
-  password = el (d, node, "Password", NULL);
-  el (d, password, "Value", f->password);
-  el (d, password, "PlainText", "true");
-  el (d, node, "Enabled", "true");
-  el (d, node, "LogonCount", "1");
-  el (d, node, "Username", "Administrator");
+  node = nl_unattend_el (d, c, "AutoLogon", NULL);
+  password = nl_unattend_el (d, node, "Password", NULL);
+  nl_unattend_el (d, password, "Value", f->password);
+  nl_unattend_el (d, password, "PlainText", "true");
+  nl_unattend_el (d, node, "Enabled", "true");
+  nl_unattend_el (d, node, "LogonCount", "1");
+  nl_unattend_el (d, node, "Username", "Administrator");
 
-  commands = el (d, c, "FirstLogonCommands", NULL);
+  commands = nl_unattend_el (d, c, "FirstLogonCommands", NULL);
   if (f->o->drivers_os != NULL)
     first_logon_command (d, commands, order++, "nestlab: install the QEMU guest agent",
                          "cmd.exe /c for %d in (" DRIVE_LETTERS ") do @if exist %d:\\"
@@ -297,16 +256,16 @@ add_oobe (const Doc *d, xmlNodePtr root, const Facts *f)
   first_logon_command (d, commands, order++, "nestlab: generalize and power off",
                        NL_AUTOUNATTEND_SYSPREP);
 
-  node = el (d, c, "OOBE", NULL);
-  el (d, node, "HideEULAPage", "true");
-  el (d, node, "HideLocalAccountScreen", "true");
-  el (d, node, "HideOnlineAccountScreens", "true");
-  el (d, node, "HideWirelessSetupInOOBE", "true");
-  el (d, node, "ProtectYourPC", "3");
-  el (d, c, "TimeZone", "UTC");
-  node = el (d, el (d, c, "UserAccounts", NULL), "AdministratorPassword", NULL);
-  el (d, node, "Value", f->password);
-  el (d, node, "PlainText", "true");
+  node = nl_unattend_el (d, c, "OOBE", NULL);
+  nl_unattend_el (d, node, "HideEULAPage", "true");
+  nl_unattend_el (d, node, "HideLocalAccountScreen", "true");
+  nl_unattend_el (d, node, "HideOnlineAccountScreens", "true");
+  nl_unattend_el (d, node, "HideWirelessSetupInOOBE", "true");
+  nl_unattend_el (d, node, "ProtectYourPC", "3");
+  nl_unattend_el (d, c, "TimeZone", "UTC");
+  node = nl_unattend_el (d, nl_unattend_el (d, c, "UserAccounts", NULL), "AdministratorPassword", NULL);
+  nl_unattend_el (d, node, "Value", f->password);
+  nl_unattend_el (d, node, "PlainText", "true");
 }
 
 /* ---- checks and text ---------------------------------------------------- */
@@ -372,62 +331,17 @@ check_options (const NlAutounattendOptions *o, Facts *f, GError **error)
   return TRUE;
 }
 
-static void
-wipe_string (gpointer data)
-{
-  char *s = data;
-  explicit_bzero (s, strlen (s));
-  g_free (s);
-}
-
-/* Wipes every text node: libxml2 frees without wiping. */
-static void
-wipe_tree (xmlNodePtr node)
-{
-  for (; node != NULL; node = node->next)
-    {
-      if (node->type == XML_TEXT_NODE && node->content != NULL)
-        explicit_bzero (node->content, strlen ((const char *) node->content));
-      wipe_tree (node->children);
-    }
-}
-
-static char *
-doc_to_text (xmlDocPtr doc)
-{
-  xmlBufferPtr buffer = xmlBufferCreate ();
-  xmlSaveCtxtPtr ctxt = xmlSaveToBuffer (buffer, "UTF-8", XML_SAVE_FORMAT);
-  char *text;
-
-  xmlSaveDoc (ctxt, doc);
-  xmlSaveClose (ctxt);
-  text = g_strdup ((const char *) xmlBufferContent (buffer));
-  explicit_bzero ((xmlChar *) xmlBufferContent (buffer), xmlBufferLength (buffer));
-  xmlBufferFree (buffer);
-  return text;
-}
-
 GBytes *
 nl_autounattend_build (const NlAutounattendOptions *options, GError **error)
 {
-  g_autoptr (xmlDoc) doc = NULL;
-  xmlNodePtr root;
+  NlUnattendDoc d;
   Facts facts = { 0 };
-  Doc d;
-  char *text;
 
   if (!check_options (options, &facts, error))
     return NULL;
-  doc = xmlNewDoc ((const xmlChar *) "1.0");
-  root = xmlNewDocNode (doc, NULL, (const xmlChar *) "unattend", NULL);
-  xmlDocSetRootElement (doc, root);
-  d.ns = xmlNewNs (root, (const xmlChar *) UNATTEND_NS, NULL);
-  d.wcm = xmlNewNs (root, (const xmlChar *) WCM_NS, (const xmlChar *) "wcm");
-  xmlSetNs (root, d.ns);
-  add_windows_pe (&d, root, &facts);
-  add_oobe (&d, root, &facts);
-  text = doc_to_text (doc);
-  wipe_tree (root);
-  wipe_string (facts.password);
-  return g_bytes_new_with_free_func (text, strlen (text), wipe_string, text);
+  nl_unattend_doc_init (&d);
+  add_windows_pe (&d, d.root, &facts);
+  add_oobe (&d, d.root, &facts);
+  nl_media_wipe_string (facts.password);
+  return nl_media_bytes_take_wiped (nl_unattend_doc_finish (&d));
 }

@@ -11,11 +11,10 @@
 
 #include <nestlab/error.h>
 #include <nestlab/media.h>
+#include "unattend-doc.h"
 
 NL_ENUM_IMPL (nl_media_kind, NL_MEDIA_LAST, "unattend", "cloud-init")
 
-#define UNATTEND_NS "urn:schemas-microsoft-com:unattend"
-#define WCM_NS "http://schemas.microsoft.com/WMIConfig/2002/State"
 /* Drive letters a Windows CD-ROM may get; the hook looks on each. */
 #define DRIVE_LETTERS "D E F G H I J K L M N O P Q R S T U V W X Y Z"
 
@@ -210,79 +209,35 @@ secret_text (const Facts *facts, const char *name, GError **error)
   return g_strdup (value);
 }
 
-static void
-wipe_string (gpointer data)
-{
-  char *s = data;
-  explicit_bzero (s, strlen (s));
-  g_free (s);
-}
-
-static GBytes *
-bytes_take_wiped (char *text)
-{
-  return g_bytes_new_with_free_func (text, strlen (text), wipe_string, text);
-}
-
 /* ---- Windows: Unattend.xml -------------------------------------------- */
-
-typedef struct {
-  xmlNsPtr ns;
-  xmlNsPtr wcm;
-} Unattend;
-
-static xmlNodePtr
-el (const Unattend *u, xmlNodePtr parent, const char *name, const char *text)
-{
-  return xmlNewTextChild (parent, u->ns, (const xmlChar *) name, (const xmlChar *) text);
-}
-
-static void
-wcm_attr (const Unattend *u, xmlNodePtr node, const char *name, const char *value)
-{
-  xmlNewNsProp (node, u->wcm, (const xmlChar *) name, (const xmlChar *) value);
-}
-
-/* <component> with the attributes Windows Setup matches components by. */
-static xmlNodePtr
-component (const Unattend *u, xmlNodePtr settings, const char *name)
-{
-  xmlNodePtr node = el (u, settings, "component", NULL);
-  xmlNewProp (node, (const xmlChar *) "name", (const xmlChar *) name);
-  xmlNewProp (node, (const xmlChar *) "processorArchitecture", (const xmlChar *) "amd64");
-  xmlNewProp (node, (const xmlChar *) "publicKeyToken", (const xmlChar *) "31bf3856ad364e35");
-  xmlNewProp (node, (const xmlChar *) "language", (const xmlChar *) "neutral");
-  xmlNewProp (node, (const xmlChar *) "versionScope", (const xmlChar *) "nonSxS");
-  return node;
-}
 
 /* <Interface wcm:action="add"> of the TCPIP component, for one NIC. */
 static void
-tcpip_interface (const Unattend *u, xmlNodePtr interfaces, const NicFacts *f)
+tcpip_interface (const NlUnattendDoc *u, xmlNodePtr interfaces, const NicFacts *f)
 {
-  xmlNodePtr iface = el (u, interfaces, "Interface", NULL);
+  xmlNodePtr iface = nl_unattend_el (u, interfaces, "Interface", NULL);
   g_autofree char *id = nl_media_windows_mac (f->mac);
   xmlNodePtr ipv4;
 
-  wcm_attr (u, iface, "action", "add");
-  ipv4 = el (u, iface, "Ipv4Settings", NULL);
-  el (u, ipv4, "DhcpEnabled", f->nic->ip ? "false" : "true");
-  el (u, iface, "Identifier", id);
+  nl_unattend_wcm (u, iface, "action", "add");
+  ipv4 = nl_unattend_el (u, iface, "Ipv4Settings", NULL);
+  nl_unattend_el (u, ipv4, "DhcpEnabled", f->nic->ip ? "false" : "true");
+  nl_unattend_el (u, iface, "Identifier", id);
   if (f->nic->ip != NULL)
     {
       g_autofree char *cidr = g_strdup_printf ("%s/%u", f->nic->ip, f->nic->prefix);
-      xmlNodePtr addresses = el (u, iface, "UnicastIpAddresses", NULL);
-      xmlNodePtr address = el (u, addresses, "IpAddress", cidr);
-      wcm_attr (u, address, "action", "add");
-      wcm_attr (u, address, "keyValue", "1");
+      xmlNodePtr addresses = nl_unattend_el (u, iface, "UnicastIpAddresses", NULL);
+      xmlNodePtr address = nl_unattend_el (u, addresses, "IpAddress", cidr);
+      nl_unattend_wcm (u, address, "action", "add");
+      nl_unattend_wcm (u, address, "keyValue", "1");
       if (f->nic->gateway != NULL)
         {
-          xmlNodePtr routes = el (u, iface, "Routes", NULL);
-          xmlNodePtr route = el (u, routes, "Route", NULL);
-          wcm_attr (u, route, "action", "add");
-          el (u, route, "Identifier", "0");
-          el (u, route, "Prefix", "0.0.0.0/0");
-          el (u, route, "NextHopAddress", f->nic->gateway);
+          xmlNodePtr routes = nl_unattend_el (u, iface, "Routes", NULL);
+          xmlNodePtr route = nl_unattend_el (u, routes, "Route", NULL);
+          nl_unattend_wcm (u, route, "action", "add");
+          nl_unattend_el (u, route, "Identifier", "0");
+          nl_unattend_el (u, route, "Prefix", "0.0.0.0/0");
+          nl_unattend_el (u, route, "NextHopAddress", f->nic->gateway);
         }
     }
 }
@@ -291,60 +246,58 @@ tcpip_interface (const Unattend *u, xmlNodePtr interfaces, const NicFacts *f)
  * search domain on the DNS NIC; the others do not register their addresses
  * (a storage NIC's address in the domain's DNS misleads clients). */
 static void
-dns_interface (const Unattend *u, xmlNodePtr interfaces, const NicFacts *f, const Facts *facts)
+dns_interface (const NlUnattendDoc *u, xmlNodePtr interfaces, const NicFacts *f, const Facts *facts)
 {
-  xmlNodePtr iface = el (u, interfaces, "Interface", NULL);
+  xmlNodePtr iface = nl_unattend_el (u, interfaces, "Interface", NULL);
   g_autofree char *id = nl_media_windows_mac (f->mac);
 
-  wcm_attr (u, iface, "action", "add");
-  el (u, iface, "Identifier", id);
+  nl_unattend_wcm (u, iface, "action", "add");
+  nl_unattend_el (u, iface, "Identifier", id);
   if (f->dns && facts->search != NULL)
-    el (u, iface, "DNSDomain", facts->search);
+    nl_unattend_el (u, iface, "DNSDomain", facts->search);
   if (f->dns && facts->dns->len > 0)
     {
-      xmlNodePtr order = el (u, iface, "DNSServerSearchOrder", NULL);
+      xmlNodePtr order = nl_unattend_el (u, iface, "DNSServerSearchOrder", NULL);
       for (guint i = 0; i < facts->dns->len; i++)
         {
           g_autofree char *key = g_strdup_printf ("%u", i + 1);
-          xmlNodePtr address = el (u, order, "IpAddress", g_ptr_array_index (facts->dns, i));
-          wcm_attr (u, address, "action", "add");
-          wcm_attr (u, address, "keyValue", key);
+          xmlNodePtr address = nl_unattend_el (u, order, "IpAddress", g_ptr_array_index (facts->dns, i));
+          nl_unattend_wcm (u, address, "action", "add");
+          nl_unattend_wcm (u, address, "keyValue", key);
         }
     }
-  el (u, iface, "DisableDynamicUpdate", f->dns ? "false" : "true");
+  nl_unattend_el (u, iface, "DisableDynamicUpdate", f->dns ? "false" : "true");
 }
 
 static gboolean
-add_specialize (const Unattend *u, xmlNodePtr root, const Facts *facts, GError **error)
+add_specialize (const NlUnattendDoc *u, xmlNodePtr root, const Facts *facts, GError **error)
 {
   const NlMachine *m = facts->machine;
   const char *tz = nl_timezone_windows (m->timezone);
-  xmlNodePtr settings = el (u, root, "settings", NULL);
+  xmlNodePtr settings = nl_unattend_settings (u, "specialize");
   xmlNodePtr c, node;
 
-  xmlNewProp (settings, (const xmlChar *) "pass", (const xmlChar *) "specialize");
-
-  c = component (u, settings, "Microsoft-Windows-Shell-Setup");
-  el (u, c, "ComputerName", m->name);
+  c = nl_unattend_component (u, settings, "Microsoft-Windows-Shell-Setup");
+  nl_unattend_el (u, c, "ComputerName", m->name);
   if (tz == NULL)
     {
       g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "machine %s: no Windows time zone for '%s'",
                    m->name, m->timezone);
       return FALSE;
     }
-  el (u, c, "TimeZone", tz);
+  nl_unattend_el (u, c, "TimeZone", tz);
 
   if (facts->nics->len > 0)
     {
-      c = component (u, settings, "Microsoft-Windows-TCPIP");
-      node = el (u, c, "Interfaces", NULL);
+      c = nl_unattend_component (u, settings, "Microsoft-Windows-TCPIP");
+      node = nl_unattend_el (u, c, "Interfaces", NULL);
       for (guint i = 0; i < facts->nics->len; i++)
         tcpip_interface (u, node, &g_array_index (facts->nics, NicFacts, i));
 
-      c = component (u, settings, "Microsoft-Windows-DNS-Client");
+      c = nl_unattend_component (u, settings, "Microsoft-Windows-DNS-Client");
       if (facts->search != NULL)
-        el (u, c, "DNSDomain", facts->search);
-      node = el (u, c, "Interfaces", NULL);
+        nl_unattend_el (u, c, "DNSDomain", facts->search);
+      node = nl_unattend_el (u, c, "Interfaces", NULL);
       for (guint i = 0; i < facts->nics->len; i++)
         dns_interface (u, node, &g_array_index (facts->nics, NicFacts, i), facts);
     }
@@ -352,52 +305,52 @@ add_specialize (const Unattend *u, xmlNodePtr root, const Facts *facts, GError *
   if (facts->joins != NULL || m->workgroup != NULL)
     {
       xmlNodePtr id;
-      c = component (u, settings, "Microsoft-Windows-UnattendedJoin");
-      id = el (u, c, "Identification", NULL);
+      c = nl_unattend_component (u, settings, "Microsoft-Windows-UnattendedJoin");
+      id = nl_unattend_el (u, c, "Identification", NULL);
       if (facts->joins != NULL)
         {
           g_autofree char *password = secret_text (facts, facts->joins->admin_password, error);
           xmlNodePtr credentials;
           if (password == NULL)
             return FALSE;
-          credentials = el (u, id, "Credentials", NULL);
-          el (u, credentials, "Domain", facts->joins->netbios);
-          el (u, credentials, "Password", password);
-          el (u, credentials, "Username", "Administrator");
+          credentials = nl_unattend_el (u, id, "Credentials", NULL);
+          nl_unattend_el (u, credentials, "Domain", facts->joins->netbios);
+          nl_unattend_el (u, credentials, "Password", password);
+          nl_unattend_el (u, credentials, "Username", "Administrator");
           explicit_bzero (password, strlen (password));
-          el (u, id, "JoinDomain", facts->joins->name);
+          nl_unattend_el (u, id, "JoinDomain", facts->joins->name);
         }
       else
-        el (u, id, "JoinWorkgroup", m->workgroup);
+        nl_unattend_el (u, id, "JoinWorkgroup", m->workgroup);
     }
 
   if (m->rdp)
     {
-      c = component (u, settings, "Microsoft-Windows-TerminalServices-LocalSessionManager");
-      el (u, c, "fDenyTSConnections", "false");
-      c = component (u, settings, "Microsoft-Windows-TerminalServices-RDP-WinStationExtensions");
-      el (u, c, "UserAuthentication", "1");
-      c = component (u, settings, "Networking-MPSSVC-Svc");
-      node = el (u, c, "FirewallGroups", NULL);
-      node = el (u, node, "FirewallGroup", NULL);
-      wcm_attr (u, node, "action", "add");
-      wcm_attr (u, node, "keyValue", "RemoteDesktop");
-      el (u, node, "Active", "true");
+      c = nl_unattend_component (u, settings, "Microsoft-Windows-TerminalServices-LocalSessionManager");
+      nl_unattend_el (u, c, "fDenyTSConnections", "false");
+      c = nl_unattend_component (u, settings, "Microsoft-Windows-TerminalServices-RDP-WinStationExtensions");
+      nl_unattend_el (u, c, "UserAuthentication", "1");
+      c = nl_unattend_component (u, settings, "Networking-MPSSVC-Svc");
+      node = nl_unattend_el (u, c, "FirewallGroups", NULL);
+      node = nl_unattend_el (u, node, "FirewallGroup", NULL);
+      nl_unattend_wcm (u, node, "action", "add");
+      nl_unattend_wcm (u, node, "keyValue", "RemoteDesktop");
+      nl_unattend_el (u, node, "Active", "true");
       /* The group's resource id: its display name is localized. */
-      el (u, node, "Group", "@FirewallAPI.dll,-28752");
-      el (u, node, "Profile", "all");
+      nl_unattend_el (u, node, "Group", "@FirewallAPI.dll,-28752");
+      nl_unattend_el (u, node, "Profile", "all");
     }
 
   /* The provisioning hook: Windows runs %WINDIR%\Setup\Scripts\
    * SetupComplete.cmd as SYSTEM once setup is done; copy ours there from
    * whichever drive letter this disk got. */
-  c = component (u, settings, "Microsoft-Windows-Deployment");
-  node = el (u, c, "RunSynchronous", NULL);
-  node = el (u, node, "RunSynchronousCommand", NULL);
-  wcm_attr (u, node, "action", "add");
-  el (u, node, "Order", "1");
-  el (u, node, "Description", "nestlab: install the provisioning hook");
-  el (u, node, "Path",
+  c = nl_unattend_component (u, settings, "Microsoft-Windows-Deployment");
+  node = nl_unattend_el (u, c, "RunSynchronous", NULL);
+  node = nl_unattend_el (u, node, "RunSynchronousCommand", NULL);
+  nl_unattend_wcm (u, node, "action", "add");
+  nl_unattend_el (u, node, "Order", "1");
+  nl_unattend_el (u, node, "Description", "nestlab: install the provisioning hook");
+  nl_unattend_el (u, node, "Path",
       "cmd.exe /c for %d in (" DRIVE_LETTERS ") do @if exist %d:\\nestlab\\SetupComplete.cmd "
       "(mkdir %WINDIR%\\Setup\\Scripts 2>nul & copy /y %d:\\nestlab\\SetupComplete.cmd "
       "%WINDIR%\\Setup\\Scripts\\SetupComplete.cmd)");
@@ -405,85 +358,47 @@ add_specialize (const Unattend *u, xmlNodePtr root, const Facts *facts, GError *
 }
 
 static gboolean
-add_oobe (const Unattend *u, xmlNodePtr root, const Facts *facts, GError **error)
+add_oobe (const NlUnattendDoc *u, xmlNodePtr root, const Facts *facts, GError **error)
 {
-  xmlNodePtr settings = el (u, root, "settings", NULL);
+  xmlNodePtr settings = nl_unattend_settings (u, "oobeSystem");
   xmlNodePtr c, oobe, accounts, password;
   g_autofree char *value = secret_text (facts, facts->password, error);
 
   if (value == NULL)
     return FALSE;
-  xmlNewProp (settings, (const xmlChar *) "pass", (const xmlChar *) "oobeSystem");
-  c = component (u, settings, "Microsoft-Windows-International-Core");
-  el (u, c, "InputLocale", "en-US");
-  el (u, c, "SystemLocale", "en-US");
-  el (u, c, "UILanguage", "en-US");
-  el (u, c, "UserLocale", "en-US");
+  c = nl_unattend_component (u, settings, "Microsoft-Windows-International-Core");
+  nl_unattend_el (u, c, "InputLocale", "en-US");
+  nl_unattend_el (u, c, "SystemLocale", "en-US");
+  nl_unattend_el (u, c, "UILanguage", "en-US");
+  nl_unattend_el (u, c, "UserLocale", "en-US");
 
-  c = component (u, settings, "Microsoft-Windows-Shell-Setup");
-  oobe = el (u, c, "OOBE", NULL);
-  el (u, oobe, "HideEULAPage", "true");
-  el (u, oobe, "HideLocalAccountScreen", "true");
-  el (u, oobe, "HideOnlineAccountScreens", "true");
-  el (u, oobe, "HideWirelessSetupInOOBE", "true");
-  el (u, oobe, "ProtectYourPC", "3");
-  accounts = el (u, c, "UserAccounts", NULL);
-  password = el (u, accounts, "AdministratorPassword", NULL);
-  el (u, password, "Value", value);
-  el (u, password, "PlainText", "true");
+  c = nl_unattend_component (u, settings, "Microsoft-Windows-Shell-Setup");
+  oobe = nl_unattend_el (u, c, "OOBE", NULL);
+  nl_unattend_el (u, oobe, "HideEULAPage", "true");
+  nl_unattend_el (u, oobe, "HideLocalAccountScreen", "true");
+  nl_unattend_el (u, oobe, "HideOnlineAccountScreens", "true");
+  nl_unattend_el (u, oobe, "HideWirelessSetupInOOBE", "true");
+  nl_unattend_el (u, oobe, "ProtectYourPC", "3");
+  accounts = nl_unattend_el (u, c, "UserAccounts", NULL);
+  password = nl_unattend_el (u, accounts, "AdministratorPassword", NULL);
+  nl_unattend_el (u, password, "Value", value);
+  nl_unattend_el (u, password, "PlainText", "true");
   explicit_bzero (value, strlen (value));
   return TRUE;
-}
-
-static char *
-doc_to_text (xmlDocPtr doc)
-{
-  xmlBufferPtr buffer = xmlBufferCreate ();
-  xmlSaveCtxtPtr ctxt = xmlSaveToBuffer (buffer, "UTF-8", XML_SAVE_FORMAT);
-  char *text;
-
-  xmlSaveDoc (ctxt, doc);
-  xmlSaveClose (ctxt);
-  text = g_strdup ((const char *) xmlBufferContent (buffer));
-  /* The buffer held the secrets too. */
-  explicit_bzero ((xmlChar *) xmlBufferContent (buffer), xmlBufferLength (buffer));
-  xmlBufferFree (buffer);
-  return text;
-}
-
-/* Walks DOC and wipes every text node: libxml2 frees without wiping. */
-static void
-wipe_tree (xmlNodePtr node)
-{
-  for (; node != NULL; node = node->next)
-    {
-      if (node->type == XML_TEXT_NODE && node->content != NULL)
-        explicit_bzero (node->content, strlen ((const char *) node->content));
-      wipe_tree (node->children);
-    }
 }
 
 static GBytes *
 build_unattend (const Facts *facts, GError **error)
 {
-  g_autoptr (xmlDoc) doc = xmlNewDoc ((const xmlChar *) "1.0");
-  xmlNodePtr root = xmlNewDocNode (doc, NULL, (const xmlChar *) "unattend", NULL);
-  Unattend u;
-  gboolean ok;
+  NlUnattendDoc u;
 
-  xmlDocSetRootElement (doc, root);
-  u.ns = xmlNewNs (root, (const xmlChar *) UNATTEND_NS, NULL);
-  u.wcm = xmlNewNs (root, (const xmlChar *) WCM_NS, (const xmlChar *) "wcm");
-  xmlSetNs (root, u.ns);
-  ok = add_specialize (&u, root, facts, error) && add_oobe (&u, root, facts, error);
-  if (ok)
+  nl_unattend_doc_init (&u);
+  if (!add_specialize (&u, u.root, facts, error) || !add_oobe (&u, u.root, facts, error))
     {
-      char *text = doc_to_text (doc);
-      wipe_tree (xmlDocGetRootElement (doc));
-      return bytes_take_wiped (text);
+      nl_unattend_doc_clear (&u);
+      return NULL;
     }
-  wipe_tree (xmlDocGetRootElement (doc));
-  return NULL;
+  return nl_media_bytes_take_wiped (nl_unattend_doc_finish (&u));
 }
 
 /* The hook the answer file installs. It records that the config disk's
