@@ -9,10 +9,7 @@ $ErrorActionPreference = 'Stop'
 . C:\ProgramData\nestlab\facts.ps1
 . C:\ProgramData\nestlab\nestlab-lib.ps1
 
-if (-not ($NL.ContainsKey('Cluster') -and $NL.Cluster)) {
-    throw "$($NL.Machine) runs the failover-cluster recipe but its facts hold no `$NL.Cluster"
-}
-$nodes = @($NL.Cluster.Nodes)
+$nodes = Get-NestlabClusterNodes
 if ($NL.Machine -ne $nodes[0]) {
     Write-Output "$($nodes[0]) sets up the cluster's storage: nothing to do on $($NL.Machine)"
     exit 0

@@ -86,6 +86,15 @@ function Test-NestlabRestartPending {
     return [bool]$renames
 }
 
+# The nodes of the cluster this machine belongs to, from the facts; fails
+# when the facts hold no cluster.
+function Get-NestlabClusterNodes {
+    if (-not ($NL.ContainsKey('Cluster') -and $NL.Cluster)) {
+        throw "$($NL.Machine) runs the failover-cluster recipe but its facts hold no `$NL.Cluster"
+    }
+    return @($NL.Cluster.Nodes)
+}
+
 # Runs $ScriptPath (with $Arguments, which must hold no secret) as the domain
 # Administrator, through a scheduled task that exists only while it runs, and
 # returns the script's exit code after writing its output. Steps run as
