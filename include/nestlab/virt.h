@@ -189,7 +189,8 @@ NlVirtVolume *nl_virt_volume_lookup_path (NlVirtConn *conn, const char *path, GE
 NlVirtVolume *nl_virt_volume_create (NlVirtPool *pool, const char *xml, GError **error);
 gboolean nl_virt_volume_delete (NlVirtVolume *vol, GError **error);
 /* Writes DATA into VOL from its start (a stream upload: works on remote
- * hosts too). */
+ * hosts too). On the test driver, which keeps no volume contents, nothing
+ * is written. */
 gboolean nl_virt_volume_upload (NlVirtVolume *vol, GBytes *data, GError **error);
 /* Deletes every volume OWN lists that exists (refreshing its pool when one
  * is not seen), a volume removed meanwhile counting as deleted. */

@@ -534,8 +534,7 @@ make_volume (NlVirtConn *conn, const NlImageBuildPlan *plan, const char *name, c
   if ((pool = nl_virt_pool_lookup (conn, plan->pool, error)) == NULL
       || (vol = nl_virt_volume_create (pool, xml, error)) == NULL)
     return FALSE;
-  /* The test driver keeps no contents (and cannot upload). */
-  if (data != NULL && !nl_virt_is_test_driver (conn) && !nl_virt_volume_upload (vol, data, error))
+  if (data != NULL && !nl_virt_volume_upload (vol, data, error))
     return FALSE;
   return TRUE;
 }

@@ -101,9 +101,7 @@ failed:
 }
 
 /* Writes a config disk's image, then records its digest in the machine's
- * mark: a disk whose upload was cut short is made again by the next run.
- * The test driver keeps no contents (and cannot upload): there the
- * volume's size is all there is. */
+ * mark: a disk whose upload was cut short is made again by the next run. */
 static gboolean
 fill_config_disk (NlVirtConn *conn, UpState *st, NlPlanItem *item, NlVirtVolume *vol, GError **error)
 {
@@ -111,7 +109,7 @@ fill_config_disk (NlVirtConn *conn, UpState *st, NlPlanItem *item, NlVirtVolume 
   g_autoptr (NlVirtDomain) dom = NULL;
   g_autoptr (NlOwnership) own = NULL;
 
-  if (!st->plan->test_driver && !nl_virt_volume_upload (vol, item->data, error))
+  if (!nl_virt_volume_upload (vol, item->data, error))
     return FALSE;
   dom = nl_virt_domain_lookup (conn, name, error);
   if (dom == NULL || !nl_virt_domain_ownership (dom, &own, error))
