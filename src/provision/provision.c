@@ -46,6 +46,7 @@ typedef struct {
   NlOwnership *own;
   gboolean windows;
   FILE *log;
+  gboolean prepared;   /* folders and facts are in the guest (this boot) */
 } Worker;
 
 NlProvisionReport *
@@ -283,6 +284,41 @@ facts (Worker *w)
   return g_string_free (s, FALSE);
 }
 
+/* The step folders and the facts file, once per boot of the guest (a
+ * reboot empties /run on Linux). */
+static gboolean
+prepare (Worker *w, GError **error)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *path = NULL;
+
+  if (w->prepared)
+    return TRUE;
+  text = facts (w);
+  path = g_strdup_printf ("%s%s%s", base_dir (w), w->windows ? "\\" : "/", w->windows ? "facts.ps1" : "facts.sh");
+  w->prepared = make_dirs (w, error) && nl_agent_file_write (w->dom, path, text, strlen (text), error);
+  return w->prepared;
+}
+
+/* Writes one of nestlab's files into the guest's step folders. A guest
+ * that restarted by itself since they were made (a step's script may)
+ * has lost them: made again once before giving up. */
+static gboolean
+guest_write (Worker *w, const char *path, const void *data, gsize len, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  if (nl_agent_file_write (w->dom, path, data, len, &local))
+    return TRUE;
+  w->prepared = FALSE;
+  if (!prepare (w, NULL))
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  return nl_agent_file_write (w->dom, path, data, len, error);
+}
+
 static gboolean
 write_secrets (Worker *w, const NlStep *step, GError **error)
 {
@@ -297,7 +333,7 @@ write_secrets (Worker *w, const NlStep *step, GError **error)
           g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "secret '%s' has no value", *n);
           return FALSE;
         }
-      if (!nl_agent_file_write (w->dom, path, value, strlen (value), error))
+      if (!guest_write (w, path, value, strlen (value), error))
         return FALSE;
     }
   return TRUE;
@@ -362,7 +398,7 @@ run_script (Worker *w, const NlStep *step, const char *text, gsize len, guint ti
   g_autofree char *path = guest_path (w, "steps", file);
   const char *argv[8];
 
-  if (!nl_agent_file_write (w->dom, path, text, len, error))
+  if (!guest_write (w, path, text, len, error))
     return FALSE;
   script_argv (w, path, argv);
   return guest_run (w, argv, timeout, status, output, error);
@@ -393,6 +429,7 @@ do_reboot (Worker *w, const NlStep *step, GError **error)
   g_autofree char *before = boot_id (w);
   gint64 deadline = g_get_monotonic_time () + (gint64) step->timeout * G_USEC_PER_SEC;
 
+  w->prepared = FALSE;
   if (!nl_agent_reboot (w->dom, step->timeout, POLL_MS * 4, error))
     return FALSE;
   /* The agent answered again; prove it is a new boot. */
@@ -436,16 +473,12 @@ do_wait (Worker *w, const NlStep *step, int *status, char **output, GError **err
 static gboolean
 attempt (Worker *w, const NlStep *step, int *status, char **output, GError **error)
 {
-  g_autofree char *facts_text = NULL;
-  g_autofree char *facts_path = NULL;
   gboolean ok;
 
   *status = -1;
   if (step->kind == NL_STEP_REBOOT)
     return do_reboot (w, step, error);
-  facts_text = facts (w);
-  facts_path = g_strdup_printf ("%s%s%s", base_dir (w), w->windows ? "\\" : "/", w->windows ? "facts.ps1" : "facts.sh");
-  if (!make_dirs (w, error) || !nl_agent_file_write (w->dom, facts_path, facts_text, strlen (facts_text), error))
+  if (!prepare (w, error))
     return FALSE;
   if (!write_secrets (w, step, error))
     {
