@@ -85,6 +85,24 @@ NESTLAB_STATE_DIR=$T/state check "secret show refuses a secret others may read" 
 n=$((n + 1)); if ! grep -q "Stored-Secret-1" "$T/out" "$T/err"; then echo "ok $n - the refused value is printed nowhere"
 else echo "not ok $n - the refused value was printed"; failed=1; fi
 check "secret show of a path is bad usage" 2 "$NESTLAB" secret show ../demo admin
+# up with a password file others may read: bad input (exit 2), named, and
+# the password is in no message.
+printf 'Readable-Secret-9\n' >"$T/pw"; chmod 644 "$T/pw"
+cat >"$T/secret-lab.xml" <<EOF
+<lab name="sec" admin-password="pw">
+  <secret name="pw" file="$T/pw"/>
+  <image name="tiny" os="linux" volume="tiny.qcow2"/>
+  <network name="n" mode="isolated" subnet="10.213.99.0/24"/>
+  <machine name="m" memory="128MiB" firmware="bios"><disk image="tiny"/><nic network="n"/></machine>
+</lab>
+EOF
+check "up with a secret file others may read is refused" 2 "$NESTLAB" -c test:///default up \
+    --create-missing-images "$T/secret-lab.xml"
+contains "it names the file" "$T/err" "$T/pw"
+n=$((n + 1)); if grep -q "Readable-Secret-9" "$T/out" "$T/err"; then echo "not ok $n - the secret leaked"; failed=1
+else echo "ok $n - the secret is in no output"; fi
+n=$((n + 1)); if grep -q "up of lab" "$T/out"; then echo "not ok $n - up went on"; failed=1
+else echo "ok $n - nothing was applied"; fi
 check "render of an invalid template is invalid input" 2 "$NESTLAB" render --out "$T/none" \
     "$S/tests/data/template/bad/unknown-network.xml"
 n=$((n + 1)); if [ ! -e "$T/none" ]; then echo "ok $n - invalid input creates nothing"
