@@ -314,6 +314,15 @@ START_TEST (foreign_network_and_volume_are_conflicts)
   ck_assert_int_eq (item (plan, NL_OBJECT_NETWORK, "ad-corp")->action, NL_PLAN_CONFLICT);
   ck_assert_int_eq (item (plan, NL_OBJECT_VOLUME, "ad-dc02-disk0.qcow2")->action, NL_PLAN_CONFLICT);
   ck_assert_int_eq (item (plan, NL_OBJECT_DOMAIN, "ad-dc02")->action, NL_PLAN_CREATE);
+  /* A volume named like a machine's config disk is not adopted either. */
+  {
+    g_autoptr (virStorageVol) iso = virStorageVolCreateXML (pool, "<volume><name>ad-app01-config.iso</name>"
+                                                            "<capacity>1024</capacity></volume>", 0);
+    g_autoptr (NlPlan) again = NULL;
+    ck_assert (iso != NULL);
+    again = plan_of (conn, lab);
+    ck_assert_int_eq (item (again, NL_OBJECT_VOLUME, "ad-app01-config.iso")->action, NL_PLAN_CONFLICT);
+  }
 }
 END_TEST
 
