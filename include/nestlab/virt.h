@@ -165,6 +165,31 @@ GPtrArray *nl_virt_domain_macs (NlVirtDomain *dom);
  * reports; nothing when it does not answer. */
 void nl_virt_domain_agent_ipv4 (NlVirtDomain *dom, GPtrArray *out);
 
+/* ---- Hosts (host.c): a libvirt host as a rollout target ---- */
+typedef struct {
+  char *name;
+  gboolean active;          /* running or paused */
+  gboolean persistent;
+  gboolean managed_save;    /* a managed save image waits for its start */
+  gboolean nested;          /* exposes vmx/svm: a hypervisor that may run guests of its own */
+} NlVirtGuestInfo;
+void nl_virt_guest_info_free (NlVirtGuestInfo *info);
+/* The host's UUID as its capabilities say, or "host name NAME" for a
+ * driver that has none (newly allocated). */
+char *nl_virt_host_uuid (NlVirtConn *conn, GError **error);
+/* Every domain of CONN, active or not, by name: NlVirtGuestInfo*. */
+GPtrArray *nl_virt_host_guests (NlVirtConn *conn, GError **error);
+/* A managed save of DOM (stopped; its next start resumes it). Nothing to
+ * do when DOM is already saved. */
+gboolean nl_virt_domain_managed_save (NlVirtDomain *dom, GError **error);
+gboolean nl_virt_domain_has_managed_save (NlVirtDomain *dom);
+/* Live-migrates DOM to DEST, persistent there and undefined here.
+ * MIGRATE_URI (may be NULL) is where QEMU sends the memory; UNSAFE lets
+ * disks on storage both hosts see, which libvirt cannot recognise as
+ * shared, migrate without a copy. */
+gboolean nl_virt_domain_migrate (NlVirtDomain *dom, NlVirtConn *dest, const char *migrate_uri,
+                                 gboolean unsafe, GError **error);
+
 NlVirtNetwork *nl_virt_network_lookup (NlVirtConn *conn, const char *name, GError **error);
 NlVirtNetwork *nl_virt_network_define (NlVirtConn *conn, const char *xml, GError **error);
 /* Starts NET unless active and sets autostart. */
