@@ -15,6 +15,7 @@ NL_ENUM_IMPL (nl_severity, NL_SEVERITY_LAST, "critical", "important", "moderate"
 NL_ENUM_IMPL (nl_target_kind, NL_TARGET_LAST, "lab", "domain")
 NL_ENUM_IMPL (nl_health_kind, NL_HEALTH_LAST, "agent", "command")
 NL_ENUM_IMPL (nl_stop_action, NL_STOP_LAST, "save", "shutdown", "migrate")
+NL_ENUM_IMPL (nl_host_run, NL_HOST_RUN_LAST, "local", "ssh")
 
 /* From the compiled resource bundle (templates/schema). */
 
@@ -78,6 +79,11 @@ host_free (NlHostTarget *host)
   g_free (host->name);
   g_free (host->uri);
   g_free (host->peer);
+  g_free (host->migrate_uri);
+  g_strfreev (host->update);
+  g_strfreev (host->reboot);
+  g_strfreev (host->boot_id);
+  g_strfreev (host->check);
   g_clear_pointer (&host->guests, g_ptr_array_unref);
   g_free (host->src.file);
   g_free (host);
@@ -339,7 +345,11 @@ parse_patch (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
   if ((int) patch->severity < 0)
     DIAG (ctx, node, "patch '%s': severity '%s' is not one of critical, important, moderate, low",
           patch->id, severity);
-  patch->reboot = attr_yes (node, "reboot", FALSE);
+  {
+    g_autofree char *reboot = attr (node, "reboot");
+    patch->reboot = g_strcmp0 (reboot, "yes") == 0 ? NL_REBOOT_SHARED
+                  : g_strcmp0 (reboot, "separate") == 0 ? NL_REBOOT_OWN : NL_REBOOT_NONE;
+  }
   attr_duration (ctx, node, "timeout", 600, &patch->timeout);
   if (patch->timeout == 0)
     DIAG (ctx, node, "patch '%s': timeout must be more than 0", patch->id);
@@ -371,6 +381,42 @@ attr_stop (Ctx *ctx, xmlNodePtr node, const char *what, NlStopAction fallback)
   return stop;
 }
 
+/* An argv list of <arg>s (host commands run as given, never through a
+ * shell the plan did not ask for). */
+static char **
+host_command (xmlNodePtr node)
+{
+  GPtrArray *args = g_ptr_array_new ();
+  for (xmlNodePtr c = node->children; c; c = c->next)
+    if (is_element (c, "arg"))
+      g_ptr_array_add (args, text_of (c));
+  g_ptr_array_add (args, NULL);
+  return (char **) g_ptr_array_free (args, FALSE);
+}
+
+/* Where the host's commands run: run="local|ssh", by default ssh when the
+ * URI's transport is ssh, else local. ssh needs a host name in the URI. */
+static NlHostRun
+host_run (Ctx *ctx, xmlNodePtr node, const NlHostTarget *host)
+{
+  g_autofree char *text = attr (node, "run");
+  g_autoptr (GUri) uri = g_uri_parse (host->uri, G_URI_FLAGS_NONE, NULL);
+  const char *scheme = uri ? g_uri_get_scheme (uri) : NULL;
+  gboolean ssh_uri = scheme && g_str_has_suffix (scheme, "+ssh");
+
+  if (uri == NULL)
+    {
+      DIAG (ctx, node, "host '%s': '%s' is not a URI", host->name, host->uri);
+      return NL_HOST_RUN_LOCAL;
+    }
+  if (text == NULL)
+    return ssh_uri ? NL_HOST_RUN_SSH : NL_HOST_RUN_LOCAL;
+  if (g_str_equal (text, "ssh") && (g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0'))
+    DIAG (ctx, node, "host '%s': run=\"ssh\" needs a host name in its URI '%s'", host->name,
+          host->uri);
+  return nl_host_run_from_string (text);
+}
+
 /* Guests are checked against the plan-wide stop action later, in
  * check_hosts, because <host-policy> may come after <targets>. */
 static void
@@ -382,11 +428,27 @@ parse_host (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
   host->name = attr (node, "name");
   host->uri = attr (node, "uri");
   host->peer = attr (node, "peer");
+  host->patch = attr_yes (node, "patch", TRUE);
+  host->migrate_uri = attr (node, "migrate-uri");
+  host->shared_storage = attr_yes (node, "shared-storage", FALSE);
+  attr_duration (ctx, node, "boot-timeout", 600, &host->boot_timeout);
+  host->run = host_run (ctx, node, host);
   host->guests = g_ptr_array_new_with_free_func ((GDestroyNotify) host_guest_free);
   for (xmlNodePtr c = node->children; c; c = c->next)
     {
       NlHostGuest *guest;
       g_autofree char *what = NULL;
+      if (is_element (c, "update"))
+        {
+          host->update = host_command (c);
+          attr_duration (ctx, c, "timeout", 3600, &host->update_timeout);
+        }
+      else if (is_element (c, "reboot"))
+        host->reboot = host_command (c);
+      else if (is_element (c, "boot-id"))
+        host->boot_id = host_command (c);
+      else if (is_element (c, "check"))
+        host->check = host_command (c);
       if (!is_element (c, "guest"))
         continue;
       guest = g_new0 (NlHostGuest, 1);
@@ -415,6 +477,15 @@ parse_host (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
   g_ptr_array_add (plan->hosts, host);
 }
 
+/* A URI without a host name (qemu:///system) names this machine. */
+static gboolean
+host_is_this_machine (const char *text)
+{
+  g_autoptr (GUri) uri = g_uri_parse (text, G_URI_FLAGS_NONE, NULL);
+  const char *host = uri ? g_uri_get_host (uri) : NULL;
+  return uri != NULL && (host == NULL || *host == '\0' || g_str_equal (host, "localhost"));
+}
+
 /* What needs every host known: peers, and migrations that need one. A
  * guest on two hosts at once is an error too: libvirt runs a domain in
  * one place. */
@@ -432,7 +503,18 @@ check_hosts (Ctx *ctx, NlRolloutPlan *plan)
             diag (ctx, host->src.line, "host '%s': peer '%s' is not a <host> of this plan",
                   host->name, host->peer);
         }
-      if (host->peer == NULL && plan->host_policy.stop == NL_STOP_MIGRATE)
+      if (!host->patch && host->guests->len > 0)
+        diag (ctx, host->src.line, "host '%s' is not patched (patch=\"no\"), so its guests need "
+              "no stop action", host->name);
+      if (host->peer != NULL && !host->patch)
+        diag (ctx, host->src.line, "host '%s': a host with patch=\"no\" is not drained, so it "
+              "needs no peer", host->name);
+      if (host->patch && host->reboot == NULL && host->run == NL_HOST_RUN_LOCAL
+          && host_is_this_machine (host->uri))
+        diag (ctx, host->src.line, "host '%s': '%s' is the machine nestlab runs on, and rebooting "
+              "it would stop the rollout; give it a <reboot> command, or patch=\"no\" for a peer "
+              "that only takes migrations", host->name, host->uri);
+      if (host->peer == NULL && host->patch && plan->host_policy.stop == NL_STOP_MIGRATE)
         diag (ctx, host->src.line,
               "host '%s': the plan's stop action is migrate, but the host has no peer "
               "(peer=\"HOST\")", host->name);
@@ -711,7 +793,8 @@ build_plan (Ctx *ctx, xmlNodePtr root)
   check_hosts (ctx, plan);
   if (plan->targets->len == 0 && plan->hosts->len == 0)
     DIAG (ctx, root, "the plan has no <targets>");
-  if (plan->rings->len == 0)
+  /* Rings order the machine targets; host windows go in plan order. */
+  if (plan->rings->len == 0 && plan->targets->len > 0)
     DIAG (ctx, root, "the plan has no <ring>: name at least one (select=\"*\" takes every target)");
   return g_steal_pointer (&plan);
 }
