@@ -43,6 +43,42 @@ ring_record_free (NlRingRecord *r)
   g_free (r);
 }
 
+NL_ENUM_IMPL (nl_host_state, NL_HOST_STATE_LAST, "pending", "preparing", "draining", "updating",
+              "rebooting", "verifying", "restoring", "done", "failed")
+NL_ENUM_IMPL (nl_host_guest_state, NL_HGUEST_STATE_LAST, "found", "patched", "stopping", "stopped",
+              "starting", "verifying", "done", "left", "failed")
+
+void
+nl_host_guest_record_free (NlHostGuestRecord *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->name);
+  g_free (r->reason);
+  g_strfreev (r->before);
+  g_strfreev (r->after);
+  g_free (r->location);
+  g_strfreev (r->installed);
+  g_free (r->boot_id);
+  g_free (r->message);
+  g_free (r);
+}
+
+void
+nl_host_record_free (NlHostRecord *r)
+{
+  if (r == NULL)
+    return;
+  g_free (r->name);
+  g_free (r->uri);
+  g_free (r->uuid);
+  g_free (r->boot_id);
+  g_clear_pointer (&r->guests, g_ptr_array_unref);
+  g_clear_pointer (&r->warnings, g_ptr_array_unref);
+  g_free (r->message);
+  g_free (r);
+}
+
 static NlJournal *
 journal_new (const char *dir, const char *id)
 {
@@ -51,6 +87,7 @@ journal_new (const char *dir, const char *id)
   j->dir = g_strdup (dir);
   j->rings = g_ptr_array_new_with_free_func ((GDestroyNotify) ring_record_free);
   j->targets = g_ptr_array_new_with_free_func ((GDestroyNotify) target_record_free);
+  j->hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_record_free);
   g_mutex_init (&j->lock);
   return j;
 }
@@ -67,6 +104,7 @@ nl_journal_free (NlJournal *journal)
   g_strfreev (journal->passed);
   g_clear_pointer (&journal->rings, g_ptr_array_unref);
   g_clear_pointer (&journal->targets, g_ptr_array_unref);
+  g_clear_pointer (&journal->hosts, g_ptr_array_unref);
   g_mutex_clear (&journal->lock);
   g_free (journal);
 }
@@ -135,6 +173,50 @@ set_str (GKeyFile *kf, const char *group, const char *key, const char *v)
     g_key_file_set_string (kf, group, key, v);
 }
 
+/* [host NAME] and, for each of its guests, [guest NAME/GUEST]. */
+static void
+host_to_keyfile (GKeyFile *kf, const NlHostRecord *h)
+{
+  g_autofree char *group = g_strdup_printf ("host %s", h->name);
+
+  g_key_file_set_string (kf, group, "uri", h->uri);
+  g_key_file_set_string (kf, group, "state", nl_host_state_to_string (h->state));
+  set_str (kf, group, "uuid", h->uuid);
+  set_str (kf, group, "boot-id", h->boot_id);
+  g_key_file_set_int64 (kf, group, "window-start", h->window_start);
+  g_key_file_set_int64 (kf, group, "window-end", h->window_end);
+  g_key_file_set_int64 (kf, group, "started", h->started);
+  g_key_file_set_int64 (kf, group, "down", h->down_at);
+  g_key_file_set_int64 (kf, group, "up", h->up_at);
+  g_key_file_set_int64 (kf, group, "finished", h->finished);
+  if (h->warnings->len > 0)
+    g_key_file_set_string_list (kf, group, "warnings", (const char *const *) h->warnings->pdata,
+                                h->warnings->len);
+  set_str (kf, group, "message", h->message);
+  for (guint i = 0; i < h->guests->len; i++)
+    {
+      const NlHostGuestRecord *g = h->guests->pdata[i];
+      g_autofree char *gg = g_strdup_printf ("guest %s/%s", h->name, g->name);
+      g_key_file_set_string (kf, gg, "action", nl_guest_action_to_string (g->action));
+      g_key_file_set_string (kf, gg, "asked", nl_stop_action_to_string (g->asked));
+      set_str (kf, gg, "reason", g->reason);
+      g_key_file_set_boolean (kf, gg, "migrate-back", g->migrate_back);
+      set_strv (kf, gg, "before", g->before);
+      set_strv (kf, gg, "after", g->after);
+      g_key_file_set_boolean (kf, gg, "held", g->held);
+      g_key_file_set_uint64 (kf, gg, "planned-reboots", g->planned_reboots);
+      g_key_file_set_string (kf, gg, "state", nl_host_guest_state_to_string (g->state));
+      set_str (kf, gg, "location", g->location);
+      set_strv (kf, gg, "installed", g->installed);
+      g_key_file_set_boolean (kf, gg, "agent", g->agent);
+      set_str (kf, gg, "boot-id", g->boot_id);
+      g_key_file_set_uint64 (kf, gg, "reboots", g->reboots);
+      g_key_file_set_int64 (kf, gg, "down", g->down_at);
+      g_key_file_set_int64 (kf, gg, "up", g->up_at);
+      set_str (kf, gg, "message", g->message);
+    }
+}
+
 static char *
 journal_to_data (NlJournal *j, gsize *length)
 {
@@ -189,6 +271,8 @@ journal_to_data (NlJournal *j, gsize *length)
       g_key_file_set_int64 (kf, group, "started", r->started);
       g_key_file_set_int64 (kf, group, "finished", r->finished);
     }
+  for (guint i = 0; i < j->hosts->len; i++)
+    host_to_keyfile (kf, j->hosts->pdata[i]);
   return g_key_file_to_data (kf, length, NULL);
 }
 
@@ -266,6 +350,81 @@ get_strv (GKeyFile *kf, const char *group, const char *key)
 {
   char **v = g_key_file_get_string_list (kf, group, key, NULL, NULL);
   return v ? v : g_new0 (char *, 1);
+}
+
+static gboolean
+damaged (const char *path, const char *group, GError **error)
+{
+  g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "%s: damaged entry [%s]", path, group);
+  return FALSE;
+}
+
+/* Host group G and its guests' groups ([guest NAME/...], in the order the
+ * key file holds them, which is the order they were written). */
+static gboolean
+host_from_keyfile (GKeyFile *kf, const char *g, NlJournal *j, const char *path, GError **error)
+{
+  NlHostRecord *h = g_new0 (NlHostRecord, 1);
+  g_autofree char *st = g_key_file_get_string (kf, g, "state", NULL);
+  g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+  g_auto (GStrv) warnings = g_key_file_get_string_list (kf, g, "warnings", NULL, NULL);
+  g_autofree char *prefix = NULL;
+
+  h->name = g_strdup (g + strlen ("host "));
+  h->uri = g_key_file_get_string (kf, g, "uri", NULL);
+  h->state = nl_host_state_from_string (st);
+  h->uuid = g_key_file_get_string (kf, g, "uuid", NULL);
+  h->boot_id = g_key_file_get_string (kf, g, "boot-id", NULL);
+  h->window_start = g_key_file_get_int64 (kf, g, "window-start", NULL);
+  h->window_end = g_key_file_get_int64 (kf, g, "window-end", NULL);
+  h->started = g_key_file_get_int64 (kf, g, "started", NULL);
+  h->down_at = g_key_file_get_int64 (kf, g, "down", NULL);
+  h->up_at = g_key_file_get_int64 (kf, g, "up", NULL);
+  h->finished = g_key_file_get_int64 (kf, g, "finished", NULL);
+  h->message = g_key_file_get_string (kf, g, "message", NULL);
+  h->guests = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_guest_record_free);
+  h->warnings = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; warnings && warnings[i]; i++)
+    g_ptr_array_add (h->warnings, g_strdup (warnings[i]));
+  g_ptr_array_add (j->hosts, h);
+  if (h->uri == NULL || (int) h->state < 0)
+    return damaged (path, g, error);
+
+  prefix = g_strdup_printf ("guest %s/", h->name);
+  for (guint i = 0; groups[i]; i++)
+    {
+      const char *gg = groups[i];
+      NlHostGuestRecord *r;
+      g_autofree char *action = NULL, *asked = NULL, *gst = NULL;
+      if (!g_str_has_prefix (gg, prefix))
+        continue;
+      r = g_new0 (NlHostGuestRecord, 1);
+      g_ptr_array_add (h->guests, r);
+      r->name = g_strdup (gg + strlen (prefix));
+      action = g_key_file_get_string (kf, gg, "action", NULL);
+      asked = g_key_file_get_string (kf, gg, "asked", NULL);
+      gst = g_key_file_get_string (kf, gg, "state", NULL);
+      r->action = nl_guest_action_from_string (action);
+      r->asked = nl_stop_action_from_string (asked);
+      r->state = nl_host_guest_state_from_string (gst);
+      r->reason = g_key_file_get_string (kf, gg, "reason", NULL);
+      r->migrate_back = g_key_file_get_boolean (kf, gg, "migrate-back", NULL);
+      r->before = get_strv (kf, gg, "before");
+      r->after = get_strv (kf, gg, "after");
+      r->held = g_key_file_get_boolean (kf, gg, "held", NULL);
+      r->planned_reboots = g_key_file_get_uint64 (kf, gg, "planned-reboots", NULL);
+      r->location = g_key_file_get_string (kf, gg, "location", NULL);
+      r->installed = get_strv (kf, gg, "installed");
+      r->agent = g_key_file_get_boolean (kf, gg, "agent", NULL);
+      r->boot_id = g_key_file_get_string (kf, gg, "boot-id", NULL);
+      r->reboots = g_key_file_get_uint64 (kf, gg, "reboots", NULL);
+      r->down_at = g_key_file_get_int64 (kf, gg, "down", NULL);
+      r->up_at = g_key_file_get_int64 (kf, gg, "up", NULL);
+      r->message = g_key_file_get_string (kf, gg, "message", NULL);
+      if ((int) r->action < 0 || (int) r->asked < 0 || (int) r->state < 0)
+        return damaged (path, gg, error);
+    }
+  return TRUE;
 }
 
 NlJournal *
@@ -353,6 +512,11 @@ nl_journal_load (const char *root, const char *id, GError **error)
             }
           g_ptr_array_add (j->targets, r);
         }
+      else if (g_str_has_prefix (g, "host "))
+        {
+          if (!host_from_keyfile (kf, g, j, path, error))
+            return NULL;
+        }
     }
   return g_steal_pointer (&j);
 }
@@ -406,6 +570,18 @@ nl_journal_find_target (NlJournal *journal, const char *key)
       NlTargetRecord *r = journal->targets->pdata[i];
       if (g_str_equal (r->key, key))
         return r;
+    }
+  return NULL;
+}
+
+NlHostRecord *
+nl_journal_find_host (NlJournal *journal, const char *name)
+{
+  for (guint i = 0; i < journal->hosts->len; i++)
+    {
+      NlHostRecord *h = journal->hosts->pdata[i];
+      if (g_str_equal (h->name, name))
+        return h;
     }
   return NULL;
 }
