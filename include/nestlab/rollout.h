@@ -33,11 +33,19 @@ typedef struct {
   char **argv;          /* NULL-terminated, argv[0] an absolute path */
 } NlGuestCommand;
 
+/* How much of a reboot a patch needs (reboot="no|yes|separate"). */
+typedef enum {
+  NL_REBOOT_NONE,
+  NL_REBOOT_SHARED,         /* one reboot after it and its neighbours will do */
+  NL_REBOOT_OWN,            /* its reboot must come before any later patch installs */
+  NL_REBOOT_LAST
+} NlRebootNeed;
+
 typedef struct {
   char *id;             /* "KB5034439" */
   char *title;
   NlSeverity severity;
-  gboolean reboot;      /* the guest reboots after installing it */
+  NlRebootNeed reboot;  /* the guest reboots after installing it (NONE: it does not) */
   guint timeout;        /* seconds the install may take */
   GPtrArray *install;   /* of NlGuestCommand*, one per OS */
   GPtrArray *check;     /* of NlGuestCommand*: exit 0 = already present; may be empty */
@@ -126,6 +134,16 @@ typedef enum {
 } NlStopAction;
 NL_ENUM_DECL (nl_stop_action);
 
+/* What the window does with a guest. */
+typedef enum {
+  NL_GUEST_LEAVE_OFF,       /* not running: nothing to stop */
+  NL_GUEST_SAVE,
+  NL_GUEST_SHUTDOWN,
+  NL_GUEST_MIGRATE,
+  NL_GUEST_ACTION_LAST
+} NlGuestAction;
+NL_ENUM_DECL (nl_guest_action);
+
 /* The plan-wide default for host guests (<host-policy>). */
 typedef struct {
   NlStopAction stop;        /* default: shutdown */
@@ -140,12 +158,33 @@ typedef struct {
   NlSource src;
 } NlHostGuest;
 
-/* A libvirt host as a rollout target (<host> in <targets>). Planned only:
- * nestlab does not yet drain, patch or reboot hosts. */
+/* Where a host's own commands run: on the machine nestlab runs on (the
+ * command reaches the host itself, or the host is this machine), or on the
+ * host over ssh (the URI's user, host and port). */
+typedef enum {
+  NL_HOST_RUN_LOCAL,
+  NL_HOST_RUN_SSH,
+  NL_HOST_RUN_LAST
+} NlHostRun;
+NL_ENUM_DECL (nl_host_run);
+
+/* A libvirt host as a rollout target (<host> in <targets>): drained of its
+ * guests, updated with its own commands, rebooted, verified and restored
+ * in one window. PATCH FALSE: a peer that only takes migrations. */
 typedef struct {
   char *name;
   char *uri;                /* libvirt URI of the host */
   char *peer;               /* name of another <host> of the plan that takes migrations; may be NULL */
+  gboolean patch;           /* drain, update and reboot it (patch="no": a peer only) */
+  NlHostRun run;            /* where UPDATE, REBOOT, BOOT_ID and CHECK run */
+  char *migrate_uri;        /* where migrations to this host go (VIR_MIGRATE_PARAM_URI); may be NULL */
+  gboolean shared_storage;  /* its guests' disks are on storage the peer sees too */
+  guint boot_timeout;       /* seconds for libvirt to answer again after the reboot */
+  guint update_timeout;     /* seconds the update command may run */
+  char **update;            /* argv; NULL: nothing to install, the window is a reboot */
+  char **reboot;            /* argv; NULL: /sbin/reboot */
+  char **boot_id;           /* argv printing what changes with every boot; NULL: the kernel's boot id */
+  char **check;             /* argv exiting 0 when the host is healthy; may be NULL */
   GPtrArray *guests;        /* of NlHostGuest*: per-guest overrides */
   NlSource src;
 } NlHostTarget;
@@ -156,7 +195,7 @@ typedef struct {
   char *file;
   GPtrArray *patches;   /* of NlPatch*, in install order */
   GPtrArray *targets;   /* of NlTargetSelector* */
-  GPtrArray *hosts;     /* of NlHostTarget*, in plan order (planned, not executed) */
+  GPtrArray *hosts;     /* of NlHostTarget*, in plan order */
   NlHostPolicy host_policy;
   GPtrArray *health;    /* of NlHealthCheck* */
   NlReplicaSpec replica;
@@ -319,6 +358,72 @@ typedef struct {
   gboolean halted;
 } NlRingRecord;
 
+/* A host window's progress, journalled before each step acts. */
+typedef enum {
+  NL_HOST_PENDING,          /* nothing done yet */
+  NL_HOST_PREPARING,        /* its guests' patches go in, their reboots held back */
+  NL_HOST_DRAINING,         /* its guests are saved, shut down or migrated */
+  NL_HOST_UPDATING,         /* its own update command runs */
+  NL_HOST_REBOOTING,        /* recorded with the boot id before the reboot command */
+  NL_HOST_VERIFYING,        /* libvirt answers, same host, its check */
+  NL_HOST_RESTORING,        /* its guests come back and are verified */
+  NL_HOST_DONE,
+  NL_HOST_FAILED,           /* its guests were brought back; the host is not patched */
+  NL_HOST_STATE_LAST
+} NlHostState;
+NL_ENUM_DECL (nl_host_state);
+
+/* A guest of a host window. */
+typedef enum {
+  NL_HGUEST_FOUND,          /* planned; nothing done yet */
+  NL_HGUEST_PATCHED,        /* its BEFORE patches are in, the reboot held back */
+  NL_HGUEST_STOPPING,       /* the stop action was asked for */
+  NL_HGUEST_STOPPED,        /* saved, shut off, or running on the peer */
+  NL_HGUEST_STARTING,       /* start (or the migration back) was asked for */
+  NL_HGUEST_VERIFYING,      /* its AFTER patches, checks and health checks */
+  NL_HGUEST_DONE,
+  NL_HGUEST_LEFT,           /* not running when found: left as it was */
+  NL_HGUEST_FAILED,
+  NL_HGUEST_STATE_LAST
+} NlHostGuestState;
+NL_ENUM_DECL (nl_host_guest_state);
+
+typedef struct {
+  char *name;
+  NlGuestAction action;
+  NlStopAction asked;
+  char *reason;             /* why ACTION is not what was asked; may be NULL */
+  gboolean migrate_back;
+  char **before;            /* installed before the host goes down, reboot held */
+  char **after;             /* installed after a reboot of its own */
+  gboolean held;
+  guint planned_reboots;
+  NlHostGuestState state;
+  char *location;           /* the host it is on now (its own, or the peer) */
+  char **installed;         /* patch ids installed by this run */
+  gboolean agent;           /* its agent answered when the window started */
+  char *boot_id;            /* the guest's boot id when last seen (agent); NULL unknown */
+  guint reboots;            /* new boots seen since the window started */
+  gint64 down_at, up_at;    /* unix seconds: its service stopped, and came back (0: not yet) */
+  char *message;
+} NlHostGuestRecord;
+
+typedef struct {
+  char *name;
+  char *uri;
+  NlHostState state;
+  char *uuid;               /* libvirt's host UUID when the window started */
+  char *boot_id;            /* the host's boot id before the reboot */
+  gint64 window_start, window_end;  /* the planned window (0: --now) */
+  gint64 started, down_at, up_at, finished;
+  GPtrArray *guests;        /* of NlHostGuestRecord* */
+  GPtrArray *warnings;      /* of char*: the planner's */
+  char *message;
+} NlHostRecord;
+
+void nl_host_record_free (NlHostRecord *record);
+void nl_host_guest_record_free (NlHostGuestRecord *record);
+
 typedef struct {
   char *id;
   char *dir;                /* the run's state folder */
@@ -332,6 +437,7 @@ typedef struct {
   char *plan_id;
   GPtrArray *rings;         /* of NlRingRecord* */
   GPtrArray *targets;       /* of NlTargetRecord*, in execution order */
+  GPtrArray *hosts;         /* of NlHostRecord*, in plan order (patched hosts only) */
   GMutex lock;              /* writers from worker threads */
 } NlJournal;
 
@@ -353,6 +459,7 @@ gboolean nl_journal_save (NlJournal *journal, GError **error);
 GPtrArray *nl_journal_list (const char *root, GError **error);
 
 NlTargetRecord *nl_journal_find_target (NlJournal *journal, const char *key);
+NlHostRecord *nl_journal_find_host (NlJournal *journal, const char *name);
 NlRingRecord *nl_journal_find_ring (NlJournal *journal, NlRolloutPass pass, const char *ring);
 /* Moves RECORD to STATE (checked with nl_rollout_transition_valid), sets
  * MESSAGE (may be NULL) and saves the journal before returning: callers
@@ -380,6 +487,18 @@ gboolean nl_rollout_run_is_active (const char *root, const char *id);
 
 /* ------------------------------------------------------------------ */
 /* The executor and its driver                                          */
+
+typedef struct NlRolloutDriver NlRolloutDriver;
+
+/* What a host says of one of its domains. */
+typedef struct {
+  char *name;
+  gboolean active;          /* running or paused */
+  gboolean persistent;
+  gboolean saved;           /* a managed save image waits for its start */
+  gboolean nested;          /* exposes vmx/svm: a hypervisor that may run guests */
+} NlHostGuestInfo;
+void nl_host_guest_info_free (NlHostGuestInfo *info);
 
 /* What the executor needs from the machines. The libvirt driver
  * (nl_rollout_virt_driver_new) is the real one; tests and the benchmark
@@ -413,13 +532,29 @@ typedef struct {
                               const char *pool, guint boot_timeout, GPtrArray **replicas,
                               GError **error);
   gboolean (*replica_discard) (gpointer data, const char *run_id, GError **error);
+
+  /* Hosts (<host> targets). A driver for the host at URI (its guests are
+   * opened through it like any target). */
+  NlRolloutDriver *(*for_host) (gpointer data, const char *uri, GError **error);
+  /* The host's UUID; fails when libvirt does not answer. */
+  char *(*host_uuid) (gpointer data, GError **error);
+  /* Its domains: a new array of NlHostGuestInfo*. */
+  GPtrArray *(*host_guests) (gpointer data, GError **error);
+  gboolean (*guest_save) (gpointer data, const char *name, GError **error);
+  /* The agent, then ACPI, then after TIMEOUT seconds a power-off. */
+  gboolean (*guest_shutdown) (gpointer data, const char *name, guint timeout, GError **error);
+  /* Starts NAME (a saved guest resumes); nothing to do when it runs. */
+  gboolean (*guest_start) (gpointer data, const char *name, GError **error);
+  /* Live-migrates NAME to the host of DEST (persistent there, gone here). */
+  gboolean (*guest_migrate) (gpointer data, const char *name, struct NlRolloutDriver *dest,
+                             const char *migrate_uri, gboolean unsafe, GError **error);
 } NlRolloutDriverOps;
 
-typedef struct {
+struct NlRolloutDriver {
   const NlRolloutDriverOps *ops;
   gpointer data;
   GDestroyNotify free_data;
-} NlRolloutDriver;
+};
 
 void nl_rollout_driver_free (NlRolloutDriver *driver);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlRolloutDriver, nl_rollout_driver_free)
@@ -467,14 +602,6 @@ GPtrArray *nl_rollout_describe (const NlRolloutPlan *plan, const GPtrArray *targ
 /* ------------------------------------------------------------------ */
 /* Host windows: the pure planner and the downtime notice               */
 
-/* How much of a reboot a pending patch needs. */
-typedef enum {
-  NL_REBOOT_NONE,
-  NL_REBOOT_SHARED,         /* one reboot after it and its neighbours will do */
-  NL_REBOOT_OWN,            /* its reboot must come before any later patch installs */
-  NL_REBOOT_LAST
-} NlRebootNeed;
-
 typedef struct {
   const char *id;
   NlRebootNeed reboot;
@@ -492,15 +619,6 @@ typedef struct {
   guint n_patches;
 } NlGuestFacts;
 
-/* What the window does with a guest. */
-typedef enum {
-  NL_GUEST_LEAVE_OFF,       /* not running: nothing to stop */
-  NL_GUEST_SAVE,
-  NL_GUEST_SHUTDOWN,
-  NL_GUEST_MIGRATE,
-  NL_GUEST_ACTION_LAST
-} NlGuestAction;
-NL_ENUM_DECL (nl_guest_action);
 
 typedef struct {
   char *name;
@@ -547,6 +665,16 @@ GPtrArray *nl_rollout_host_plans_describe (const GPtrArray *plans);
  * notice was made). Newly allocated. */
 char *nl_rollout_notice_ics (const char *plan_id, const GPtrArray *plans, GDateTime *stamp);
 char *nl_rollout_notice_json (const char *plan_id, const GPtrArray *plans, GDateTime *stamp);
+
+/* Runs ARGV as HOST's own command (locally, or on the host over ssh when
+ * HOST->run says so) for at most TIMEOUT seconds: its exit status and its
+ * output, stdout and stderr together (newly allocated; may be NULL). FALSE
+ * with ERROR when it could not run or timed out (then it is killed). */
+gboolean nl_host_command_run (const NlHostTarget *host, const char *const *argv, guint timeout,
+                              int *status, char **output, GError **error);
+/* The argv that runs ARGV for HOST: ARGV itself, or ssh to the URI's host
+ * with ARGV quoted for the remote shell. New strv. */
+char **nl_host_command_argv (const NlHostTarget *host, const char *const *argv);
 
 /* ------------------------------------------------------------------ */
 /* Reports                                                              */

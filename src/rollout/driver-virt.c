@@ -238,13 +238,146 @@ v_replica_discard (gpointer data, const char *run_id, GError **error)
   return nl_virt_replica_discard (conn, run_id, error) || check_lost (conn, drv->uri, error);
 }
 
+/* ---- Hosts: each call opens its own connection, so a host that went
+ * away and came back (its reboot) is simply connected to again. ---- */
+
+static NlRolloutDriver *v_for_host (gpointer data, const char *uri, GError **error);
+
+static char *
+v_host_uuid (gpointer data, GError **error)
+{
+  VirtDriver *drv = data;
+  g_autoptr (NlVirtConn) conn = nl_virt_connect (drv->uri, error);
+  return conn ? nl_virt_host_uuid (conn, error) : NULL;
+}
+
+void
+nl_host_guest_info_free (NlHostGuestInfo *info)
+{
+  if (info == NULL)
+    return;
+  g_free (info->name);
+  g_free (info);
+}
+
+static GPtrArray *
+v_host_guests (gpointer data, GError **error)
+{
+  VirtDriver *drv = data;
+  g_autoptr (NlVirtConn) conn = nl_virt_connect (drv->uri, error);
+  g_autoptr (GPtrArray) infos = conn ? nl_virt_host_guests (conn, error) : NULL;
+  GPtrArray *out;
+
+  if (infos == NULL)
+    return NULL;
+  out = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_guest_info_free);
+  for (guint i = 0; i < infos->len; i++)
+    {
+      const NlVirtGuestInfo *v = infos->pdata[i];
+      NlHostGuestInfo *g = g_new0 (NlHostGuestInfo, 1);
+      g->name = g_strdup (v->name);
+      g->active = v->active;
+      g->persistent = v->persistent;
+      g->saved = v->managed_save;
+      g->nested = v->nested;
+      g_ptr_array_add (out, g);
+    }
+  return out;
+}
+
+/* NAME on the host of DRV, with its connection in *CONN. */
+static NlVirtDomain *
+host_domain (VirtDriver *drv, const char *name, NlVirtConn **conn, GError **error)
+{
+  *conn = nl_virt_connect (drv->uri, error);
+  return *conn ? nl_virt_domain_lookup (*conn, name, error) : NULL;
+}
+
+static gboolean
+v_guest_save (gpointer data, const char *name, GError **error)
+{
+  g_autoptr (NlVirtConn) conn = NULL;
+  g_autoptr (NlVirtDomain) dom = host_domain (data, name, &conn, error);
+  return dom != NULL && nl_virt_domain_managed_save (dom, error);
+}
+
+/* Waits up to SECONDS for DOM to be shut off. */
+static gboolean
+wait_off (NlVirtDomain *dom, guint seconds)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) seconds * G_USEC_PER_SEC;
+  while (nl_virt_domain_is_active (dom))
+    {
+      if (g_get_monotonic_time () >= end)
+        return FALSE;
+      g_usleep (G_USEC_PER_SEC / 4);
+    }
+  return TRUE;
+}
+
+static gboolean
+v_guest_shutdown (gpointer data, const char *name, guint timeout, GError **error)
+{
+  g_autoptr (NlVirtConn) conn = NULL;
+  g_autoptr (NlVirtDomain) dom = host_domain (data, name, &conn, error);
+  g_autoptr (GError) agent = NULL;
+  guint agent_share = MAX (timeout / 2, 1);
+
+  if (dom == NULL)
+    return FALSE;
+  if (!nl_virt_domain_is_active (dom))
+    return TRUE;
+  /* The agent first (a clean shutdown the guest's OS runs), then the ACPI
+   * power button for what is left of the time, then the power cord. */
+  if (nl_virt_domain_shutdown (dom, TRUE, &agent) && wait_off (dom, agent_share))
+    return TRUE;
+  if (agent)
+    g_debug ("%s: %s; trying ACPI", name, agent->message);
+  if (nl_virt_domain_shutdown (dom, FALSE, NULL) && wait_off (dom, timeout - MIN (timeout, agent_share)))
+    return TRUE;
+  g_debug ("%s: did not shut down within %us; powering off", name, timeout);
+  return nl_virt_domain_poweroff (dom, error);
+}
+
+static gboolean
+v_guest_start (gpointer data, const char *name, GError **error)
+{
+  g_autoptr (NlVirtConn) conn = NULL;
+  g_autoptr (NlVirtDomain) dom = host_domain (data, name, &conn, error);
+  return dom != NULL && nl_virt_domain_start (dom, error);
+}
+
+static gboolean
+v_guest_migrate (gpointer data, const char *name, NlRolloutDriver *dest, const char *migrate_uri,
+                 gboolean unsafe, GError **error)
+{
+  VirtDriver *to = dest->data;
+  g_autoptr (NlVirtConn) conn = NULL;
+  g_autoptr (NlVirtDomain) dom = host_domain (data, name, &conn, error);
+  g_autoptr (NlVirtConn) dconn = NULL;
+
+  if (dom == NULL)
+    return FALSE;
+  dconn = nl_virt_connect (to->uri, error);
+  return dconn != NULL && nl_virt_domain_migrate (dom, dconn, migrate_uri, unsafe, error);
+}
+
 static const NlRolloutDriverOps virt_ops = {
   .open = v_open, .close = v_close, .ping = v_ping, .os_family = v_os,
   .checkpoint = v_checkpoint, .revert = v_revert, .drop_checkpoint = v_drop,
   .exec_start = v_exec_start, .exec_wait = v_exec_wait, .reboot = v_reboot,
   .record_patches = v_record, .resolve = v_resolve,
   .replica_create = v_replica_create, .replica_discard = v_replica_discard,
+  .for_host = v_for_host, .host_uuid = v_host_uuid, .host_guests = v_host_guests,
+  .guest_save = v_guest_save, .guest_shutdown = v_guest_shutdown, .guest_start = v_guest_start,
+  .guest_migrate = v_guest_migrate,
 };
+
+static NlRolloutDriver *
+v_for_host (gpointer data, const char *uri, GError **error)
+{
+  return nl_rollout_virt_driver_new (uri, error);
+}
 
 NlRolloutDriver *
 nl_rollout_virt_driver_new (const char *uri, GError **error)

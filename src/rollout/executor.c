@@ -13,19 +13,11 @@
 #include <nestlab/error.h>
 #include <nestlab/rollout.h>
 
+#include "executor-private.h"
+
 #define PLAN_COPY "plan.xml"
 #define ABORT_FILE "abort"
 
-typedef struct {
-  const NlRolloutPlan *plan;
-  NlJournal *journal;
-  NlRolloutDriver *driver;
-  NlRolloutOptions opts;
-  char *root;
-  GMutex progress_lock;
-  gint halt;      /* atomic: start no more targets */
-  gint lost;      /* atomic: the libvirt connection was lost; resume goes on */
-} Run;
 
 void
 nl_rollout_driver_free (NlRolloutDriver *driver)
@@ -37,8 +29,8 @@ nl_rollout_driver_free (NlRolloutDriver *driver)
   g_free (driver);
 }
 
-static void G_GNUC_PRINTF (2, 3)
-progress (Run *run, const char *format, ...)
+void
+run_progress (Run *run, const char *format, ...)
 {
   g_autofree char *line = NULL;
   va_list ap;
@@ -62,8 +54,8 @@ abort_requested (Run *run)
   return g_file_test (path, G_FILE_TEST_EXISTS);
 }
 
-static gboolean
-stopping (Run *run)
+gboolean
+run_stopping (Run *run)
 {
   if (g_atomic_int_get (&run->halt))
     return TRUE;
@@ -293,7 +285,7 @@ lost_connection (Target *t, const GError *error)
 {
   if (!g_error_matches (error, NL_ERROR, NL_ERROR_DISCONNECTED))
     return FALSE;
-  progress (t->run, "%s: %s: stopping", t->rec->name, error->message);
+  run_progress (t->run, "%s: %s: stopping", t->rec->name, error->message);
   g_atomic_int_set (&t->run->lost, 1);
   g_atomic_int_set (&t->run->halt, 1);
   return TRUE;
@@ -311,19 +303,19 @@ fail_target (Target *t, const char *why)
                             || rec->state == NL_TARGET_REBOOTING || rec->state == NL_TARGET_VERIFYING
                             || rec->state == NL_TARGET_ROLLING_BACK);
 
-  progress (t->run, "%s: failed: %s", rec->name, why);
+  run_progress (t->run, "%s: failed: %s", rec->name, why);
   if (!can_revert)
     {
       if (!journal (t, NL_TARGET_FAILED, why, &error))
-        progress (t->run, "%s: warning: %s", rec->name, error->message);
+        run_progress (t->run, "%s: warning: %s", rec->name, error->message);
       return;
     }
   if (rec->state != NL_TARGET_ROLLING_BACK && !journal (t, NL_TARGET_ROLLING_BACK, why, &error))
     {
-      progress (t->run, "%s: warning: %s", rec->name, error->message);
+      run_progress (t->run, "%s: warning: %s", rec->name, error->message);
       return;
     }
-  progress (t->run, "%s: rolling back to %s", rec->name, rec->checkpoint);
+  run_progress (t->run, "%s: rolling back to %s", rec->name, rec->checkpoint);
   if (!OPS (t)->revert (t->h, rec->checkpoint, &error)
       || !OPS (t)->ping (t->h, agent_timeout (t), &error))
     {
@@ -339,13 +331,13 @@ fail_target (Target *t, const char *why)
   g_clear_pointer (&rec->installed, g_strfreev);
   rec->installed = g_new0 (char *, 1);
   journal (t, NL_TARGET_ROLLED_BACK, why, NULL);
-  progress (t->run, "%s: rolled back", rec->name);
+  run_progress (t->run, "%s: rolled back", rec->name);
 }
 
 static gboolean
 revert_for_redo (Target *t, GError **error)
 {
-  progress (t->run, "%s: state of the interrupted install unknown: reverting to %s to install again",
+  run_progress (t->run, "%s: state of the interrupted install unknown: reverting to %s to install again",
             t->rec->name, t->rec->checkpoint);
   if (t->rec->checkpoint == NULL || t->replica)
     {
@@ -389,7 +381,7 @@ install_all (Target *t, gboolean resuming, GError **error)
         }
       has_check = nl_rollout_command_for (patch->check, t->os) != NULL;
       action = nl_rollout_resume_action (rec->state, rec->pid != 0, knows, has_check);
-      progress (t->run, "%s: resuming %s: %s", rec->name, patch->id, nl_resume_action_to_string (action));
+      run_progress (t->run, "%s: resuming %s: %s", rec->name, patch->id, nl_resume_action_to_string (action));
       switch (action)
         {
         case NL_RESUME_WAIT_PID:
@@ -437,7 +429,7 @@ install_all (Target *t, gboolean resuming, GError **error)
       rec->pid = 0;
       if (!journal (t, NL_TARGET_INSTALLING, msg, error))
         return FALSE;
-      progress (t->run, "%s: %s", rec->name, msg);
+      run_progress (t->run, "%s: %s", rec->name, msg);
       if (!OPS (t)->exec_start (t->h, (const char *const *) cmd->argv, &pid, error))
         return FALSE;
       rec->pid = pid;
@@ -531,12 +523,12 @@ precheck_and_checkpoint (Target *t, gboolean *resuming, GError **error)
   if (rec->todo[0] == NULL)
     {
       journal (t, NL_TARGET_NOT_APPLICABLE, "every patch is already present", NULL);
-      progress (t->run, "%s: not applicable (every patch already present)", rec->name);
+      run_progress (t->run, "%s: not applicable (every patch already present)", rec->name);
       return STEP_STOP;
     }
   if (!t->replica)
     {
-      progress (t->run, "%s: checkpoint %s", rec->name, rec->checkpoint);
+      run_progress (t->run, "%s: checkpoint %s", rec->name, rec->checkpoint);
       if (!OPS (t)->checkpoint (t->h, rec->checkpoint, &local))
         {
           step_failed (t, local, "checkpoint", TRUE);
@@ -584,7 +576,7 @@ install_and_reboot (Target *t, gboolean resuming, GError **error)
     }
   if (!journal (t, NL_TARGET_REBOOTING, "rebooting", error))
     return STEP_JOURNAL_FAILED;
-  progress (t->run, "%s: rebooting", rec->name);
+  run_progress (t->run, "%s: rebooting", rec->name);
   if (!OPS (t)->reboot (t->h, agent_timeout (t), &local))
     {
       step_failed (t, local, NULL, FALSE);
@@ -602,7 +594,7 @@ verify_and_finish (Target *t, GError **error)
 
   if (!journal (t, NL_TARGET_VERIFYING, "verifying", error))
     return STEP_JOURNAL_FAILED;
-  progress (t->run, "%s: verifying", rec->name);
+  run_progress (t->run, "%s: verifying", rec->name);
   if (!verify (t, &local))
     {
       step_failed (t, local, NULL, FALSE);
@@ -612,11 +604,11 @@ verify_and_finish (Target *t, GError **error)
       && !OPS (t)->record_patches (t->h, t->run->journal->id, (const char *const *) rec->todo, &local))
     {
       /* The patches are in and healthy; only the history is missing. */
-      progress (t->run, "%s: warning: %s", rec->name, local->message);
+      run_progress (t->run, "%s: warning: %s", rec->name, local->message);
       g_clear_error (&local);
     }
   journal (t, NL_TARGET_DONE, rec->pending_reboot ? "installed; reboot pending" : "installed", NULL);
-  progress (t->run, "%s: done", rec->name);
+  run_progress (t->run, "%s: done", rec->name);
   return STEP_STOP;
 }
 
@@ -658,7 +650,7 @@ process_target (Target *t)
   if (r == STEP_JOURNAL_FAILED)
     {
       /* Without a durable journal nothing may go on: stop the whole run. */
-      progress (t->run, "%s: cannot write the journal: %s", rec->name, error->message);
+      run_progress (t->run, "%s: cannot write the journal: %s", rec->name, error->message);
       g_atomic_int_set (&t->run->halt, 1);
     }
   OPS (t)->close (t->h);
@@ -696,7 +688,7 @@ batch_worker (gpointer data)
       Target t = { 0 };
 
       g_mutex_lock (&b->lock);
-      if (b->next >= b->records->len || stopping (b->run))
+      if (b->next >= b->records->len || run_stopping (b->run))
         {
           g_mutex_unlock (&b->lock);
           break;
@@ -755,11 +747,11 @@ ring_targets (NlJournal *journal, NlRolloutPass pass, const char *ring)
   return out;
 }
 
-static void
+void
 sleep_unless_stopping (Run *run, gint64 seconds)
 {
   gint64 end = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
-  while (g_get_monotonic_time () < end && !stopping (run))
+  while (g_get_monotonic_time () < end && !run_stopping (run))
     g_usleep (MIN (end - g_get_monotonic_time (), G_USEC_PER_SEC / 2));
 }
 
@@ -795,11 +787,11 @@ ensure_window (Run *run, GError **error)
       run->journal->wait_until = g_date_time_to_unix (start);
       if (!nl_journal_save (run->journal, error))
         return FALSE;
-      progress (run, "waiting for the maintenance window %s - %s", s, e);
+      run_progress (run, "waiting for the maintenance window %s - %s", s, e);
       if (run->opts.no_wait)
         return FALSE;
       sleep_unless_stopping (run, MIN (g_date_time_difference (start, now) / G_USEC_PER_SEC + 1, 60));
-      if (stopping (run))
+      if (run_stopping (run))
         return FALSE;
     }
 }
@@ -834,7 +826,7 @@ run_ring (Run *run, NlRolloutPass pass, const NlRing *ring, const GPtrArray *pat
       if (!nl_journal_save (run->journal, error))
         return FALSE;
     }
-  progress (run, "%s ring '%s': %u machines", nl_rollout_pass_to_string (pass), rr->name, targets->len);
+  run_progress (run, "%s ring '%s': %u machines", nl_rollout_pass_to_string (pass), rr->name, targets->len);
   sizes = ring ? nl_rollout_batches (ring->batches, ring->n_batches, targets->len)
                : nl_rollout_batches (NULL, 0, targets->len);
   for (guint b = 0; b < sizes->len; offset += g_array_index (sizes, guint, b), b++)
@@ -848,11 +840,11 @@ run_ring (Run *run, NlRolloutPass pass, const NlRing *ring, const GPtrArray *pat
           g_ptr_array_add (batch, targets->pdata[i]);
       if (batch->len == 0)
         continue;
-      if (stopping (run))
+      if (run_stopping (run))
         return FALSE;
       if (pass == NL_PASS_WINDOW && !ensure_window (run, error))
         return FALSE;
-      progress (run, "%s ring '%s': batch %u of %u (%u machines)", nl_rollout_pass_to_string (pass), rr->name, b + 1, sizes->len,
+      run_progress (run, "%s ring '%s': batch %u of %u (%u machines)", nl_rollout_pass_to_string (pass), rr->name, b + 1, sizes->len,
                 batch->len);
       job.run = run;
       job.records = batch;
@@ -873,12 +865,12 @@ run_ring (Run *run, NlRolloutPass pass, const NlRing *ring, const GPtrArray *pat
                                failures, targets->len)
             : g_strdup_printf ("ring '%s' exceeded its failure budget (%u of %u machines failed)",
                                rr->name, failures, targets->len);
-          progress (run, "halted: %s", run->journal->reason);
+          run_progress (run, "halted: %s", run->journal->reason);
           g_atomic_int_set (&run->halt, 1);
           nl_journal_save (run->journal, NULL);
           return FALSE;
         }
-      if (stopping (run))
+      if (run_stopping (run))
         return FALSE;
     }
   rr->finished_at = g_get_real_time () / G_USEC_PER_SEC;
@@ -925,6 +917,9 @@ production_names (NlJournal *j)
       if (!seen)
         g_ptr_array_add (names, g_strdup (r->name));
     }
+  /* A host is locked as a whole under a name no domain can clash with. */
+  for (guint i = 0; i < j->hosts->len; i++)
+    g_ptr_array_add (names, g_strdup_printf ("host@%s", ((NlHostRecord *) j->hosts->pdata[i])->name));
   return names;
 }
 
@@ -951,14 +946,14 @@ run_replica (Run *run, GError **error)
     return FALSE;
   if (!ops->replica_discard (run->driver->data, j->id, error))
     return FALSE;
-  progress (run, "replica: backing up and cloning %u machines", prod->len);
+  run_progress (run, "replica: backing up and cloning %u machines", prod->len);
   if (!ops->replica_create (run->driver->data, j->id, prod, run->plan->replica.pool,
                             run->plan->replica.boot_timeout, &replicas, &local))
     {
       if (g_error_matches (local, NL_ERROR, NL_ERROR_DISCONNECTED))
         {
           /* Not the replica's fault: resume builds it again. */
-          progress (run, "replica: %s: stopping", local->message);
+          run_progress (run, "replica: %s: stopping", local->message);
           g_atomic_int_set (&run->lost, 1);
           g_atomic_int_set (&run->halt, 1);
           return FALSE;
@@ -966,7 +961,7 @@ run_replica (Run *run, GError **error)
       rr->halted = TRUE;
       rr->finished_at = g_get_real_time () / G_USEC_PER_SEC;
       j->reason = g_strdup_printf ("building the replica failed: %s", local->message);
-      progress (run, "halted: %s", j->reason);
+      run_progress (run, "halted: %s", j->reason);
       ops->replica_discard (run->driver->data, j->id, NULL);
       nl_journal_save (j, NULL);
       return FALSE;
@@ -988,15 +983,15 @@ run_replica (Run *run, GError **error)
         g_ptr_array_add (ids, ((NlPatch *) patches->pdata[i])->id);
       g_ptr_array_add (ids, NULL);
       j->passed = g_strdupv ((char **) ids->pdata);
-      progress (run, "replica passed: production gets exactly the patches that passed");
+      run_progress (run, "replica passed: production gets exactly the patches that passed");
       if (!nl_journal_save (j, error))
         return FALSE;
     }
   if (!run->plan->replica.keep && !g_atomic_int_get (&run->lost))
     {
-      progress (run, "replica: discarding");
+      run_progress (run, "replica: discarding");
       if (!ops->replica_discard (run->driver->data, j->id, &local))
-        progress (run, "replica: discarding failed: %s", local->message);
+        run_progress (run, "replica: discarding failed: %s", local->message);
     }
   return ok;
 }
@@ -1049,8 +1044,23 @@ end_cleanup (Run *run)
 
   if (run->plan->replica.enabled && !run->plan->replica.keep
       && !run->driver->ops->replica_discard (run->driver->data, run->journal->id, &local))
-    progress (run, "replica: discarding failed: %s", local->message);
+    run_progress (run, "replica: discarding failed: %s", local->message);
   drop_checkpoints (run);
+}
+
+/* Every patch that passed, in plan order (borrowed): a host window takes
+ * critical and other patches alike. */
+static GPtrArray *
+host_patches (const NlRolloutPlan *plan, const NlJournal *journal)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  for (guint i = 0; i < plan->patches->len; i++)
+    {
+      NlPatch *p = plan->patches->pdata[i];
+      if (journal->passed && g_strv_contains ((const char *const *) journal->passed, p->id))
+        g_ptr_array_add (out, p);
+    }
+  return out;
 }
 
 static void
@@ -1069,7 +1079,9 @@ execute (Run *run)
 
   if (j->passed == NULL)
     {
-      if (run->plan->replica.enabled)
+      /* Host windows alone have nothing the replica could copy: their
+         guests are found when the window starts. */
+      if (run->plan->replica.enabled && j->targets->len > 0)
         ok = run_replica (run, &error);
       else
         {
@@ -1095,11 +1107,22 @@ execute (Run *run)
            * show before the next ring starts. */
           if (ok && ran && ring->soak > 0 && r + 1 < run->plan->rings->len)
             {
-              progress (run, "%s ring '%s': soaking %us", nl_rollout_pass_to_string (pass), ring->name, ring->soak);
+              run_progress (run, "%s ring '%s': soaking %us", nl_rollout_pass_to_string (pass), ring->name, ring->soak);
               sleep_unless_stopping (run, ring->soak);
-              ok = !stopping (run);
+              ok = !run_stopping (run);
             }
         }
+    }
+
+  /* Host windows come last: in the maintenance window (or now with
+   * --now), with every patch that passed for their guests. */
+  if (ok && j->hosts->len > 0)
+    {
+      g_autoptr (GPtrArray) patches = host_patches (run->plan, j);
+      if (windowed (run->plan, j) && !ensure_window (run, &error))
+        ok = FALSE;
+      else
+        ok = run_hosts (run, patches, &error);
     }
 
 out:
@@ -1107,8 +1130,9 @@ out:
     {
       /* As if killed: nothing is judged, resume goes on. */
       g_free (j->reason);
-      j->reason = g_strdup_printf ("lost the connection to libvirt; `nestlab rollout resume %s` "
-                                   "goes on once libvirtd is back", j->id);
+      j->reason = run->lost_why ? g_strdup (run->lost_why)
+                  : g_strdup_printf ("lost the connection to libvirt; `nestlab rollout resume %s` "
+                                     "goes on once libvirtd is back", j->id);
     }
   else if (error != NULL)
     {
@@ -1135,8 +1159,8 @@ out:
     }
   j->pid = 0;
   if (!nl_journal_save (j, &error) && error)
-    progress (run, "rollout %s: warning: %s", j->id, error->message);
-  progress (run, "rollout %s: %s%s%s", j->id,
+    run_progress (run, "rollout %s: warning: %s", j->id, error->message);
+  run_progress (run, "rollout %s: %s%s%s", j->id,
             nl_run_state_to_string (g_atomic_int_get (&run->lost) ? NL_RUN_INTERRUPTED : j->state),
             j->reason ? ": " : "", j->reason ? j->reason : "");
 }
@@ -1159,6 +1183,7 @@ static void
 run_clear (Run *run)
 {
   g_free (run->root);
+  g_free (run->lost_why);
   g_mutex_clear (&run->progress_lock);
 }
 
@@ -1175,6 +1200,26 @@ ring_for (const NlRolloutPlan *plan, const char *domain, const char *machine)
           return ring;
     }
   return NULL;
+}
+
+static gboolean
+has_patched_hosts (const NlRolloutPlan *plan)
+{
+  for (guint i = 0; i < plan->hosts->len; i++)
+    if (((NlHostTarget *) plan->hosts->pdata[i])->patch)
+      return TRUE;
+  return FALSE;
+}
+
+static NlHostRecord *
+host_record_new (const NlHostTarget *host)
+{
+  NlHostRecord *h = g_new0 (NlHostRecord, 1);
+  h->name = g_strdup (host->name);
+  h->uri = g_strdup (host->uri);
+  h->guests = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_guest_record_free);
+  h->warnings = g_ptr_array_new_with_free_func (g_free);
+  return h;
 }
 
 NlJournal *
@@ -1195,7 +1240,7 @@ nl_rollout_run (const NlRolloutPlan *plan, NlRolloutDriver *driver,
   run_init (&run, plan, driver, options);
   if (!driver->ops->resolve (driver->data, plan->targets, &domains, &machines, error))
     goto fail;
-  if (domains->len == 0)
+  if (domains->len == 0 && !has_patched_hosts (plan))
     {
       g_set_error (error, NL_ERROR, NL_ERROR_NOT_FOUND, "the plan's targets match no machine");
       goto fail;
@@ -1225,12 +1270,20 @@ nl_rollout_run (const NlRolloutPlan *plan, NlRolloutDriver *driver,
   j = nl_journal_create (run.root, id, error);
   if (j == NULL)
     goto fail;
+  for (guint i = 0; i < plan->hosts->len; i++)
+    {
+      const NlHostTarget *host = plan->hosts->pdata[i];
+      if (host->patch)
+        g_ptr_array_add (j->hosts, host_record_new (host));
+    }
   {
-    const char **names = g_new0 (const char *, domains->len + 1);
+    g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
     for (guint i = 0; i < domains->len; i++)
-      names[i] = domains->pdata[i];
-    lock = nl_rollout_lock_acquire (run.root, id, names, error);
-    g_free (names);
+      g_ptr_array_add (names, g_strdup (domains->pdata[i]));
+    for (guint i = 0; i < j->hosts->len; i++)
+      g_ptr_array_add (names, g_strdup_printf ("host@%s", ((NlHostRecord *) j->hosts->pdata[i])->name));
+    g_ptr_array_add (names, NULL);
+    lock = nl_rollout_lock_acquire (run.root, id, (const char *const *) names->pdata, error);
   }
   if (lock == NULL)
     {
@@ -1268,7 +1321,8 @@ nl_rollout_run (const NlRolloutPlan *plan, NlRolloutDriver *driver,
       }
   if (!nl_journal_save (j, error))
     goto fail;
-  progress (&run, "rollout %s: %u machines, %u patches", id, domains->len, plan->patches->len);
+  run_progress (&run, "rollout %s: %u machines, %u hosts, %u patches", id, domains->len,
+                j->hosts->len, plan->patches->len);
   run.journal = j;
   execute (&run);
   run_clear (&run);
@@ -1314,7 +1368,7 @@ nl_rollout_resume (const char *id, NlRolloutDriver *driver, const NlRolloutOptio
     goto fail;
   run.plan = plan;
   run.journal = j;
-  progress (&run, "rollout %s: resuming", id);
+  run_progress (&run, "rollout %s: resuming", id);
   execute (&run);
   run_clear (&run);
   return g_steal_pointer (&j);

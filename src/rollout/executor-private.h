@@ -1,0 +1,34 @@
+/* Private to the executor and its host windows (hosts.c): the run being
+ * executed and what both halves share. */
+#pragma once
+
+#include <nestlab/rollout.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const NlRolloutPlan *plan;
+  NlJournal *journal;
+  NlRolloutDriver *driver;
+  NlRolloutOptions opts;
+  char *root;
+  GMutex progress_lock;
+  gint halt;      /* atomic: start no more targets */
+  gint lost;      /* atomic: the libvirt connection was lost; resume goes on */
+  char *lost_why; /* set before LOST when it is not the connection (a host still down) */
+} Run;
+
+/* A progress line (stderr in the CLI), serialised across threads. */
+void run_progress (Run *run, const char *format, ...) G_GNUC_PRINTF (2, 3);
+/* TRUE once the run must start nothing new (halt, or abort requested). */
+gboolean run_stopping (Run *run);
+/* Sleeps SECONDS, waking early when the run is stopping. */
+void sleep_unless_stopping (Run *run, gint64 seconds);
+
+/* The host windows of the run (hosts.c), each patched host in plan order,
+ * with PATCHES (NlPatch*, borrowed) for their guests. FALSE when the run
+ * must stop: a host failed (halt) or could not be finished now (run->lost:
+ * resume goes on); ERROR only for a journal that cannot be written. */
+gboolean run_hosts (Run *run, const GPtrArray *patches, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,996 @@
+/* Host windows: a hypervisor host patched in one window with its guests.
+ *
+ * For each patched <host> of the plan, in order: ask the host for its
+ * guests and what each needs (preparing), install the patches of the
+ * guests that will be shut down with their reboot held back, save, shut
+ * down or migrate every running guest (draining), run the host's update
+ * command (updating), reboot it and wait for libvirt to answer with a new
+ * boot id (rebooting), check it is the same host and healthy (verifying),
+ * then start, resume or migrate back every guest and verify it (restoring).
+ *
+ * Every step is journalled before it acts, the host's state and each
+ * guest's, so a run killed anywhere resumes: a stop or start that was
+ * asked for is settled by asking libvirt where the guest is and how, a
+ * reboot by the host's boot id, and nothing is left saved, off or on the
+ * peer that was running at home before the window. */
+#include <string.h>
+
+#include <nestlab/error.h>
+#include <nestlab/rollout.h>
+
+#include "executor-private.h"
+
+typedef struct {
+  Run *run;
+  const NlHostTarget *host;
+  const NlHostTarget *peer;     /* may be NULL */
+  NlHostRecord *rec;
+  NlRolloutDriver *drv;         /* the host's */
+  NlRolloutDriver *peer_drv;    /* its peer's; NULL without one */
+  const GPtrArray *patches;     /* NlPatch*, for its guests */
+  char *failure;                /* why the host is not patched; the window still restores */
+} Host;
+
+#define HOPS(d) ((d)->ops)
+
+static gint64
+now_s (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+static gboolean
+save (Host *h, GError **error)
+{
+  return nl_journal_save (h->run->journal, error);
+}
+
+static gboolean
+host_state (Host *h, NlHostState state, GError **error)
+{
+  h->rec->state = state;
+  return save (h, error);
+}
+
+static gboolean
+guest_state (Host *h, NlHostGuestRecord *g, NlHostGuestState state, const char *message,
+             GError **error)
+{
+  g->state = state;
+  if (message != NULL)
+    {
+      g_free (g->message);
+      g->message = g_strdup (message);
+    }
+  return save (h, error);
+}
+
+static const NlPatch *
+find_patch (const GPtrArray *patches, const char *id)
+{
+  for (guint i = 0; i < patches->len; i++)
+    {
+      const NlPatch *p = patches->pdata[i];
+      if (g_str_equal (p->id, id))
+        return p;
+    }
+  return NULL;
+}
+
+static void
+add_id (char ***v, const char *id)
+{
+  guint n = *v ? g_strv_length (*v) : 0;
+  if (*v && g_strv_contains ((const char *const *) *v, id))
+    return;
+  *v = g_renew (char *, *v, n + 2);
+  (*v)[n] = g_strdup (id);
+  (*v)[n + 1] = NULL;
+}
+
+/* The first failure is the host's. */
+static void
+host_fails (Host *h, const char *format, ...) G_GNUC_PRINTF (2, 3);
+static void
+host_fails (Host *h, const char *format, ...)
+{
+  va_list ap;
+  g_autofree char *why = NULL;
+
+  va_start (ap, format);
+  why = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  run_progress (h->run, "host %s: %s", h->host->name, why);
+  if (h->failure == NULL)
+    {
+      /* Journalled with the next step, so a resumed window still ends failed. */
+      g_free (h->rec->message);
+      h->rec->message = g_strdup (why);
+      h->failure = g_steal_pointer (&why);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* A guest through its agent                                            */
+
+typedef struct {
+  NlRolloutDriver *drv;
+  gpointer handle;
+  NlOsFamily os;
+} Agent;
+
+static void
+agent_close (Agent *a)
+{
+  if (a->handle)
+    a->drv->ops->close (a->handle);
+  a->handle = NULL;
+}
+
+/* Opens NAME on DRV and waits up to TIMEOUT seconds for its agent. */
+static gboolean
+agent_open (Agent *a, NlRolloutDriver *drv, const char *name, guint timeout, GError **error)
+{
+  memset (a, 0, sizeof *a);
+  a->drv = drv;
+  a->handle = drv->ops->open (drv->data, name, error);
+  if (a->handle == NULL)
+    return FALSE;
+  if (!drv->ops->ping (a->handle, timeout, error) || !drv->ops->os_family (a->handle, &a->os, error))
+    {
+      agent_close (a);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+agent_run (Agent *a, const char *const *argv, guint timeout, int *status, char **output,
+           GError **error)
+{
+  gint64 pid = 0;
+  return a->drv->ops->exec_start (a->handle, argv, &pid, error)
+         && a->drv->ops->exec_wait (a->handle, pid, timeout, status, output, error);
+}
+
+/* The guest's boot id (Linux guests; NULL for others or when unreadable). */
+static char *
+agent_boot_id (Agent *a)
+{
+  const char *argv[] = { "/bin/cat", "/proc/sys/kernel/random/boot_id", NULL };
+  g_autofree char *out = NULL;
+  int status = -1;
+
+  if (a->os != NL_OS_FAMILY_LINUX || !agent_run (a, argv, 30, &status, &out, NULL) || status != 0 || out == NULL)
+    return NULL;
+  return g_strdup (g_strstrip (out));
+}
+
+/* Whether PATCH is present by its check command (FALSE without one). */
+static gboolean
+patch_present (Agent *a, const NlPatch *patch, gboolean *has_check, GError **error)
+{
+  const NlGuestCommand *cmd = nl_rollout_command_for (patch->check, a->os);
+  int status = -1;
+
+  *has_check = cmd != NULL;
+  if (cmd == NULL)
+    return FALSE;
+  if (!agent_run (a, (const char *const *) cmd->argv, patch->timeout, &status, NULL, error))
+    return FALSE;
+  return status == 0;
+}
+
+/* Notes a new boot of guest G (its boot id changed). */
+static void
+count_boot (NlHostGuestRecord *g, Agent *a)
+{
+  g_autofree char *id = agent_boot_id (a);
+  if (id == NULL)
+    return;
+  if (g->boot_id != NULL && !g_str_equal (g->boot_id, id))
+    g->reboots++;
+  g_free (g->boot_id);
+  g->boot_id = g_steal_pointer (&id);
+}
+
+/* Installs IDS into guest G, skipping what it has already (recorded, or
+ * present by the patch's check), journalling each. */
+static gboolean
+install (Host *h, NlHostGuestRecord *g, Agent *a, char **ids, GError **error)
+{
+  for (guint i = 0; ids && ids[i]; i++)
+    {
+      const NlPatch *patch = find_patch (h->patches, ids[i]);
+      const NlGuestCommand *cmd = patch ? nl_rollout_command_for (patch->install, a->os) : NULL;
+      g_autofree char *output = NULL;
+      gboolean has_check = FALSE;
+      int status = -1;
+
+      if (patch == NULL || (g->installed && g_strv_contains ((const char *const *) g->installed, ids[i])))
+        continue;
+      if (patch_present (a, patch, &has_check, error))
+        {
+          add_id (&g->installed, patch->id);
+          continue;
+        }
+      if (error && *error)
+        return FALSE;
+      if (cmd == NULL)
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "%s has no install command for %s guests",
+                       patch->id, nl_os_family_to_string (a->os));
+          return FALSE;
+        }
+      run_progress (h->run, "host %s: %s: installing %s", h->host->name, g->name, patch->id);
+      if (!agent_run (a, (const char *const *) cmd->argv, patch->timeout, &status, &output, error))
+        return FALSE;
+      if (status != 0)
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "installing %s failed (exit %d)%s%s",
+                       patch->id, status, output && *output ? ": " : "",
+                       output ? g_strchomp (output) : "");
+          return FALSE;
+        }
+      add_id (&g->installed, patch->id);
+      if (!save (h, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Preparing: what the host carries, the plan for each guest            */
+
+/* The patches of PATCHES guest NAME still needs (its agent and check
+ * commands say so); NULL when its agent does not answer. */
+static GPtrArray *
+pending_patches (Host *h, NlHostGuestInfo *info, char **boot_id, NlOsFamily *os)
+{
+  Agent a;
+  g_autoptr (GError) local = NULL;
+  GPtrArray *out;
+  guint timeout = MIN (h->run->plan->agent_timeout, 15);
+
+  if (!agent_open (&a, h->drv, info->name, timeout, &local))
+    {
+      run_progress (h->run, "host %s: %s: its agent does not answer (%s): nothing is installed "
+                    "there in this window", h->host->name, info->name, local->message);
+      return NULL;
+    }
+  out = g_ptr_array_new_with_free_func (g_free);
+  *boot_id = agent_boot_id (&a);
+  *os = a.os;
+  for (guint i = 0; i < h->patches->len; i++)
+    {
+      const NlPatch *p = h->patches->pdata[i];
+      gboolean has_check;
+      if (nl_rollout_command_for (p->install, a.os) == NULL)
+        continue;
+      if (patch_present (&a, p, &has_check, NULL))
+        continue;
+      g_ptr_array_add (out, (gpointer) p);
+    }
+  agent_close (&a);
+  return out;
+}
+
+static gboolean
+prepare (Host *h, GError **error)
+{
+  NlHostRecord *rec = h->rec;
+  g_autoptr (GPtrArray) guests = NULL;
+  g_autoptr (GPtrArray) pending = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  g_autoptr (GPtrArray) boot_ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GArray) agents = g_array_new (FALSE, TRUE, sizeof (gboolean));
+  g_autoptr (GArray) pp = g_array_new (FALSE, TRUE, sizeof (NlPendingPatch));
+  g_autofree NlGuestFacts *facts = NULL;
+  g_autoptr (NlHostPlan) plan = NULL;
+  g_autoptr (GError) local = NULL;
+  guint *offsets;
+
+  rec->started = now_s ();
+  g_free (rec->uuid);
+  rec->uuid = HOPS (h->drv)->host_uuid (h->drv->data, &local);
+  if (rec->uuid == NULL || (guests = HOPS (h->drv)->host_guests (h->drv->data, &local)) == NULL)
+    {
+      host_fails (h, "libvirt at %s does not answer: %s", h->host->uri, local->message);
+      return TRUE;
+    }
+  facts = g_new0 (NlGuestFacts, guests->len + 1);
+  offsets = g_new0 (guint, guests->len + 1);
+  for (guint i = 0; i < guests->len; i++)
+    {
+      NlHostGuestInfo *info = guests->pdata[i];
+      g_autoptr (GPtrArray) p = NULL;
+      char *boot_id = NULL;
+      NlOsFamily os = NL_OS_FAMILY_OTHER;
+
+      if (info->active)
+        p = pending_patches (h, info, &boot_id, &os);
+      offsets[i] = pp->len;
+      for (guint k = 0; p && k < p->len; k++)
+        {
+          const NlPatch *patch = p->pdata[k];
+          NlPendingPatch e = { patch->id, patch->reboot };
+          g_array_append_val (pp, e);
+        }
+      {
+        gboolean agent = p != NULL;
+        g_array_append_val (agents, agent);
+      }
+      facts[i].name = info->name;
+      facts[i].running = info->active;
+      facts[i].nested = info->nested;
+      facts[i].stop = nl_rollout_guest_stop (h->run->plan, h->host, info->name);
+      facts[i].n_patches = p ? p->len : 0;
+      g_ptr_array_add (boot_ids, boot_id);
+    }
+  for (guint i = 0; i < guests->len; i++)
+    facts[i].patches = &g_array_index (pp, NlPendingPatch, offsets[i]);
+  g_free (offsets);
+  /* A stop action asked of a guest the host does not carry is a mistake
+   * in the plan worth saying, not a reason to stop. */
+  for (guint i = 0; i < h->host->guests->len; i++)
+    {
+      const NlHostGuest *named = h->host->guests->pdata[i];
+      gboolean found = FALSE;
+      for (guint k = 0; k < guests->len && !found; k++)
+        found = g_str_equal (((NlHostGuestInfo *) guests->pdata[k])->name, named->name);
+      if (!found)
+        g_ptr_array_add (rec->warnings, g_strdup_printf ("guest '%s' (line %d) is not on this host",
+                                                         named->name, named->src.line));
+    }
+
+  plan = nl_rollout_host_plan (h->host, &h->run->plan->host_policy, facts, guests->len);
+  for (guint i = 0; i < plan->warnings->len; i++)
+    g_ptr_array_add (rec->warnings, g_strdup (plan->warnings->pdata[i]));
+  g_ptr_array_set_size (rec->guests, 0);
+  for (guint i = 0; i < plan->guests->len; i++)
+    {
+      const NlGuestPlan *gp = plan->guests->pdata[i];
+      NlHostGuestRecord *g = g_new0 (NlHostGuestRecord, 1);
+      g->name = g_strdup (gp->name);
+      g->action = gp->action;
+      g->asked = gp->asked;
+      g->reason = g_strdup (gp->reason);
+      g->migrate_back = gp->migrate_back;
+      g->before = g_strdupv (gp->before);
+      g->after = g_strdupv (gp->after);
+      g->held = gp->held;
+      g->planned_reboots = gp->reboots;
+      g->state = gp->action == NL_GUEST_LEAVE_OFF ? NL_HGUEST_LEFT : NL_HGUEST_FOUND;
+      g->location = g_strdup (h->host->name);
+      g->installed = g_new0 (char *, 1);
+      g->boot_id = g_strdup (boot_ids->pdata[i]);
+      g->agent = g_array_index (agents, gboolean, i);
+      g_ptr_array_add (rec->guests, g);
+      run_progress (h->run, "host %s: %s: %s%s%s", h->host->name, g->name,
+                    nl_guest_action_to_string (g->action), g->reason ? " (" : "",
+                    g->reason ? g->reason : "");
+    }
+  for (guint i = 0; i < rec->warnings->len; i++)
+    run_progress (h->run, "host %s: warning: %s", h->host->name, (const char *) rec->warnings->pdata[i]);
+  if (!host_state (h, NL_HOST_PREPARING, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* The patches of guests that will be shut down go in now, their reboot
+ * held back: the cold boot after the host's reboot is theirs. A guest
+ * whose install fails is still stopped and brought back; it is reported
+ * failed. */
+static gboolean
+install_before (Host *h, GError **error)
+{
+  for (guint i = 0; i < h->rec->guests->len; i++)
+    {
+      NlHostGuestRecord *g = h->rec->guests->pdata[i];
+      g_autoptr (GError) local = NULL;
+      Agent a;
+
+      if (g->state != NL_HGUEST_FOUND || g->before == NULL || g->before[0] == NULL)
+        continue;
+      if (!agent_open (&a, h->drv, g->name, h->run->plan->agent_timeout, &local)
+          || !install (h, g, &a, g->before, &local))
+        {
+          agent_close (&a);
+          g_prefix_error (&local, "before the window: ");
+          run_progress (h->run, "host %s: %s: %s", h->host->name, g->name, local->message);
+          if (!guest_state (h, g, NL_HGUEST_FOUND, local->message, error))
+            return FALSE;
+          continue;
+        }
+      agent_close (&a);
+      if (!guest_state (h, g, NL_HGUEST_PATCHED, g->held ? "installed; reboot held for the host's" : "installed",
+                        error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Draining                                                             */
+
+/* Where guest NAME is now: on the host, the peer, or nowhere; and how. */
+typedef enum { WHERE_NOWHERE, WHERE_HOME, WHERE_PEER } Where;
+
+static Where
+locate (Host *h, const char *name, gboolean *active, gboolean *saved, GError **error)
+{
+  NlRolloutDriver *drivers[] = { h->drv, h->peer_drv };
+  for (guint d = 0; d < G_N_ELEMENTS (drivers); d++)
+    {
+      g_autoptr (GPtrArray) guests = NULL;
+      if (drivers[d] == NULL)
+        continue;
+      guests = HOPS (drivers[d])->host_guests (drivers[d]->data, error);
+      if (guests == NULL)
+        return WHERE_NOWHERE;
+      for (guint i = 0; i < guests->len; i++)
+        {
+          NlHostGuestInfo *info = guests->pdata[i];
+          if (!g_str_equal (info->name, name))
+            continue;
+          *active = info->active;
+          *saved = info->saved;
+          return d == 0 ? WHERE_HOME : WHERE_PEER;
+        }
+    }
+  return WHERE_NOWHERE;
+}
+
+static gboolean
+stop_guest (Host *h, NlHostGuestRecord *g, GError **error)
+{
+  const NlRolloutPlan *plan = h->run->plan;
+
+  switch (g->action)
+    {
+    case NL_GUEST_SAVE:
+      return HOPS (h->drv)->guest_save (h->drv->data, g->name, error);
+    case NL_GUEST_SHUTDOWN:
+      return HOPS (h->drv)->guest_shutdown (h->drv->data, g->name, plan->host_policy.shutdown_timeout, error);
+    case NL_GUEST_MIGRATE:
+      return HOPS (h->drv)->guest_migrate (h->drv->data, g->name, h->peer_drv, h->peer->migrate_uri,
+                                          h->host->shared_storage, error);
+    default:
+      return TRUE;
+    }
+}
+
+/* Whether guest G is where and as its stop action leaves it. */
+static gboolean
+stopped_already (Host *h, NlHostGuestRecord *g, GError **error)
+{
+  gboolean active = FALSE, saved = FALSE;
+  Where where = locate (h, g->name, &active, &saved, error);
+
+  if (error && *error)
+    return FALSE;
+  if (g->action == NL_GUEST_MIGRATE)
+    return where == WHERE_PEER;
+  return where == WHERE_HOME && !active;
+}
+
+static gboolean
+drain (Host *h, GError **error)
+{
+  if (h->rec->state < NL_HOST_DRAINING && !host_state (h, NL_HOST_DRAINING, error))
+    return FALSE;
+  for (guint i = 0; i < h->rec->guests->len && h->failure == NULL; i++)
+    {
+      NlHostGuestRecord *g = h->rec->guests->pdata[i];
+      g_autoptr (GError) local = NULL;
+      gboolean done;
+
+      if (g->state != NL_HGUEST_FOUND && g->state != NL_HGUEST_PATCHED && g->state != NL_HGUEST_STOPPING)
+        continue;
+      /* Resumed after the stop was asked for: settle it from libvirt. */
+      done = g->state == NL_HGUEST_STOPPING && stopped_already (h, g, &local);
+      if (local != NULL)
+        {
+          host_fails (h, "draining: %s: %s", g->name, local->message);
+          break;
+        }
+      if (!done)
+        {
+          if (g->state != NL_HGUEST_STOPPING)
+            {
+              g->down_at = g->action == NL_GUEST_MIGRATE ? 0 : now_s ();
+              if (!guest_state (h, g, NL_HGUEST_STOPPING, NULL, error))
+                return FALSE;
+            }
+          run_progress (h->run, "host %s: %s: %s", h->host->name, g->name,
+                        g->action == NL_GUEST_SAVE ? "saving"
+                        : g->action == NL_GUEST_SHUTDOWN ? "shutting down" : "migrating");
+          if (!stop_guest (h, g, &local) && !stopped_already (h, g, NULL))
+            {
+              host_fails (h, "draining: %s: %s", g->name, local->message);
+              break;
+            }
+        }
+      if (g->action == NL_GUEST_MIGRATE)
+        {
+          g_free (g->location);
+          g->location = g_strdup (h->peer->name);
+        }
+      if (!guest_state (h, g, NL_HGUEST_STOPPED, NULL, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Updating and rebooting the host                                      */
+
+static gboolean
+host_command (Host *h, char **argv, const char *const *fallback, guint timeout, int *status,
+              char **output, GError **error)
+{
+  return nl_host_command_run (h->host, argv ? (const char *const *) argv : fallback, timeout, status,
+                              output, error);
+}
+
+static const char *const default_boot_id[] = { "/bin/cat", "/proc/sys/kernel/random/boot_id", NULL };
+static const char *const default_reboot[] = { "/sbin/reboot", NULL };
+
+/* The host's boot id, or NULL when it cannot be read (it is down). */
+static char *
+host_boot_id (Host *h)
+{
+  g_autofree char *out = NULL;
+  int status = -1;
+
+  if (!host_command (h, h->host->boot_id, default_boot_id, 60, &status, &out, NULL) || status != 0
+      || out == NULL)
+    return NULL;
+  g_strstrip (out);
+  return *out ? g_steal_pointer (&out) : NULL;
+}
+
+static gboolean
+update (Host *h, GError **error)
+{
+  g_autofree char *output = NULL;
+  g_autoptr (GError) local = NULL;
+  int status = -1;
+
+  if (h->host->update == NULL)
+    return TRUE;
+  if (!host_state (h, NL_HOST_UPDATING, error))
+    return FALSE;
+  run_progress (h->run, "host %s: updating", h->host->name);
+  if (!host_command (h, h->host->update, NULL, h->host->update_timeout, &status, &output, &local))
+    host_fails (h, "updating: %s", local->message);
+  else if (status != 0)
+    {
+      g_autofree char *tail = output ? g_strdup (g_strchomp (output)) : NULL;
+      host_fails (h, "its update command failed (exit %d)%s%s", status, tail && *tail ? ": " : "",
+                  tail ? tail : "");
+    }
+  return TRUE;
+}
+
+/* Waits for libvirt to answer again and the host's boot id to differ from
+ * the one journalled before the reboot. FALSE when the deadline passes
+ * (*CAME_BACK tells whether libvirt answers and the boot id is the old
+ * one; without both the host counts as still down). */
+static gboolean
+wait_back (Host *h, gboolean *came_back)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) h->host->boot_timeout * G_USEC_PER_SEC;
+
+  *came_back = FALSE;
+  for (;;)
+    {
+      g_autofree char *uuid = HOPS (h->drv)->host_uuid (h->drv->data, NULL);
+      if (uuid != NULL)
+        {
+          /* Back only with a boot id to tell which boot this is. */
+          g_autofree char *id = host_boot_id (h);
+          *came_back = id != NULL;
+          if (id != NULL && g_strcmp0 (id, h->rec->boot_id) != 0)
+            return TRUE;
+        }
+      if (g_get_monotonic_time () >= end || run_stopping (h->run))
+        return FALSE;
+      g_usleep (2 * G_USEC_PER_SEC);
+    }
+}
+
+static gboolean
+reboot (Host *h, GError **error)
+{
+  NlHostRecord *rec = h->rec;
+  gboolean came_back = FALSE;
+
+  if (rec->state != NL_HOST_REBOOTING)
+    {
+      g_autofree char *output = NULL;
+      g_autoptr (GError) local = NULL;
+      int status = -1;
+
+      g_free (rec->boot_id);
+      rec->boot_id = host_boot_id (h);
+      if (rec->boot_id == NULL)
+        {
+          host_fails (h, "cannot read its boot id, so its reboot could not be proven; not rebooted");
+          return TRUE;
+        }
+      rec->down_at = now_s ();
+      if (!host_state (h, NL_HOST_REBOOTING, error))
+        return FALSE;
+      run_progress (h->run, "host %s: rebooting", h->host->name);
+      /* A reboot may end the command's own connection (ssh): its exit
+       * status proves nothing; the new boot id does. */
+      if (!host_command (h, h->host->reboot, default_reboot, 120, &status, &output, &local))
+        run_progress (h->run, "host %s: reboot command: %s", h->host->name, local->message);
+    }
+  else
+    {
+      g_autofree char *uuid = HOPS (h->drv)->host_uuid (h->drv->data, NULL);
+      g_autofree char *id = uuid ? host_boot_id (h) : NULL;
+      run_progress (h->run, "host %s: its reboot was under way when the run stopped", h->host->name);
+      /* Up with the boot id of before: the reboot command may never have
+       * run. The host is drained, so asking again is safe. */
+      if (id != NULL && g_strcmp0 (id, rec->boot_id) == 0)
+        {
+          g_autofree char *output = NULL;
+          int status = -1;
+          run_progress (h->run, "host %s: not rebooted yet: rebooting", h->host->name);
+          host_command (h, h->host->reboot, default_reboot, 120, &status, &output, NULL);
+        }
+    }
+  if (wait_back (h, &came_back))
+    {
+      rec->up_at = now_s ();
+      run_progress (h->run, "host %s: back after %" G_GINT64_FORMAT "s", h->host->name,
+                    rec->up_at - rec->down_at);
+      return host_state (h, NL_HOST_VERIFYING, error);
+    }
+  if (run_stopping (h->run))
+    return TRUE;
+  if (came_back)
+    {
+      /* libvirt answers but the host never rebooted. It is drained, so a
+       * later resume may safely ask again; this run says why it stops. */
+      host_fails (h, "libvirt answers, but its boot id did not change within %us: the reboot "
+                  "did not happen", h->host->boot_timeout);
+      return TRUE;
+    }
+  /* Still down: as if killed, `rollout resume` goes on waiting. */
+  h->run->lost_why = g_strdup_printf ("host %s is not back within %us of its reboot; `nestlab "
+                                      "rollout resume %s` goes on waiting", h->host->name,
+                                      h->host->boot_timeout, h->run->journal->id);
+  run_progress (h->run, "%s", h->run->lost_why);
+  g_atomic_int_set (&h->run->lost, 1);
+  g_atomic_int_set (&h->run->halt, 1);
+  return TRUE;
+}
+
+static gboolean
+verify_host (Host *h, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree char *uuid = HOPS (h->drv)->host_uuid (h->drv->data, &local);
+
+  if (uuid == NULL)
+    host_fails (h, "after its reboot: %s", local->message);
+  else if (h->rec->uuid != NULL && !g_str_equal (uuid, h->rec->uuid))
+    host_fails (h, "after its reboot, %s answers as another host (UUID %s, was %s)", h->host->uri,
+                uuid, h->rec->uuid);
+  else if (h->host->check != NULL)
+    {
+      g_autofree char *output = NULL;
+      int status = -1;
+      if (!host_command (h, h->host->check, NULL, 600, &status, &output, &local))
+        host_fails (h, "its check: %s", local->message);
+      else if (status != 0)
+        host_fails (h, "its check failed (exit %d)%s%s", status, output && *output ? ": " : "",
+                    output ? g_strchomp (output) : "");
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Restoring                                                            */
+
+static gboolean
+health (Host *h, NlHostGuestRecord *g, Agent *a, GError **error)
+{
+  const NlRolloutPlan *plan = h->run->plan;
+  for (guint i = 0; i < plan->health->len; i++)
+    {
+      const NlHealthCheck *hc = plan->health->pdata[i];
+      for (guint n = 0; n < hc->times; n++)
+        {
+          const NlGuestCommand *cmd;
+          g_autofree char *output = NULL;
+          int status = -1;
+
+          if (n > 0 && hc->interval > 0)
+            g_usleep ((gulong) hc->interval * G_USEC_PER_SEC);
+          if (hc->kind == NL_HEALTH_AGENT)
+            {
+              if (!a->drv->ops->ping (a->handle, hc->timeout, error))
+                return FALSE;
+              continue;
+            }
+          cmd = nl_rollout_command_for (hc->commands, a->os);
+          if (cmd == NULL)
+            break;
+          if (!agent_run (a, (const char *const *) cmd->argv, hc->timeout, &status, &output, error))
+            return FALSE;
+          if (status != 0)
+            {
+              g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "health check '%s' failed (exit %d)%s%s",
+                           hc->name, status, output && *output ? ": " : "",
+                           output ? g_strchomp (output) : "");
+              return FALSE;
+            }
+        }
+    }
+  return TRUE;
+}
+
+/* After it is back: the patches that waited for a boot of its own (with
+ * that reboot), every patch confirmed by its check, the health checks. */
+static gboolean
+verify_guest (Host *h, NlHostGuestRecord *g, NlRolloutDriver *drv, GError **error)
+{
+  const NlRolloutPlan *plan = h->run->plan;
+  Agent a;
+  gboolean need_reboot = FALSE;
+
+  if (!g->agent)
+    {
+      /* Nothing was installed without an agent: running again is all
+       * there is to verify, and a cold boot is a boot. */
+      gboolean active = FALSE, saved = FALSE;
+      Where where = locate (h, g->name, &active, &saved, error);
+      if (error && *error)
+        return FALSE;
+      if (where == WHERE_NOWHERE || !active)
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "it is not running after its start");
+          return FALSE;
+        }
+      if (g->up_at == 0 && g->action != NL_GUEST_MIGRATE)
+        g->up_at = now_s ();
+      if (g->action == NL_GUEST_SHUTDOWN && g->reboots == 0)
+        g->reboots = 1;
+      return TRUE;
+    }
+  if (!agent_open (&a, drv, g->name, plan->agent_timeout, error))
+    return FALSE;
+  count_boot (g, &a);
+  /* Without a boot id to compare (not Linux), a cold boot is still a boot. */
+  if (g->boot_id == NULL && g->action == NL_GUEST_SHUTDOWN && g->reboots == 0)
+    g->reboots = 1;
+  if (g->action != NL_GUEST_MIGRATE && g->up_at == 0)
+    g->up_at = now_s ();
+  if (!install (h, g, &a, g->after, error))
+    goto fail;
+  for (guint i = 0; g->after && g->after[i]; i++)
+    {
+      const NlPatch *p = find_patch (h->patches, g->after[i]);
+      need_reboot |= p && p->reboot != NL_REBOOT_NONE;
+    }
+  if (need_reboot && g->reboots < g->planned_reboots)
+    {
+      gint64 t0 = now_s ();
+      gboolean known = g->boot_id != NULL;
+      run_progress (h->run, "host %s: %s: rebooting for its own patches", h->host->name, g->name);
+      if (!drv->ops->reboot (a.handle, plan->agent_timeout, error))
+        goto fail;
+      if (known)
+        count_boot (g, &a);
+      else
+        g->reboots++;
+      /* A migrated guest's own reboot is its downtime in this window. */
+      if (g->action == NL_GUEST_MIGRATE)
+        {
+          g->down_at = t0;
+          g->up_at = now_s ();
+        }
+      if (!save (h, error))
+        goto fail;
+    }
+  for (guint i = 0; g->installed && g->installed[i]; i++)
+    {
+      const NlPatch *p = find_patch (h->patches, g->installed[i]);
+      gboolean has_check;
+      if (p == NULL)
+        continue;
+      if (!patch_present (&a, p, &has_check, error) && has_check)
+        {
+          if (error && *error == NULL)
+            g_set_error (error, NL_ERROR, NL_ERROR_FAILED,
+                         "%s installed, but its check command says it is not present", p->id);
+          goto fail;
+        }
+      if (error && *error)
+        goto fail;
+    }
+  if (!health (h, g, &a, error))
+    goto fail;
+  agent_close (&a);
+  return TRUE;
+fail:
+  agent_close (&a);
+  return FALSE;
+}
+
+static gboolean
+start_guest (Host *h, NlHostGuestRecord *g, GError **error)
+{
+  gboolean active = FALSE, saved = FALSE;
+  Where where;
+
+  if (g->action != NL_GUEST_MIGRATE)
+    return HOPS (h->drv)->guest_start (h->drv->data, g->name, error);
+  if (!g->migrate_back)
+    return TRUE;
+  /* Already home (the migration back finished before a crash)? */
+  where = locate (h, g->name, &active, &saved, error);
+  if (error && *error)
+    return FALSE;
+  if (where == WHERE_HOME)
+    return TRUE;
+  return HOPS (h->peer_drv)->guest_migrate (h->peer_drv->data, g->name, h->drv, h->host->migrate_uri,
+                                           h->host->shared_storage, error);
+}
+
+static gboolean
+restore (Host *h, GError **error)
+{
+  if (h->rec->state != NL_HOST_RESTORING && !host_state (h, NL_HOST_RESTORING, error))
+    return FALSE;
+  for (guint i = 0; i < h->rec->guests->len; i++)
+    {
+      NlHostGuestRecord *g = h->rec->guests->pdata[i];
+      g_autoptr (GError) local = NULL;
+      NlRolloutDriver *where = h->drv;
+
+      if (g->state == NL_HGUEST_STOPPING || g->state == NL_HGUEST_STOPPED || g->state == NL_HGUEST_STARTING)
+        {
+          if (g->state != NL_HGUEST_STARTING && !guest_state (h, g, NL_HGUEST_STARTING, NULL, error))
+            return FALSE;
+          run_progress (h->run, "host %s: %s: %s", h->host->name, g->name,
+                        g->action == NL_GUEST_MIGRATE ? (g->migrate_back ? "migrating back" : "staying on the peer")
+                        : g->action == NL_GUEST_SAVE ? "resuming" : "starting");
+          if (!start_guest (h, g, &local))
+            {
+              g_prefix_error (&local, "bringing it back: ");
+              if (!guest_state (h, g, NL_HGUEST_FAILED, local->message, error))
+                return FALSE;
+              continue;
+            }
+          if (g->action == NL_GUEST_MIGRATE && g->migrate_back)
+            {
+              g_free (g->location);
+              g->location = g_strdup (h->host->name);
+            }
+          if (!guest_state (h, g, NL_HGUEST_VERIFYING, NULL, error))
+            return FALSE;
+        }
+      else if (g->state == NL_HGUEST_FOUND || g->state == NL_HGUEST_PATCHED)
+        continue;  /* never stopped: the window failed before its turn */
+      if (g->state != NL_HGUEST_VERIFYING)
+        continue;
+      if (g_strcmp0 (g->location, h->host->name) != 0)
+        where = h->peer_drv;
+      if (!verify_guest (h, g, where, &local))
+        {
+          if (!guest_state (h, g, NL_HGUEST_FAILED, local->message, error))
+            return FALSE;
+          run_progress (h->run, "host %s: %s: failed: %s", h->host->name, g->name, local->message);
+          continue;
+        }
+      if (!guest_state (h, g, NL_HGUEST_DONE, g->message ? g->message : "back", error))
+        return FALSE;
+      run_progress (h->run, "host %s: %s: back (%u reboot%s)", h->host->name, g->name, g->reboots,
+                    g->reboots == 1 ? "" : "s");
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* One host, then all                                                   */
+
+static gboolean
+run_host (Host *h, GError **error)
+{
+  NlHostRecord *rec = h->rec;
+
+  if (rec->state == NL_HOST_PENDING)
+    {
+      run_progress (h->run, "host %s: preparing its window", h->host->name);
+      if (!prepare (h, error))
+        return FALSE;
+      if (h->failure)
+        goto out;
+    }
+  if (rec->state == NL_HOST_PREPARING && !install_before (h, error))
+    return FALSE;
+  if (rec->state <= NL_HOST_DRAINING && !drain (h, error))
+    return FALSE;
+  if (h->failure == NULL && rec->state <= NL_HOST_UPDATING)
+    {
+      /* A resumed update runs again: update commands are made to. */
+      if (!update (h, error))
+        return FALSE;
+    }
+  if (h->failure == NULL && rec->state <= NL_HOST_REBOOTING)
+    {
+      if (!reboot (h, error))
+        return FALSE;
+      if (g_atomic_int_get (&h->run->lost))
+        return TRUE;
+    }
+  if (h->failure == NULL && rec->state == NL_HOST_VERIFYING && !verify_host (h, error))
+    return FALSE;
+  if (!restore (h, error))
+    return FALSE;
+out:
+  rec->finished = now_s ();
+  if (!host_state (h, h->failure ? NL_HOST_FAILED : NL_HOST_DONE, error))
+    return FALSE;
+  run_progress (h->run, "host %s: %s", h->host->name, h->failure ? "failed" : "done");
+  return TRUE;
+}
+
+gboolean
+run_hosts (Run *run, const GPtrArray *patches, GError **error)
+{
+  NlJournal *j = run->journal;
+
+  for (guint i = 0; i < j->hosts->len; i++)
+    {
+      NlHostRecord *rec = j->hosts->pdata[i];
+      const NlHostTarget *target = nl_rollout_plan_find_host (run->plan, rec->name);
+      Host h = { .run = run, .host = target, .rec = rec, .patches = patches,
+                 .failure = g_strdup (rec->message) };
+      gboolean ok;
+
+      if (rec->state == NL_HOST_DONE || rec->state == NL_HOST_FAILED)
+        continue;
+      if (run_stopping (run))
+        return FALSE;
+      if (target == NULL)
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "host '%s' of the journal is not in the plan",
+                       rec->name);
+          return FALSE;
+        }
+      h.drv = run->driver->ops->for_host (run->driver->data, target->uri, error);
+      if (h.drv == NULL)
+        return FALSE;
+      if (target->peer)
+        {
+          h.peer = nl_rollout_plan_find_host (run->plan, target->peer);
+          h.peer_drv = run->driver->ops->for_host (run->driver->data, h.peer->uri, error);
+          if (h.peer_drv == NULL)
+            {
+              nl_rollout_driver_free (h.drv);
+              return FALSE;
+            }
+        }
+      ok = run_host (&h, error);
+      nl_rollout_driver_free (h.drv);
+      nl_rollout_driver_free (h.peer_drv);
+      if (!ok || g_atomic_int_get (&run->lost))
+        {
+          g_free (h.failure);
+          return FALSE;
+        }
+      if (h.failure)
+        {
+          g_free (h.failure);
+          g_atomic_int_set (&run->halt, 1);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
