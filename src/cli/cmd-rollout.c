@@ -107,11 +107,13 @@ const NlCliOption nl_rollout_status_options[] = {
   NL_CLI_OPTION_END,
 };
 
-/* The host windows of PLAN. libvirt is not asked about host guests yet:
- * the guests are the ones the plan names, taken as running, not nested,
- * with every patch of the plan pending (docs/rollouts.md says so). */
+/* The host windows of PLAN, for its patched hosts. With DRIVER each host
+ * is asked for its guests (running or not, nested or not); without one,
+ * or when a host does not answer, the guests are the ones the plan names,
+ * taken as running. Either way every patch is taken as pending: the
+ * guests' check commands run when the window starts (docs/rollouts.md). */
 static GPtrArray *
-host_plans (const NlRolloutPlan *plan)
+host_plans (const NlRolloutPlan *plan, NlRolloutDriver *driver, GPtrArray *notes)
 {
   GPtrArray *plans = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_plan_free);
   g_autofree NlPendingPatch *patches = g_new0 (NlPendingPatch, plan->patches->len + 1);
@@ -120,32 +122,59 @@ host_plans (const NlRolloutPlan *plan)
     {
       const NlPatch *p = plan->patches->pdata[i];
       patches[i].id = p->id;
-      patches[i].reboot = p->reboot ? NL_REBOOT_SHARED : NL_REBOOT_NONE;
+      patches[i].reboot = p->reboot;
     }
   for (guint h = 0; h < plan->hosts->len; h++)
     {
       const NlHostTarget *host = plan->hosts->pdata[h];
-      g_autofree NlGuestFacts *facts = g_new0 (NlGuestFacts, host->guests->len + 1);
-      for (guint g = 0; g < host->guests->len; g++)
+      g_autoptr (GPtrArray) found = NULL;
+      g_autofree NlGuestFacts *facts = NULL;
+      guint n;
+
+      if (!host->patch)
+        continue;
+      if (driver != NULL)
         {
-          const NlHostGuest *guest = host->guests->pdata[g];
-          facts[g].name = guest->name;
-          facts[g].running = TRUE;
-          facts[g].stop = guest->stop;
+          g_autoptr (GError) local = NULL;
+          g_autoptr (NlRolloutDriver) hd = driver->ops->for_host (driver->data, host->uri, &local);
+          found = hd ? hd->ops->host_guests (hd->data, &local) : NULL;
+          if (found == NULL)
+            g_ptr_array_add (notes, g_strdup_printf ("host %s: not asked (%s); its guests are the "
+                                                     "ones the plan names", host->name,
+                                                     local->message));
+        }
+      n = found ? found->len : host->guests->len;
+      facts = g_new0 (NlGuestFacts, n + 1);
+      for (guint g = 0; g < n; g++)
+        {
+          if (found)
+            {
+              const NlHostGuestInfo *info = found->pdata[g];
+              facts[g].name = info->name;
+              facts[g].running = info->active;
+              facts[g].nested = info->nested;
+            }
+          else
+            {
+              facts[g].name = ((const NlHostGuest *) host->guests->pdata[g])->name;
+              facts[g].running = TRUE;
+            }
+          facts[g].stop = nl_rollout_guest_stop (plan, host, facts[g].name);
           facts[g].patches = patches;
           facts[g].n_patches = plan->patches->len;
         }
-      g_ptr_array_add (plans, nl_rollout_host_plan (host, &plan->host_policy, facts,
-                                                    host->guests->len));
+      g_ptr_array_add (plans, nl_rollout_host_plan (host, &plan->host_policy, facts, n));
     }
   return plans;
 }
 
 /* Prints the host windows and writes the notices asked for. */
 static gboolean
-plan_hosts (const NlRolloutPlan *plan, const RolloutOptions *opts, GDateTime *now, GError **error)
+plan_hosts (const NlRolloutPlan *plan, NlRolloutDriver *driver, const RolloutOptions *opts,
+            GDateTime *now, GError **error)
 {
   g_autoptr (GPtrArray) plans = NULL;
+  g_autoptr (GPtrArray) notes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GPtrArray) lines = NULL;
   g_autoptr (GError) local = NULL;
 
@@ -158,7 +187,7 @@ plan_hosts (const NlRolloutPlan *plan, const RolloutOptions *opts, GDateTime *no
         }
       return TRUE;
     }
-  plans = host_plans (plan);
+  plans = host_plans (plan, driver, notes);
   /* Without a window the hosts are shown unscheduled; a notice needs one. */
   if (!nl_rollout_host_plans_schedule (plan, plans, now, &local)
       && (opts->ics || opts->notice_json || !g_error_matches (local, NL_ERROR, NL_ERROR_INVALID)))
@@ -166,8 +195,10 @@ plan_hosts (const NlRolloutPlan *plan, const RolloutOptions *opts, GDateTime *no
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
-  printf ("host windows (guests as the plan names them, taken as running with every patch "
-          "pending; planned only, hosts are not patched yet):\n");
+  printf ("host windows (%s; every patch taken as pending until the window checks):\n",
+          driver ? "guests as each host reports them" : "offline: guests as the plan names them");
+  for (guint i = 0; i < notes->len; i++)
+    printf ("  %s\n", (char *) notes->pdata[i]);
   lines = nl_rollout_host_plans_describe (plans);
   for (guint i = 0; i < lines->len; i++)
     printf ("%s\n", (char *) lines->pdata[i]);
@@ -217,7 +248,7 @@ nl_cmd_rollout_plan (NlCli *cli, int argc, char **argv, GError **error)
     return -1;
   for (guint i = 0; i < lines->len; i++)
     printf ("%s\n", (char *) lines->pdata[i]);
-  return plan_hosts (plan, &opts, t, error) ? 0 : -1;
+  return plan_hosts (plan, driver, &opts, t, error) ? 0 : -1;
 }
 
 int
@@ -234,12 +265,6 @@ nl_cmd_rollout_run (NlCli *cli, int argc, char **argv, GError **error)
   plan = nl_rollout_plan_load (argv[1], error);
   if (plan == NULL)
     return -1;
-  if (plan->hosts->len > 0)
-    {
-      g_set_error (error, NL_ERROR, NL_ERROR_INVALID,
-                   "%s: <host> targets can be planned ('rollout plan') but not run yet", argv[1]);
-      return -1;
-    }
   driver = nl_rollout_virt_driver_new (cli->uri, error);
   o.id = opts.id;
   o.now = opts.now;

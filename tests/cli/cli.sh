@@ -204,8 +204,31 @@ n=$((n + 1))
 if head -c 17 "$T/notice.ics" | od -c | grep -q '\\r' && grep -q "^BEGIN:VEVENT" "$T/notice.ics" &&
     python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/notice.json"; then echo "ok $n - the notice is iCalendar with CRLF lines, and JSON"
 else echo "not ok $n - the notice is not what it should be"; failed=1; fi
-check "rollout run refuses a plan with hosts (not carried out yet)" 2 "$NESTLAB" -c test:///default rollout run \
-    --now "$S/tests/data/rollout/good/hosts.xml"
+# A host window on test:///default, whose reboot never happens (the boot
+# id stays): the host fails, its guest comes back, exit status 1.
+cat >"$T/hostplan.xml" <<'EOF2'
+<rollout name="hp" agent-timeout="1s">
+  <patch id="P1" severity="low"><install os="linux"><arg>/bin/true</arg></install></patch>
+  <targets>
+    <host name="hv" uri="test:///default" boot-timeout="2s">
+      <reboot><arg>/bin/true</arg></reboot>
+      <boot-id><arg>/bin/echo</arg><arg>same-boot</arg></boot-id>
+    </host>
+  </targets>
+  <host-policy stop="save"/>
+  <replica enabled="no"/>
+</rollout>
+EOF2
+check "rollout plan asks the host for its guests" 0 "$NESTLAB" -c test:///default rollout plan "$T/hostplan.xml"
+contains "it lists the guest the host reports, with its stop action" "$T/out" "test: save"
+check "a host whose reboot never happens fails the run" 1 "$NESTLAB" -c test:///default rollout run \
+    --now --id hp-one "$T/hostplan.xml"
+contains "it says why" "$T/err" "its boot id did not change within 2s: the reboot did not happen"
+contains "and brings the guest back" "$T/err" "host hv: test: resuming"
+sed 's|uri="test:///default" boot-timeout="2s">|uri="qemu:///system">|; /<reboot>/d' "$T/hostplan.xml" >"$T/hostplan-self.xml"
+check "a host that is this machine needs a reboot command (bad input)" 2 "$NESTLAB" rollout plan --offline \
+    "$T/hostplan-self.xml"
+contains "it says why, with file and line" "$T/err" "hostplan-self.xml:4: host 'hv': 'qemu:///system' is the machine nestlab runs on"
 
 # The man page and the README name every command `nestlab help` lists, and
 # every option each command's --help lists (the man page's ones).
