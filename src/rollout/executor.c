@@ -439,6 +439,20 @@ install_all (Target *t, gboolean resuming, GError **error)
         return FALSE;
       if (!installed (rec, patch, status, output, error))
         return FALSE;
+      /* reboot="separate" (a servicing stack update): its reboot comes
+       * before the next patch installs. Journalled as past it first, so a
+       * resume does not install it again. */
+      if (patch->reboot == NL_REBOOT_OWN && rec->todo[rec->patch + 1] != NULL)
+        {
+          rec->patch++;
+          rec->pid = 0;
+          if (!save (t, error))
+            return FALSE;
+          run_progress (t->run, "%s: rebooting after %s, before the next patch", rec->name, patch->id);
+          if (!OPS (t)->reboot (t->h, agent_timeout (t), error))
+            return FALSE;
+          rec->patch--;  /* the loop moves on */
+        }
     }
   return TRUE;
 }
@@ -1393,6 +1407,22 @@ nl_rollout_abort (const char *root, const char *id, NlRolloutDriver *driver, GEr
                    nl_run_state_to_string (j->state));
       return FALSE;
     }
+  /* A dead run that stopped inside a host window has guests down (saved,
+   * off, on the peer): aborting it would leave them so. Resume finishes
+   * the window; a live run finishes a window under way by itself. */
+  if (!nl_rollout_run_is_active (root, id))
+    for (guint i = 0; i < j->hosts->len; i++)
+      {
+        const NlHostRecord *h = j->hosts->pdata[i];
+        if (h->state >= NL_HOST_DRAINING && h->state <= NL_HOST_RESTORING)
+          {
+            g_set_error (error, NL_ERROR, NL_ERROR_CONFLICT,
+                         "rollout '%s' stopped inside the window of host %s (%s), whose guests are "
+                         "down: `nestlab rollout resume %s` finishes the window and brings them "
+                         "back; abort after that", id, h->name, nl_host_state_to_string (h->state), id);
+            return FALSE;
+          }
+      }
   flag = g_build_filename (j->dir, ABORT_FILE, NULL);
   if (!g_file_set_contents (flag, "abort\n", -1, error))
     return FALSE;

@@ -254,6 +254,15 @@ START_TEST (a_host_that_does_not_come_back_stops_resumable_and_resume_finishes)
   ck_assert (managed_save (c.conn, "g-save"));
   ck_assert (!active (c.conn, "g-shut"));
 
+  /* Aborting now would leave the guests down: refused, resume says how. */
+  {
+    g_autofree char *root = g_build_filename (c.state, "rollouts", NULL);
+    g_autoptr (GError) local = NULL;
+    ck_assert (!nl_rollout_abort (root, "w2", NULL, &local));
+    ck_assert (g_error_matches (local, NL_ERROR, NL_ERROR_CONFLICT));
+    ck_assert_msg (strstr (local->message, "rollout resume w2") != NULL, "%s", local->message);
+  }
+
   /* The host comes back with a new boot. */
   ck_assert (g_file_set_contents (bootfile, "boot-2\n", -1, NULL));
   driver = nl_rollout_virt_driver_new (TEST_URI, &error);

@@ -987,6 +987,33 @@ START_TEST (exec_good_patch_goes_replica_canary_broad)
 }
 END_TEST
 
+START_TEST (exec_separate_reboot_comes_before_the_next_patch)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = fake_plan (root,
+    "<patch id='SSU' severity='important' reboot='separate'>"
+    "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>SSU</arg></install></patch>"
+    "<patch id='KB1' severity='important' reboot='yes'>"
+    "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>KB1</arg></install></patch>",
+    "<replica enabled='no'/>");
+  Fake *fake = fake_estate (root);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "separate");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlJournal) j = nl_rollout_run (plan, driver, &o, &error);
+
+  ck_assert_msg (j != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (j->state, NL_RUN_DONE);
+  for (guint i = 0; i < G_N_ELEMENTS (fake_targets); i++)
+    {
+      g_autofree char *data = fake_data_of (fake, fake_targets[i]);
+      /* Its own reboot between the two, one after both. */
+      ck_assert_str_eq (data, "base\nSSU\nREBOOT\nKB1\nREBOOT\n");
+    }
+  fake_free (fake);
+}
+END_TEST
+
 START_TEST (exec_replica_failure_never_touches_production)
 {
   g_autoptr (NlTestDir) root = temp_root ();
@@ -1325,6 +1352,7 @@ nl_rollout_exec_tcases (Suite *s)
   TCase *tc = tcase_create ("executor");
   tcase_add_test (tc, exec_good_patch_goes_replica_canary_broad);
   tcase_add_test (tc, exec_replica_failure_never_touches_production);
+  tcase_add_test (tc, exec_separate_reboot_comes_before_the_next_patch);
   tcase_add_test (tc, exec_canary_failure_rolls_back_and_halts);
   tcase_add_test (tc, exec_resume_after_crash_before_pid_uses_check);
   tcase_add_test (tc, exec_resume_without_check_reverts_and_redoes);
