@@ -280,7 +280,6 @@ prepare (Host *h, GError **error)
 {
   NlHostRecord *rec = h->rec;
   g_autoptr (GPtrArray) guests = NULL;
-  g_autoptr (GPtrArray) pending = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
   g_autoptr (GPtrArray) boot_ids = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GArray) agents = g_array_new (FALSE, TRUE, sizeof (gboolean));
   g_autoptr (GArray) pp = g_array_new (FALSE, TRUE, sizeof (NlPendingPatch));
@@ -326,8 +325,9 @@ prepare (Host *h, GError **error)
       facts[i].n_patches = p ? p->len : 0;
       g_ptr_array_add (boot_ids, boot_id);
     }
+  /* Pointers into PP only now that it no longer grows (it may hold none). */
   for (guint i = 0; i < guests->len; i++)
-    facts[i].patches = &g_array_index (pp, NlPendingPatch, offsets[i]);
+    facts[i].patches = pp->len > 0 ? &g_array_index (pp, NlPendingPatch, offsets[i]) : NULL;
   g_free (offsets);
   /* A stop action asked of a guest the host does not carry is a mistake
    * in the plan worth saying, not a reason to stop. */
