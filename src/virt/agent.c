@@ -1,8 +1,8 @@
 /* Guest commands through the QEMU guest agent (libvirt-qemu's
  * virDomainQemuAgentCommand): ping, guest-exec with an argv list and
  * captured output, exit status polling, OS detection and reboots. The
- * agent speaks JSON; the few replies we read are parsed by a small strict
- * parser here, so the build needs no JSON library. */
+ * agent speaks JSON, read with nestlab's small strict parser
+ * (nestlab/json.h). */
 #include <string.h>
 
 #include <libvirt/libvirt-qemu.h>
@@ -13,219 +13,16 @@
 #include "virt-private.h"
 
 /* ------------------------------------------------------------------ */
-/* A minimal JSON reader                                                */
-
-typedef enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } JType;
-
-typedef struct Json Json;
-struct Json {
-  JType type;
-  gboolean b;
-  double num;
-  char *str;          /* J_STR; the key for object members */
-  char *key;
-  GPtrArray *items;   /* J_ARR, J_OBJ: of Json* */
-};
-
-static void
-json_free (Json *j)
-{
-  if (j == NULL)
-    return;
-  g_free (j->str);
-  g_free (j->key);
-  if (j->items)
-    g_ptr_array_unref (j->items);
-  g_free (j);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Json, json_free)
-
-typedef struct {
-  const char *p;
-  int depth;
-} JParser;
-
-static void
-skip_ws (JParser *jp)
-{
-  while (*jp->p == ' ' || *jp->p == '\t' || *jp->p == '\n' || *jp->p == '\r')
-    jp->p++;
-}
-
-static Json *parse_value (JParser *jp);
-
-static char *
-parse_string (JParser *jp)
-{
-  GString *s = g_string_new (NULL);
-  if (*jp->p != '"')
-    goto bad;
-  jp->p++;
-  while (*jp->p && *jp->p != '"')
-    {
-      char c = *jp->p++;
-      if (c != '\\')
-        {
-          g_string_append_c (s, c);
-          continue;
-        }
-      c = *jp->p++;
-      switch (c)
-        {
-        case '"': case '\\': case '/': g_string_append_c (s, c); break;
-        case 'b': g_string_append_c (s, '\b'); break;
-        case 'f': g_string_append_c (s, '\f'); break;
-        case 'n': g_string_append_c (s, '\n'); break;
-        case 'r': g_string_append_c (s, '\r'); break;
-        case 't': g_string_append_c (s, '\t'); break;
-        case 'u':
-          {
-            char hex[5] = { 0 };
-            gunichar u;
-            for (int i = 0; i < 4; i++)
-              {
-                if (!g_ascii_isxdigit (jp->p[i]))
-                  goto bad;
-                hex[i] = jp->p[i];
-              }
-            jp->p += 4;
-            u = (gunichar) g_ascii_strtoull (hex, NULL, 16);
-            /* Surrogate pairs are not needed for what we read. */
-            g_string_append_unichar (s, g_unichar_validate (u) ? u : 0xFFFD);
-            break;
-          }
-        default:
-          goto bad;
-        }
-    }
-  if (*jp->p != '"')
-    goto bad;
-  jp->p++;
-  return g_string_free (s, FALSE);
-bad:
-  g_string_free (s, TRUE);
-  return NULL;
-}
-
-static Json *
-parse_value (JParser *jp)
-{
-  g_autoptr (Json) j = g_new0 (Json, 1);
-
-  if (++jp->depth > 64)
-    return NULL;
-  skip_ws (jp);
-  if (*jp->p == '{' || *jp->p == '[')
-    {
-      gboolean obj = *jp->p == '{';
-      char close = obj ? '}' : ']';
-      j->type = obj ? J_OBJ : J_ARR;
-      j->items = g_ptr_array_new_with_free_func ((GDestroyNotify) json_free);
-      jp->p++;
-      skip_ws (jp);
-      if (*jp->p == close)
-        jp->p++;
-      else
-        for (;;)
-          {
-            g_autofree char *key = NULL;
-            Json *item;
-            skip_ws (jp);
-            if (obj)
-              {
-                key = parse_string (jp);
-                skip_ws (jp);
-                if (key == NULL || *jp->p != ':')
-                  return NULL;
-                jp->p++;
-              }
-            item = parse_value (jp);
-            if (item == NULL)
-              return NULL;
-            item->key = g_steal_pointer (&key);
-            g_ptr_array_add (j->items, item);
-            skip_ws (jp);
-            if (*jp->p == ',')
-              {
-                jp->p++;
-                continue;
-              }
-            if (*jp->p != close)
-              return NULL;
-            jp->p++;
-            break;
-          }
-    }
-  else if (*jp->p == '"')
-    {
-      j->type = J_STR;
-      j->str = parse_string (jp);
-      if (j->str == NULL)
-        return NULL;
-    }
-  else if (g_str_has_prefix (jp->p, "true") || g_str_has_prefix (jp->p, "false"))
-    {
-      j->type = J_BOOL;
-      j->b = *jp->p == 't';
-      jp->p += j->b ? 4 : 5;
-    }
-  else if (g_str_has_prefix (jp->p, "null"))
-    {
-      j->type = J_NULL;
-      jp->p += 4;
-    }
-  else
-    {
-      char *end = NULL;
-      j->type = J_NUM;
-      j->num = g_ascii_strtod (jp->p, &end);
-      if (end == jp->p)
-        return NULL;
-      jp->p = end;
-    }
-  jp->depth--;
-  return g_steal_pointer (&j);
-}
-
-static Json *
-json_parse (const char *text)
-{
-  JParser jp = { text, 0 };
-  Json *j = parse_value (&jp);
-  skip_ws (&jp);
-  if (j != NULL && *jp.p != '\0')
-    {
-      json_free (j);
-      return NULL;
-    }
-  return j;
-}
-
-static const Json *
-json_get (const Json *j, const char *key)
-{
-  if (j == NULL || j->type != J_OBJ)
-    return NULL;
-  for (guint i = 0; i < j->items->len; i++)
-    {
-      const Json *m = j->items->pdata[i];
-      if (g_strcmp0 (m->key, key) == 0)
-        return m;
-    }
-  return NULL;
-}
-
-/* ------------------------------------------------------------------ */
 /* Commands                                                             */
 
 /* Runs COMMAND; the "return" member of the reply in *RESULT (the whole
  * reply is kept alive in *REPLY). */
 static gboolean
-agent_command (virDomainPtr dom, const char *command, int timeout, Json **reply,
-               const Json **result, GError **error)
+agent_command (virDomainPtr dom, const char *command, int timeout, NlJson **reply,
+               const NlJson **result, GError **error)
 {
   g_autofree char *text = NULL;
-  g_autoptr (Json) j = NULL;
+  g_autoptr (NlJson) j = NULL;
 
   text = virDomainQemuAgentCommand (dom, command, timeout, 0);
   if (text == NULL)
@@ -238,14 +35,14 @@ agent_command (virDomainPtr dom, const char *command, int timeout, Json **reply,
         (*error)->code = NL_ERROR_NOT_FOUND;
       return FALSE;
     }
-  j = json_parse (text);
-  if (j == NULL || json_get (j, "return") == NULL)
+  j = nl_json_parse (text);
+  if (j == NULL || nl_json_get (j, "return") == NULL)
     {
       g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "guest agent of '%s': unexpected reply",
                    virDomainGetName (dom));
       return FALSE;
     }
-  *result = json_get (j, "return");
+  *result = nl_json_get (j, "return");
   *reply = g_steal_pointer (&j);
   return TRUE;
 }
@@ -253,8 +50,8 @@ agent_command (virDomainPtr dom, const char *command, int timeout, Json **reply,
 gboolean
 nl_agent_ping (virDomainPtr dom, guint timeout, GError **error)
 {
-  g_autoptr (Json) reply = NULL;
-  const Json *ret;
+  g_autoptr (NlJson) reply = NULL;
+  const NlJson *ret;
   return agent_command (dom, "{\"execute\":\"guest-ping\"}", MAX (timeout, 1), &reply, &ret, error);
 }
 
@@ -288,8 +85,8 @@ gboolean
 nl_agent_exec_start (virDomainPtr dom, const char *const *argv, gint64 *pid, GError **error)
 {
   g_autoptr (GString) cmd = g_string_new ("{\"execute\":\"guest-exec\",\"arguments\":{\"path\":");
-  g_autoptr (Json) reply = NULL;
-  const Json *ret, *p;
+  g_autoptr (NlJson) reply = NULL;
+  const NlJson *ret, *p;
 
   g_return_val_if_fail (argv != NULL && argv[0] != NULL, FALSE);
   nl_json_append_string (cmd, argv[0]);
@@ -306,8 +103,8 @@ nl_agent_exec_start (virDomainPtr dom, const char *const *argv, gint64 *pid, GEr
       g_prefix_error (error, "starting %s: ", argv[0]);
       return FALSE;
     }
-  p = json_get (ret, "pid");
-  if (p == NULL || p->type != J_NUM)
+  p = nl_json_get (ret, "pid");
+  if (p == NULL || p->type != NL_JSON_NUMBER)
     {
       g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "guest-exec in '%s' returned no pid",
                    virDomainGetName (dom));
@@ -319,11 +116,11 @@ nl_agent_exec_start (virDomainPtr dom, const char *const *argv, gint64 *pid, GEr
 }
 
 static void
-append_base64 (GString *out, const Json *data)
+append_base64 (GString *out, const NlJson *data)
 {
   gsize len = 0;
   g_autofree guchar *raw = NULL;
-  if (data == NULL || data->type != J_STR)
+  if (data == NULL || data->type != NL_JSON_STRING)
     return;
   raw = g_base64_decode (data->str, &len);
   g_string_append_len (out, (const char *) raw, len);
@@ -335,26 +132,26 @@ nl_agent_exec_status (virDomainPtr dom, gint64 pid, gboolean *exited, int *statu
 {
   g_autofree char *cmd = g_strdup_printf ("{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":%"
                                           G_GINT64_FORMAT "}}", pid);
-  g_autoptr (Json) reply = NULL;
-  const Json *ret, *e;
+  g_autoptr (NlJson) reply = NULL;
+  const NlJson *ret, *e;
 
   if (!agent_command (dom, cmd, 10, &reply, &ret, error))
     return FALSE;
-  e = json_get (ret, "exited");
-  *exited = e != NULL && e->type == J_BOOL && e->b;
+  e = nl_json_get (ret, "exited");
+  *exited = e != NULL && e->type == NL_JSON_BOOL && e->b;
   if (!*exited)
     return TRUE;
-  if ((e = json_get (ret, "exitcode")) != NULL && e->type == J_NUM)
+  if ((e = nl_json_get (ret, "exitcode")) != NULL && e->type == NL_JSON_NUMBER)
     *status = (int) e->num;
-  else if ((e = json_get (ret, "signal")) != NULL && e->type == J_NUM)
+  else if ((e = nl_json_get (ret, "signal")) != NULL && e->type == NL_JSON_NUMBER)
     *status = 128 + (int) e->num;
   else
     *status = -1;
   if (output != NULL)
     {
       GString *out = g_string_new (NULL);
-      append_base64 (out, json_get (ret, "out-data"));
-      append_base64 (out, json_get (ret, "err-data"));
+      append_base64 (out, nl_json_get (ret, "out-data"));
+      append_base64 (out, nl_json_get (ret, "err-data"));
       *output = g_string_free (out, FALSE);
     }
   return TRUE;
@@ -388,9 +185,9 @@ nl_agent_exec_wait (virDomainPtr dom, gint64 pid, guint timeout, guint poll_ms,
 gboolean
 nl_agent_os_family (virDomainPtr dom, NlOsFamily *os, GError **error)
 {
-  g_autoptr (Json) reply = NULL;
+  g_autoptr (NlJson) reply = NULL;
   g_autoptr (GError) local = NULL;
-  const Json *ret, *id;
+  const NlJson *ret, *id;
 
   *os = NL_OS_FAMILY_LINUX;
   if (!agent_command (dom, "{\"execute\":\"guest-get-osinfo\"}", 10, &reply, &ret, &local))
@@ -399,8 +196,8 @@ nl_agent_os_family (virDomainPtr dom, NlOsFamily *os, GError **error)
       g_debug ("%s: guest-get-osinfo: %s", virDomainGetName (dom), local->message);
       return TRUE;
     }
-  id = json_get (ret, "id");
-  if (id != NULL && id->type == J_STR && g_str_equal (id->str, "mswindows"))
+  id = nl_json_get (ret, "id");
+  if (id != NULL && id->type == NL_JSON_STRING && g_str_equal (id->str, "mswindows"))
     *os = NL_OS_FAMILY_WINDOWS;
   return TRUE;
 }
@@ -445,8 +242,8 @@ gboolean
 nl_agent_file_write (virDomainPtr dom, const char *path, const void *data, gsize len, GError **error)
 {
   g_autoptr (GString) cmd = g_string_new ("{\"execute\":\"guest-file-open\",\"arguments\":{\"path\":");
-  g_autoptr (Json) reply = NULL;
-  const Json *ret;
+  g_autoptr (NlJson) reply = NULL;
+  const NlJson *ret;
   gint64 handle;
   gboolean ok = TRUE;
 
@@ -457,7 +254,7 @@ nl_agent_file_write (virDomainPtr dom, const char *path, const void *data, gsize
       g_prefix_error (error, "opening %s: ", path);
       return FALSE;
     }
-  if (ret->type != J_NUM)
+  if (ret->type != NL_JSON_NUMBER)
     {
       g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "guest agent of '%s': opening %s: no handle",
                    virDomainGetName (dom), path);
@@ -471,8 +268,8 @@ nl_agent_file_write (virDomainPtr dom, const char *path, const void *data, gsize
       g_autofree char *write = g_strdup_printf ("{\"execute\":\"guest-file-write\",\"arguments\":"
                                                 "{\"handle\":%" G_GINT64_FORMAT ",\"buf-b64\":\"%s\"}}",
                                                 handle, b64);
-      g_autoptr (Json) wreply = NULL;
-      const Json *wret;
+      g_autoptr (NlJson) wreply = NULL;
+      const NlJson *wret;
       ok = agent_command (dom, write, 60, &wreply, &wret, error);
       if (!ok)
         g_prefix_error (error, "writing %s: ", path);
@@ -482,8 +279,8 @@ nl_agent_file_write (virDomainPtr dom, const char *path, const void *data, gsize
   {
     g_autofree char *close = g_strdup_printf ("{\"execute\":\"guest-file-close\",\"arguments\":"
                                               "{\"handle\":%" G_GINT64_FORMAT "}}", handle);
-    g_autoptr (Json) creply = NULL;
-    const Json *cret;
+    g_autoptr (NlJson) creply = NULL;
+    const NlJson *cret;
     if (!agent_command (dom, close, 30, &creply, &cret, ok ? error : NULL) && ok)
       {
         g_prefix_error (error, "closing %s: ", path);

@@ -130,6 +130,43 @@ START_TEST (json_strings_are_escaped)
 }
 END_TEST
 
+START_TEST (json_reads_back_what_it_writes_and_refuses_the_rest)
+{
+  g_autoptr (GString) out = g_string_new ("{\"name\":");
+  g_autoptr (NlJson) j = NULL;
+  const NlJson *v;
+  const char *bad[] = { "", "{", "[1,]", "{\"a\" 1}", "\"\\q\"", "tru", "1 2", "{\"a\":1}x", NULL };
+
+  nl_json_append_string (out, "a\"b\\c\nd\te\001 caf\u00e9");
+  g_string_append (out, ", \"vms\": [ {\"n\": 1.5, \"on\": true}, null, false ], \"u\": \"\\u00e9\" }");
+  j = nl_json_parse (out->str);
+  ck_assert_msg (j != NULL, "%s", out->str);
+  ck_assert_int_eq (j->type, NL_JSON_OBJECT);
+  v = nl_json_get (j, "name");
+  ck_assert (v && v->type == NL_JSON_STRING);
+  ck_assert_str_eq (v->str, "a\"b\\c\nd\te\001 caf\u00e9");
+  v = nl_json_get (j, "vms");
+  ck_assert (v && v->type == NL_JSON_ARRAY && v->items->len == 3);
+  ck_assert (nl_json_get (v->items->pdata[0], "n")->num == 1.5);
+  ck_assert (nl_json_get (v->items->pdata[0], "on")->b);
+  ck_assert_int_eq (((NlJson *) v->items->pdata[1])->type, NL_JSON_NULL);
+  ck_assert_str_eq (nl_json_get (j, "u")->str, "\u00e9");
+  ck_assert_ptr_null (nl_json_get (j, "missing"));
+  ck_assert_ptr_null (nl_json_get (NULL, "name"));
+  for (guint i = 0; bad[i]; i++)
+    {
+      g_autoptr (NlJson) b = nl_json_parse (bad[i]);
+      ck_assert_msg (b == NULL, "parsed '%s'", bad[i]);
+    }
+  {
+    /* Nesting is bounded. */
+    g_autofree char *deep = g_strnfill (100, '[');
+    g_autoptr (NlJson) d = nl_json_parse (deep);
+    ck_assert_ptr_null (d);
+  }
+}
+END_TEST
+
 static Suite *
 model_suite (void)
 {
@@ -143,6 +180,7 @@ model_suite (void)
   tcase_add_test (tc, identifiers_are_stable_and_salted);
   tcase_add_test (tc, enum_tables_convert_both_ways);
   tcase_add_test (tc, json_strings_are_escaped);
+  tcase_add_test (tc, json_reads_back_what_it_writes_and_refuses_the_rest);
   suite_add_tcase (s, tc);
   return s;
 }
