@@ -387,9 +387,11 @@ OUTPUT_SINKS = {'write-output', 'write-host', 'write-verbose', 'write-warning', 
                 'echo', 'out-file', 'set-content', 'add-content', 'out-host'}
 
 
-def check_ps(text, what, is_step_script=True, is_probe=False):
+def check_ps(text, what, is_step_script=True, is_probe=False, facts=True):
     """Structural checks of one PowerShell text. Returns (errors, secrets
-    the text reads, whether it dot-sources the helper library)."""
+    the text reads, whether it dot-sources the helper library). With
+    facts=False (the host scripts, which read no facts) a step script need
+    not dot-source the facts file, and must not use $NL at all."""
     lexer = PsLexer(text).run()
     errors = [f'{what}: {e}' for e in lexer.errors]
     tokens = lexer.tokens
@@ -425,7 +427,10 @@ def check_ps(text, what, is_step_script=True, is_probe=False):
             facts_line = n
             break
     nl_uses = [t.line for t in tokens if t.kind == 'var' and t.value.lower() == 'nl']
-    if is_step_script and facts_line is None:
+    if not facts:
+        if nl_uses:
+            errors.append(f'{what}: line {min(nl_uses)} uses $NL, but no facts are written for it')
+    elif is_step_script and facts_line is None:
         errors.append(f'{what}: does not dot-source {FACTS_WINDOWS}')
     elif (is_step_script or is_probe) and nl_uses and (facts_line is None or min(nl_uses) < facts_line):
         errors.append(f'{what}: line {min(nl_uses)} uses $NL before the facts file is dot-sourced')
@@ -706,9 +711,9 @@ def describe(recipe):
     return '\n'.join(out) + '\n'
 
 
-def compare_golden(name, text):
-    path = os.path.join(GOLDEN, name)
-    if os.environ.get('NESTLAB_REGENERATE') == '1':
+def compare_golden(name, text, folder=GOLDEN, regenerate=True):
+    path = os.path.join(folder, name)
+    if regenerate and os.environ.get('NESTLAB_REGENERATE') == '1':
         with open(path, 'w', encoding='utf-8') as f:
             f.write(text)
         return []
