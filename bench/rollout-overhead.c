@@ -56,7 +56,7 @@ static gboolean b_rdiscard (gpointer d, const char *id, GError **e) { return TRU
 static const NlRolloutDriverOps bench_ops = {
   b_open, b_close, b_ping, b_os, b_checkpoint, b_revert, b_drop, b_start, b_wait,
   b_reboot, b_record, b_resolve, b_rcreate, b_rdiscard,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL,  /* no hosts */
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,  /* no hosts */
 };
 
 /* Guest operations per target on the happy path: pre-check ping,

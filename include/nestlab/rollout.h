@@ -173,7 +173,8 @@ NL_ENUM_DECL (nl_host_run);
  * in one window. PATCH FALSE: a peer that only takes migrations. */
 typedef struct {
   char *name;
-  char *uri;                /* libvirt URI of the host */
+  char *uri;                /* libvirt URI of the host; NULL for a lab machine */
+  char *lab, *machine;      /* a Windows Hyper-V host that is a machine of a lab (else NULL) */
   char *peer;               /* name of another <host> of the plan that takes migrations; may be NULL */
   gboolean patch;           /* drain, update and reboot it (patch="no": a peer only) */
   NlHostRun run;            /* where UPDATE, REBOOT, BOOT_ID and CHECK run */
@@ -212,6 +213,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlRolloutPlan, nl_rollout_plan_free)
  * meaning). NULL with ERROR (NL_ERROR_INVALID for bad input) holding one
  * or more lines "FILE:LINE: message". Caller owns the result. */
 NlRolloutPlan *nl_rollout_plan_load (const char *file, GError **error);
+
+/* Where HOST is, for people: its URI, or "lab LAB, machine MACHINE".
+ * Newly allocated. */
+char *nl_host_target_where (const NlHostTarget *host);
 
 /* The host of PLAN named NAME, or NULL. Borrowed. */
 const NlHostTarget *nl_rollout_plan_find_host (const NlRolloutPlan *plan, const char *name);
@@ -548,6 +553,9 @@ typedef struct {
   /* Live-migrates NAME to the host of DEST (persistent there, gone here). */
   gboolean (*guest_migrate) (gpointer data, const char *name, struct NlRolloutDriver *dest,
                              const char *migrate_uri, gboolean unsafe, GError **error);
+  /* Writes LEN bytes of DATA to PATH inside the guest of HANDLE (agent). */
+  gboolean (*file_write) (gpointer handle, const char *path, const void *data, gsize len,
+                          GError **error);
 } NlRolloutDriverOps;
 
 struct NlRolloutDriver {
@@ -675,6 +683,14 @@ gboolean nl_host_command_run (const NlHostTarget *host, const char *const *argv,
 /* The argv that runs ARGV for HOST: ARGV itself, or ssh to the URI's host
  * with ARGV quoted for the remote shell. New strv. */
 char **nl_host_command_argv (const NlHostTarget *host, const char *const *argv);
+
+/* The shipped PowerShell for Windows Hyper-V hosts of labs:
+ * $NESTLAB_HOSTS_DIR/windows, else the installed folder, else the source
+ * tree's. Newly allocated. */
+char *nl_rollout_hosts_scripts_dir (void);
+/* The argv that runs host script SCRIPT (inventory.ps1, drain.ps1, ...)
+ * inside the host with ARGS (may be NULL). */
+GStrv nl_rollout_hosts_script_argv (const char *script, const char *const *args);
 
 /* ------------------------------------------------------------------ */
 /* Reports                                                              */

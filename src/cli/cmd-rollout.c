@@ -133,7 +133,7 @@ host_plans (const NlRolloutPlan *plan, NlRolloutDriver *driver, GPtrArray *notes
 
       if (!host->patch)
         continue;
-      if (driver != NULL)
+      if (driver != NULL && host->uri != NULL)
         {
           g_autoptr (GError) local = NULL;
           g_autoptr (NlRolloutDriver) hd = driver->ops->for_host (driver->data, host->uri, &local);

@@ -362,6 +362,13 @@ v_guest_migrate (gpointer data, const char *name, NlRolloutDriver *dest, const c
   return dconn != NULL && nl_virt_domain_migrate (dom, dconn, migrate_uri, unsafe, error);
 }
 
+static gboolean
+v_file_write (gpointer handle, const char *path, const void *data, gsize len, GError **error)
+{
+  VirtHandle *h = handle;
+  return nl_agent_file_write (h->dom, path, data, len, error) || LOST (h, error);
+}
+
 static const NlRolloutDriverOps virt_ops = {
   .open = v_open, .close = v_close, .ping = v_ping, .os_family = v_os,
   .checkpoint = v_checkpoint, .revert = v_revert, .drop_checkpoint = v_drop,
@@ -370,7 +377,7 @@ static const NlRolloutDriverOps virt_ops = {
   .replica_create = v_replica_create, .replica_discard = v_replica_discard,
   .for_host = v_for_host, .host_uuid = v_host_uuid, .host_guests = v_host_guests,
   .guest_save = v_guest_save, .guest_shutdown = v_guest_shutdown, .guest_start = v_guest_start,
-  .guest_migrate = v_guest_migrate,
+  .guest_migrate = v_guest_migrate, .file_write = v_file_write,
 };
 
 static NlRolloutDriver *

@@ -1230,7 +1230,7 @@ host_record_new (const NlHostTarget *host)
 {
   NlHostRecord *h = g_new0 (NlHostRecord, 1);
   h->name = g_strdup (host->name);
-  h->uri = g_strdup (host->uri);
+  h->uri = nl_host_target_where (host);
   h->guests = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_guest_record_free);
   h->warnings = g_ptr_array_new_with_free_func (g_free);
   return h;

@@ -19,41 +19,31 @@
 #include <nestlab/rollout.h>
 
 #include "executor-private.h"
-
-typedef struct {
-  Run *run;
-  const NlHostTarget *host;
-  const NlHostTarget *peer;     /* may be NULL */
-  NlHostRecord *rec;
-  NlRolloutDriver *drv;         /* the host's */
-  NlRolloutDriver *peer_drv;    /* its peer's; NULL without one */
-  const GPtrArray *patches;     /* NlPatch*, for its guests */
-  char *failure;                /* why the host is not patched; the window still restores */
-} Host;
+#include "hosts-private.h"
 
 #define HOPS(d) ((d)->ops)
 
-static gint64
-now_s (void)
+gint64
+hosts_now_s (void)
 {
   return g_get_real_time () / G_USEC_PER_SEC;
 }
 
-static gboolean
-save (Host *h, GError **error)
+gboolean
+hosts_save (Host *h, GError **error)
 {
   return nl_journal_save (h->run->journal, error);
 }
 
-static gboolean
-host_state (Host *h, NlHostState state, GError **error)
+gboolean
+hosts_host_state (Host *h, NlHostState state, GError **error)
 {
   h->rec->state = state;
-  return save (h, error);
+  return hosts_save (h, error);
 }
 
-static gboolean
-guest_state (Host *h, NlHostGuestRecord *g, NlHostGuestState state, const char *message,
+gboolean
+hosts_guest_state (Host *h, NlHostGuestRecord *g, NlHostGuestState state, const char *message,
              GError **error)
 {
   g->state = state;
@@ -62,7 +52,7 @@ guest_state (Host *h, NlHostGuestRecord *g, NlHostGuestState state, const char *
       g_free (g->message);
       g->message = g_strdup (message);
     }
-  return save (h, error);
+  return hosts_save (h, error);
 }
 
 static const NlPatch *
@@ -89,10 +79,8 @@ add_id (char ***v, const char *id)
 }
 
 /* The first failure is the host's. */
-static void
-host_fails (Host *h, const char *format, ...) G_GNUC_PRINTF (2, 3);
-static void
-host_fails (Host *h, const char *format, ...)
+void
+hosts_fail (Host *h, const char *format, ...)
 {
   va_list ap;
   g_autofree char *why = NULL;
@@ -113,14 +101,9 @@ host_fails (Host *h, const char *format, ...)
 /* ------------------------------------------------------------------ */
 /* A guest through its agent                                            */
 
-typedef struct {
-  NlRolloutDriver *drv;
-  gpointer handle;
-  NlOsFamily os;
-} Agent;
 
-static void
-agent_close (Agent *a)
+void
+hosts_agent_close (Agent *a)
 {
   if (a->handle)
     a->drv->ops->close (a->handle);
@@ -128,8 +111,8 @@ agent_close (Agent *a)
 }
 
 /* Opens NAME on DRV and waits up to TIMEOUT seconds for its agent. */
-static gboolean
-agent_open (Agent *a, NlRolloutDriver *drv, const char *name, guint timeout, GError **error)
+gboolean
+hosts_agent_open (Agent *a, NlRolloutDriver *drv, const char *name, guint timeout, GError **error)
 {
   memset (a, 0, sizeof *a);
   a->drv = drv;
@@ -138,14 +121,14 @@ agent_open (Agent *a, NlRolloutDriver *drv, const char *name, guint timeout, GEr
     return FALSE;
   if (!drv->ops->ping (a->handle, timeout, error) || !drv->ops->os_family (a->handle, &a->os, error))
     {
-      agent_close (a);
+      hosts_agent_close (a);
       return FALSE;
     }
   return TRUE;
 }
 
-static gboolean
-agent_run (Agent *a, const char *const *argv, guint timeout, int *status, char **output,
+gboolean
+hosts_agent_run (Agent *a, const char *const *argv, guint timeout, int *status, char **output,
            GError **error)
 {
   gint64 pid = 0;
@@ -161,7 +144,7 @@ agent_boot_id (Agent *a)
   g_autofree char *out = NULL;
   int status = -1;
 
-  if (a->os != NL_OS_FAMILY_LINUX || !agent_run (a, argv, 30, &status, &out, NULL) || status != 0 || out == NULL)
+  if (a->os != NL_OS_FAMILY_LINUX || !hosts_agent_run (a, argv, 30, &status, &out, NULL) || status != 0 || out == NULL)
     return NULL;
   return g_strdup (g_strstrip (out));
 }
@@ -176,7 +159,7 @@ patch_present (Agent *a, const NlPatch *patch, gboolean *has_check, GError **err
   *has_check = cmd != NULL;
   if (cmd == NULL)
     return FALSE;
-  if (!agent_run (a, (const char *const *) cmd->argv, patch->timeout, &status, NULL, error))
+  if (!hosts_agent_run (a, (const char *const *) cmd->argv, patch->timeout, &status, NULL, error))
     return FALSE;
   return status == 0;
 }
@@ -223,7 +206,7 @@ install (Host *h, NlHostGuestRecord *g, Agent *a, char **ids, GError **error)
           return FALSE;
         }
       run_progress (h->run, "host %s: %s: installing %s", h->host->name, g->name, patch->id);
-      if (!agent_run (a, (const char *const *) cmd->argv, patch->timeout, &status, &output, error))
+      if (!hosts_agent_run (a, (const char *const *) cmd->argv, patch->timeout, &status, &output, error))
         return FALSE;
       if (status != 0)
         {
@@ -233,7 +216,7 @@ install (Host *h, NlHostGuestRecord *g, Agent *a, char **ids, GError **error)
           return FALSE;
         }
       add_id (&g->installed, patch->id);
-      if (!save (h, error))
+      if (!hosts_save (h, error))
         return FALSE;
     }
   return TRUE;
@@ -252,7 +235,7 @@ pending_patches (Host *h, NlHostGuestInfo *info, char **boot_id, NlOsFamily *os)
   GPtrArray *out;
   guint timeout = MIN (h->run->plan->agent_timeout, 15);
 
-  if (!agent_open (&a, h->drv, info->name, timeout, &local))
+  if (!hosts_agent_open (&a, h->drv, info->name, timeout, &local))
     {
       run_progress (h->run, "host %s: %s: its agent does not answer (%s): nothing is installed "
                     "there in this window", h->host->name, info->name, local->message);
@@ -271,7 +254,7 @@ pending_patches (Host *h, NlHostGuestInfo *info, char **boot_id, NlOsFamily *os)
         continue;
       g_ptr_array_add (out, (gpointer) p);
     }
-  agent_close (&a);
+  hosts_agent_close (&a);
   return out;
 }
 
@@ -288,12 +271,12 @@ prepare (Host *h, GError **error)
   g_autoptr (GError) local = NULL;
   guint *offsets;
 
-  rec->started = now_s ();
+  rec->started = hosts_now_s ();
   g_free (rec->uuid);
   rec->uuid = HOPS (h->drv)->host_uuid (h->drv->data, &local);
   if (rec->uuid == NULL || (guests = HOPS (h->drv)->host_guests (h->drv->data, &local)) == NULL)
     {
-      host_fails (h, "libvirt at %s does not answer: %s", h->host->uri, local->message);
+      hosts_fail (h, "libvirt at %s does not answer: %s", h->host->uri, local->message);
       return TRUE;
     }
   facts = g_new0 (NlGuestFacts, guests->len + 1);
@@ -371,7 +354,7 @@ prepare (Host *h, GError **error)
     }
   for (guint i = 0; i < rec->warnings->len; i++)
     run_progress (h->run, "host %s: warning: %s", h->host->name, (const char *) rec->warnings->pdata[i]);
-  if (!host_state (h, NL_HOST_PREPARING, error))
+  if (!hosts_host_state (h, NL_HOST_PREPARING, error))
     return FALSE;
   return TRUE;
 }
@@ -391,18 +374,18 @@ install_before (Host *h, GError **error)
 
       if (g->state != NL_HGUEST_FOUND || g->before == NULL || g->before[0] == NULL)
         continue;
-      if (!agent_open (&a, h->drv, g->name, h->run->plan->agent_timeout, &local)
+      if (!hosts_agent_open (&a, h->drv, g->name, h->run->plan->agent_timeout, &local)
           || !install (h, g, &a, g->before, &local))
         {
-          agent_close (&a);
+          hosts_agent_close (&a);
           g_prefix_error (&local, "before the window: ");
           run_progress (h->run, "host %s: %s: %s", h->host->name, g->name, local->message);
-          if (!guest_state (h, g, NL_HGUEST_FOUND, local->message, error))
+          if (!hosts_guest_state (h, g, NL_HGUEST_FOUND, local->message, error))
             return FALSE;
           continue;
         }
-      agent_close (&a);
-      if (!guest_state (h, g, NL_HGUEST_PATCHED, g->held ? "installed; reboot held for the host's" : "installed",
+      hosts_agent_close (&a);
+      if (!hosts_guest_state (h, g, NL_HGUEST_PATCHED, g->held ? "installed; reboot held for the host's" : "installed",
                         error))
         return FALSE;
     }
@@ -476,7 +459,7 @@ stopped_already (Host *h, NlHostGuestRecord *g, GError **error)
 static gboolean
 drain (Host *h, GError **error)
 {
-  if (h->rec->state < NL_HOST_DRAINING && !host_state (h, NL_HOST_DRAINING, error))
+  if (h->rec->state < NL_HOST_DRAINING && !hosts_host_state (h, NL_HOST_DRAINING, error))
     return FALSE;
   for (guint i = 0; i < h->rec->guests->len && h->failure == NULL; i++)
     {
@@ -490,15 +473,15 @@ drain (Host *h, GError **error)
       done = g->state == NL_HGUEST_STOPPING && stopped_already (h, g, &local);
       if (local != NULL)
         {
-          host_fails (h, "draining: %s: %s", g->name, local->message);
+          hosts_fail (h, "draining: %s: %s", g->name, local->message);
           break;
         }
       if (!done)
         {
           if (g->state != NL_HGUEST_STOPPING)
             {
-              g->down_at = g->action == NL_GUEST_MIGRATE ? 0 : now_s ();
-              if (!guest_state (h, g, NL_HGUEST_STOPPING, NULL, error))
+              g->down_at = g->action == NL_GUEST_MIGRATE ? 0 : hosts_now_s ();
+              if (!hosts_guest_state (h, g, NL_HGUEST_STOPPING, NULL, error))
                 return FALSE;
             }
           run_progress (h->run, "host %s: %s: %s", h->host->name, g->name,
@@ -506,7 +489,7 @@ drain (Host *h, GError **error)
                         : g->action == NL_GUEST_SHUTDOWN ? "shutting down" : "migrating");
           if (!stop_guest (h, g, &local) && !stopped_already (h, g, NULL))
             {
-              host_fails (h, "draining: %s: %s", g->name, local->message);
+              hosts_fail (h, "draining: %s: %s", g->name, local->message);
               break;
             }
         }
@@ -515,7 +498,7 @@ drain (Host *h, GError **error)
           g_free (g->location);
           g->location = g_strdup (h->peer->name);
         }
-      if (!guest_state (h, g, NL_HGUEST_STOPPED, NULL, error))
+      if (!hosts_guest_state (h, g, NL_HGUEST_STOPPED, NULL, error))
         return FALSE;
     }
   return TRUE;
@@ -558,15 +541,15 @@ update (Host *h, GError **error)
 
   if (h->host->update == NULL)
     return TRUE;
-  if (!host_state (h, NL_HOST_UPDATING, error))
+  if (!hosts_host_state (h, NL_HOST_UPDATING, error))
     return FALSE;
   run_progress (h->run, "host %s: updating", h->host->name);
   if (!host_command (h, h->host->update, NULL, h->host->update_timeout, &status, &output, &local))
-    host_fails (h, "updating: %s", local->message);
+    hosts_fail (h, "updating: %s", local->message);
   else if (status != 0)
     {
       g_autofree char *tail = output ? g_strdup (g_strchomp (output)) : NULL;
-      host_fails (h, "its update command failed (exit %d)%s%s", status, tail && *tail ? ": " : "",
+      hosts_fail (h, "its update command failed (exit %d)%s%s", status, tail && *tail ? ": " : "",
                   tail ? tail : "");
     }
   return TRUE;
@@ -615,11 +598,11 @@ reboot (Host *h, GError **error)
       rec->boot_id = host_boot_id (h);
       if (rec->boot_id == NULL)
         {
-          host_fails (h, "cannot read its boot id, so its reboot could not be proven; not rebooted");
+          hosts_fail (h, "cannot read its boot id, so its reboot could not be proven; not rebooted");
           return TRUE;
         }
-      rec->down_at = now_s ();
-      if (!host_state (h, NL_HOST_REBOOTING, error))
+      rec->down_at = hosts_now_s ();
+      if (!hosts_host_state (h, NL_HOST_REBOOTING, error))
         return FALSE;
       run_progress (h->run, "host %s: rebooting", h->host->name);
       /* A reboot may end the command's own connection (ssh): its exit
@@ -644,10 +627,10 @@ reboot (Host *h, GError **error)
     }
   if (wait_back (h, &came_back))
     {
-      rec->up_at = now_s ();
+      rec->up_at = hosts_now_s ();
       run_progress (h->run, "host %s: back after %" G_GINT64_FORMAT "s", h->host->name,
                     rec->up_at - rec->down_at);
-      return host_state (h, NL_HOST_VERIFYING, error);
+      return hosts_host_state (h, NL_HOST_VERIFYING, error);
     }
   if (run_stopping (h->run))
     return TRUE;
@@ -655,7 +638,7 @@ reboot (Host *h, GError **error)
     {
       /* libvirt answers but the host never rebooted. It is drained, so a
        * later resume may safely ask again; this run says why it stops. */
-      host_fails (h, "libvirt answers, but its boot id did not change within %us: the reboot "
+      hosts_fail (h, "libvirt answers, but its boot id did not change within %us: the reboot "
                   "did not happen", h->host->boot_timeout);
       return TRUE;
     }
@@ -676,18 +659,18 @@ verify_host (Host *h, GError **error)
   g_autofree char *uuid = HOPS (h->drv)->host_uuid (h->drv->data, &local);
 
   if (uuid == NULL)
-    host_fails (h, "after its reboot: %s", local->message);
+    hosts_fail (h, "after its reboot: %s", local->message);
   else if (h->rec->uuid != NULL && !g_str_equal (uuid, h->rec->uuid))
-    host_fails (h, "after its reboot, %s answers as another host (UUID %s, was %s)", h->host->uri,
+    hosts_fail (h, "after its reboot, %s answers as another host (UUID %s, was %s)", h->host->uri,
                 uuid, h->rec->uuid);
   else if (h->host->check != NULL)
     {
       g_autofree char *output = NULL;
       int status = -1;
       if (!host_command (h, h->host->check, NULL, 600, &status, &output, &local))
-        host_fails (h, "its check: %s", local->message);
+        hosts_fail (h, "its check: %s", local->message);
       else if (status != 0)
-        host_fails (h, "its check failed (exit %d)%s%s", status, output && *output ? ": " : "",
+        hosts_fail (h, "its check failed (exit %d)%s%s", status, output && *output ? ": " : "",
                     output ? g_strchomp (output) : "");
     }
   return TRUE;
@@ -720,7 +703,7 @@ health (Host *h, NlHostGuestRecord *g, Agent *a, GError **error)
           cmd = nl_rollout_command_for (hc->commands, a->os);
           if (cmd == NULL)
             break;
-          if (!agent_run (a, (const char *const *) cmd->argv, hc->timeout, &status, &output, error))
+          if (!hosts_agent_run (a, (const char *const *) cmd->argv, hc->timeout, &status, &output, error))
             return FALSE;
           if (status != 0)
             {
@@ -757,19 +740,19 @@ verify_guest (Host *h, NlHostGuestRecord *g, NlRolloutDriver *drv, GError **erro
           return FALSE;
         }
       if (g->up_at == 0 && g->action != NL_GUEST_MIGRATE)
-        g->up_at = now_s ();
+        g->up_at = hosts_now_s ();
       if (g->action == NL_GUEST_SHUTDOWN && g->reboots == 0)
         g->reboots = 1;
       return TRUE;
     }
-  if (!agent_open (&a, drv, g->name, plan->agent_timeout, error))
+  if (!hosts_agent_open (&a, drv, g->name, plan->agent_timeout, error))
     return FALSE;
   count_boot (g, &a);
   /* Without a boot id to compare (not Linux), a cold boot is still a boot. */
   if (g->boot_id == NULL && g->action == NL_GUEST_SHUTDOWN && g->reboots == 0)
     g->reboots = 1;
   if (g->action != NL_GUEST_MIGRATE && g->up_at == 0)
-    g->up_at = now_s ();
+    g->up_at = hosts_now_s ();
   if (!install (h, g, &a, g->after, error))
     goto fail;
   for (guint i = 0; g->after && g->after[i]; i++)
@@ -779,7 +762,7 @@ verify_guest (Host *h, NlHostGuestRecord *g, NlRolloutDriver *drv, GError **erro
     }
   if (need_reboot && g->reboots < g->planned_reboots)
     {
-      gint64 t0 = now_s ();
+      gint64 t0 = hosts_now_s ();
       gboolean known = g->boot_id != NULL;
       run_progress (h->run, "host %s: %s: rebooting for its own patches", h->host->name, g->name);
       if (!drv->ops->reboot (a.handle, plan->agent_timeout, error))
@@ -792,9 +775,9 @@ verify_guest (Host *h, NlHostGuestRecord *g, NlRolloutDriver *drv, GError **erro
       if (g->action == NL_GUEST_MIGRATE)
         {
           g->down_at = t0;
-          g->up_at = now_s ();
+          g->up_at = hosts_now_s ();
         }
-      if (!save (h, error))
+      if (!hosts_save (h, error))
         goto fail;
     }
   for (guint i = 0; g->installed && g->installed[i]; i++)
@@ -815,10 +798,10 @@ verify_guest (Host *h, NlHostGuestRecord *g, NlRolloutDriver *drv, GError **erro
     }
   if (!health (h, g, &a, error))
     goto fail;
-  agent_close (&a);
+  hosts_agent_close (&a);
   return TRUE;
 fail:
-  agent_close (&a);
+  hosts_agent_close (&a);
   return FALSE;
 }
 
@@ -845,7 +828,7 @@ start_guest (Host *h, NlHostGuestRecord *g, GError **error)
 static gboolean
 restore (Host *h, GError **error)
 {
-  if (h->rec->state != NL_HOST_RESTORING && !host_state (h, NL_HOST_RESTORING, error))
+  if (h->rec->state != NL_HOST_RESTORING && !hosts_host_state (h, NL_HOST_RESTORING, error))
     return FALSE;
   for (guint i = 0; i < h->rec->guests->len; i++)
     {
@@ -855,7 +838,7 @@ restore (Host *h, GError **error)
 
       if (g->state == NL_HGUEST_STOPPING || g->state == NL_HGUEST_STOPPED || g->state == NL_HGUEST_STARTING)
         {
-          if (g->state != NL_HGUEST_STARTING && !guest_state (h, g, NL_HGUEST_STARTING, NULL, error))
+          if (g->state != NL_HGUEST_STARTING && !hosts_guest_state (h, g, NL_HGUEST_STARTING, NULL, error))
             return FALSE;
           run_progress (h->run, "host %s: %s: %s", h->host->name, g->name,
                         g->action == NL_GUEST_MIGRATE ? (g->migrate_back ? "migrating back" : "staying on the peer")
@@ -863,7 +846,7 @@ restore (Host *h, GError **error)
           if (!start_guest (h, g, &local))
             {
               g_prefix_error (&local, "bringing it back: ");
-              if (!guest_state (h, g, NL_HGUEST_FAILED, local->message, error))
+              if (!hosts_guest_state (h, g, NL_HGUEST_FAILED, local->message, error))
                 return FALSE;
               continue;
             }
@@ -872,7 +855,7 @@ restore (Host *h, GError **error)
               g_free (g->location);
               g->location = g_strdup (h->host->name);
             }
-          if (!guest_state (h, g, NL_HGUEST_VERIFYING, NULL, error))
+          if (!hosts_guest_state (h, g, NL_HGUEST_VERIFYING, NULL, error))
             return FALSE;
         }
       else if (g->state == NL_HGUEST_FOUND || g->state == NL_HGUEST_PATCHED)
@@ -883,12 +866,12 @@ restore (Host *h, GError **error)
         where = h->peer_drv;
       if (!verify_guest (h, g, where, &local))
         {
-          if (!guest_state (h, g, NL_HGUEST_FAILED, local->message, error))
+          if (!hosts_guest_state (h, g, NL_HGUEST_FAILED, local->message, error))
             return FALSE;
           run_progress (h->run, "host %s: %s: failed: %s", h->host->name, g->name, local->message);
           continue;
         }
-      if (!guest_state (h, g, NL_HGUEST_DONE, g->message ? g->message : "back", error))
+      if (!hosts_guest_state (h, g, NL_HGUEST_DONE, g->message ? g->message : "back", error))
         return FALSE;
       run_progress (h->run, "host %s: %s: back (%u reboot%s)", h->host->name, g->name, g->reboots,
                     g->reboots == 1 ? "" : "s");
@@ -934,8 +917,8 @@ run_host (Host *h, GError **error)
   if (!restore (h, error))
     return FALSE;
 out:
-  rec->finished = now_s ();
-  if (!host_state (h, h->failure ? NL_HOST_FAILED : NL_HOST_DONE, error))
+  rec->finished = hosts_now_s ();
+  if (!hosts_host_state (h, h->failure ? NL_HOST_FAILED : NL_HOST_DONE, error))
     return FALSE;
   run_progress (h->run, "host %s: %s", h->host->name, h->failure ? "failed" : "done");
   return TRUE;
@@ -964,6 +947,15 @@ run_hosts (Run *run, const GPtrArray *patches, GError **error)
                        rec->name);
           return FALSE;
         }
+      if (target->lab != NULL)
+        {
+          /* A lab's Windows Hyper-V host: through the main connection. */
+          h.drv = run->driver;
+          if (target->peer)
+            h.peer = nl_rollout_plan_find_host (run->plan, target->peer);
+          ok = hosts_run_windows (&h, error);
+          goto done;
+        }
       h.drv = run->driver->ops->for_host (run->driver->data, target->uri, error);
       if (h.drv == NULL)
         return FALSE;
@@ -980,6 +972,7 @@ run_hosts (Run *run, const GPtrArray *patches, GError **error)
       ok = run_host (&h, error);
       nl_rollout_driver_free (h.drv);
       nl_rollout_driver_free (h.peer_drv);
+    done:
       if (!ok || g_atomic_int_get (&run->lost))
         {
           g_free (h.failure);

@@ -78,6 +78,8 @@ host_free (NlHostTarget *host)
     return;
   g_free (host->name);
   g_free (host->uri);
+  g_free (host->lab);
+  g_free (host->machine);
   g_free (host->peer);
   g_free (host->migrate_uri);
   g_strfreev (host->update);
@@ -152,6 +154,14 @@ nl_rollout_command_for (const GPtrArray *commands, NlOsFamily os)
         return c;
     }
   return commands->len == 1 ? commands->pdata[0] : NULL;
+}
+
+char *
+nl_host_target_where (const NlHostTarget *host)
+{
+  if (host->uri != NULL)
+    return g_strdup (host->uri);
+  return g_strdup_printf ("lab %s, machine %s", host->lab, host->machine);
 }
 
 const NlHostTarget *
@@ -400,7 +410,17 @@ static NlHostRun
 host_run (Ctx *ctx, xmlNodePtr node, const NlHostTarget *host)
 {
   g_autofree char *text = attr (node, "run");
-  g_autoptr (GUri) uri = g_uri_parse (host->uri, G_URI_FLAGS_NONE, NULL);
+  g_autoptr (GUri) uri = NULL;
+
+  if (host->uri == NULL)
+    {
+      /* A lab machine: its commands run inside it, through its agent. */
+      if (text != NULL || host->migrate_uri != NULL || host->shared_storage)
+        DIAG (ctx, node, "host '%s' is a machine of lab '%s': run, migrate-uri and "
+              "shared-storage are for libvirt hosts", host->name, host->lab);
+      return NL_HOST_RUN_LOCAL;
+    }
+  uri = g_uri_parse (host->uri, G_URI_FLAGS_NONE, NULL);
   const char *scheme = uri ? g_uri_get_scheme (uri) : NULL;
   gboolean ssh_uri = scheme && g_str_has_suffix (scheme, "+ssh");
 
@@ -427,6 +447,8 @@ parse_host (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
   source_set (ctx, &host->src, node);
   host->name = attr (node, "name");
   host->uri = attr (node, "uri");
+  host->lab = attr (node, "lab");
+  host->machine = attr (node, "machine");
   host->peer = attr (node, "peer");
   host->patch = attr_yes (node, "patch", TRUE);
   host->migrate_uri = attr (node, "migrate-uri");
@@ -471,7 +493,7 @@ parse_host (Ctx *ctx, NlRolloutPlan *plan, xmlNodePtr node)
       const NlHostTarget *o = plan->hosts->pdata[i];
       if (g_str_equal (o->name, host->name))
         DIAG (ctx, node, "host '%s' is listed twice (first at line %d)", host->name, o->src.line);
-      else if (g_str_equal (o->uri, host->uri))
+      else if (o->uri && host->uri && g_str_equal (o->uri, host->uri))
         DIAG (ctx, node, "host '%s': URI '%s' is host '%s' already", host->name, host->uri, o->name);
     }
   g_ptr_array_add (plan->hosts, host);
@@ -502,6 +524,10 @@ check_hosts (Ctx *ctx, NlRolloutPlan *plan)
           else if (nl_rollout_plan_find_host (plan, host->peer) == NULL)
             diag (ctx, host->src.line, "host '%s': peer '%s' is not a <host> of this plan",
                   host->name, host->peer);
+          else if ((nl_rollout_plan_find_host (plan, host->peer)->lab == NULL) != (host->lab == NULL))
+            diag (ctx, host->src.line, "host '%s': peer '%s' must be a %s like it: migrations go "
+                  "between hosts of one kind", host->name, host->peer,
+                  host->lab ? "Hyper-V host of a lab" : "libvirt host");
         }
       if (!host->patch && host->guests->len > 0)
         diag (ctx, host->src.line, "host '%s' is not patched (patch=\"no\"), so its guests need "
@@ -509,7 +535,7 @@ check_hosts (Ctx *ctx, NlRolloutPlan *plan)
       if (host->peer != NULL && !host->patch)
         diag (ctx, host->src.line, "host '%s': a host with patch=\"no\" is not drained, so it "
               "needs no peer", host->name);
-      if (host->patch && host->reboot == NULL && host->run == NL_HOST_RUN_LOCAL
+      if (host->patch && host->uri && host->reboot == NULL && host->run == NL_HOST_RUN_LOCAL
           && host_is_this_machine (host->uri))
         diag (ctx, host->src.line, "host '%s': '%s' is the machine nestlab runs on, and rebooting "
               "it would stop the rollout; give it a <reboot> command, or patch=\"no\" for a peer "

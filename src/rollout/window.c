@@ -189,7 +189,7 @@ nl_rollout_host_plan (const NlHostTarget *host, const NlHostPolicy *policy,
   NlHostPlan *plan = g_new0 (NlHostPlan, 1);
 
   plan->host = g_strdup (host->name);
-  plan->uri = g_strdup (host->uri);
+  plan->uri = nl_host_target_where (host);
   plan->peer = g_strdup (host->peer);
   plan->guests = g_ptr_array_new_with_free_func ((GDestroyNotify) guest_plan_free);
   plan->warnings = g_ptr_array_new_with_free_func (g_free);

@@ -677,7 +677,9 @@ fake_ping (gpointer handle, guint timeout, GError **error)
 static gboolean
 fake_os (gpointer handle, NlOsFamily *os, GError **error)
 {
-  *os = NL_OS_FAMILY_LINUX;
+  FakeHandle *h = handle;
+  g_autofree char *marker = g_build_filename (h->dir, "windows", NULL);
+  *os = g_file_test (marker, G_FILE_TEST_EXISTS) ? NL_OS_FAMILY_WINDOWS : NL_OS_FAMILY_LINUX;
   return TRUE;
 }
 
@@ -730,6 +732,47 @@ fake_crash_point (const char *kind)
   return 0;
 }
 
+/* A Windows host of a lab: each PowerShell run is logged to "hostlog"
+ * (its arguments after powershell.exe); a script's output is the file
+ * out.SCRIPT of the machine (default {"ok":true}), its exit status
+ * status.SCRIPT (default 0). */
+static gboolean
+fake_powershell (FakeHandle *h, const char *const *argv, gint64 *pid)
+{
+  g_autofree char *log = g_build_filename (h->dir, "hostlog", NULL);
+  g_autofree char *old = NULL;
+  g_autofree char *joined = g_strjoinv (" ", (char **) argv + 1);
+  g_autofree char *next = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *st = NULL;
+  const char *script = "command";
+
+  for (guint i = 1; argv[i]; i++)
+    if (g_str_equal (argv[i], "-File") && argv[i + 1])
+      script = strrchr (argv[i + 1], '\\') ? strrchr (argv[i + 1], '\\') + 1 : argv[i + 1];
+  if (!g_file_get_contents (log, &old, NULL, NULL))
+    old = g_strdup ("");
+  next = g_strdup_printf ("%s%s\n", old, joined);
+  ck_assert (g_file_set_contents (log, next, -1, NULL));
+  {
+    g_autofree char *o = g_strdup_printf ("%s/out.%s", h->dir, script);
+    g_autofree char *t = g_strdup_printf ("%s/status.%s", h->dir, script);
+    if (!g_file_get_contents (o, &out, NULL, NULL))
+      out = g_strdup ("{\"ok\":true}");
+    if (!g_file_get_contents (t, &st, NULL, NULL))
+      st = g_strdup ("0");
+  }
+  *pid = g_atomic_int_add (&fake_pid_counter, 1);
+  {
+    g_autofree char *pidfile = g_strdup_printf ("%s/pids/%" G_GINT64_FORMAT, h->dir, *pid);
+    g_autofree char *outfile = g_strdup_printf ("%s.out", pidfile);
+    g_autofree char *progress = g_strdup_printf ("progress line\n%s\n", out);
+    ck_assert (g_file_set_contents (pidfile, st, -1, NULL));
+    ck_assert (g_file_set_contents (outfile, progress, -1, NULL));
+  }
+  return TRUE;
+}
+
 static gboolean
 fake_exec_start (gpointer handle, const char *const *argv, gint64 *pid, GError **error)
 {
@@ -738,6 +781,8 @@ fake_exec_start (gpointer handle, const char *const *argv, gint64 *pid, GError *
   g_autofree char *pidfile = NULL;
   int status = 0;
 
+  if (g_str_has_suffix (argv[0], "\\powershell.exe"))
+    return fake_powershell (h, argv, pid);
   ck_assert_str_eq (argv[0], "/fake");
   /* NL_FAKE_LOST "start:N": libvirtd goes away before the N-th install. */
   if (g_str_equal (argv[1], "append") && g_getenv ("NL_FAKE_LOST") != NULL
@@ -787,7 +832,11 @@ fake_exec_wait (gpointer handle, gint64 pid, guint timeout, int *status, char **
     die ();
   *status = atoi (st);
   if (output)
-    *output = g_strdup ("");
+    {
+      g_autofree char *outfile = g_strdup_printf ("%s.out", pidfile);
+      if (!g_file_get_contents (outfile, output, NULL, NULL))
+        *output = g_strdup ("");
+    }
   return TRUE;
 }
 
@@ -824,8 +873,10 @@ fake_resolve (gpointer data, const GPtrArray *selectors, GPtrArray **domains, GP
   for (guint i = 0; i < selectors->len; i++)
     {
       const NlTargetSelector *sel = selectors->pdata[i];
-      g_ptr_array_add (*domains, g_strdup (sel->domain));
-      g_ptr_array_add (*machines, g_strdup (sel->domain));
+      /* A lab's machine is the domain of its name. */
+      const char *name = sel->kind == NL_TARGET_LAB ? sel->machines : sel->domain;
+      g_ptr_array_add (*domains, g_strdup (name));
+      g_ptr_array_add (*machines, g_strdup (name));
     }
   return TRUE;
 }
@@ -862,12 +913,25 @@ fake_replica_discard (gpointer data, const char *run_id, GError **error)
   return TRUE;
 }
 
+/* Files written into a machine land in its files/ folder by base name. */
+static gboolean
+fake_file_write (gpointer handle, const char *path, const void *data, gsize len, GError **error)
+{
+  FakeHandle *h = handle;
+  g_autofree char *dir = g_build_filename (h->dir, "files", NULL);
+  const char *base = strrchr (path, '\\') ? strrchr (path, '\\') + 1 : path;
+  g_autofree char *to = g_build_filename (dir, base, NULL);
+  g_mkdir_with_parents (dir, 0700);
+  return g_file_set_contents (to, data, (gssize) len, error);
+}
+
 static const NlRolloutDriverOps fake_ops = {
   .open = fake_open, .close = fake_close, .ping = fake_ping, .os_family = fake_os,
   .checkpoint = fake_checkpoint, .revert = fake_revert, .drop_checkpoint = fake_drop,
   .exec_start = fake_exec_start, .exec_wait = fake_exec_wait, .reboot = fake_reboot,
   .record_patches = fake_record, .resolve = fake_resolve,
   .replica_create = fake_replica_create, .replica_discard = fake_replica_discard,
+  .file_write = fake_file_write,
 };
 
 static Fake *
@@ -1599,6 +1663,159 @@ START_TEST (notice_needs_a_window)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* A Windows Hyper-V host of a lab, through its agent                   */
+
+static void
+put (Fake *fake, const char *machine, const char *file, const char *text)
+{
+  g_autofree char *path = g_build_filename (fake->dir, "guests", machine, file, NULL);
+  ck_assert (g_file_set_contents (path, text, -1, NULL));
+}
+
+static NlRolloutPlan *
+windows_host_plan (const char *root)
+{
+  g_autofree char *path = g_build_filename (root, "plan.xml", NULL);
+  g_autoptr (GError) error = NULL;
+  NlRolloutPlan *plan;
+  ck_assert (g_file_set_contents (path,
+    "<rollout name='hv' agent-timeout='1s'>\n"
+    "  <patch id='KB1' severity='important'><install os='windows'><arg>C:\\x.exe</arg></install></patch>\n"
+    "  <targets><host name='hv01' lab='demo' machine='hv01'/></targets>\n"
+    "  <host-policy stop='save' shutdown-timeout='2m'/>\n"
+    "  <replica enabled='no'/>\n"
+    "</rollout>\n", -1, NULL));
+  plan = nl_rollout_plan_load (path, &error);
+  ck_assert_msg (plan != NULL, "%s", error ? error->message : "");
+  return plan;
+}
+
+static Fake *
+windows_host (const char *root, const char *scripts)
+{
+  Fake *fake = fake_new (root);
+  fake_guest_new (fake, "hv01", "");
+  put (fake, "hv01", "windows", "");
+  put (fake, "hv01", "out.inventory.ps1",
+       "{\"computer\":\"HV01\",\"ok\":true,\"hyperv_service\":\"Running\",\"cluster_node\":false,"
+       "\"vms\":[{\"name\":\"vm-a\",\"state\":\"Running\",\"nested\":false},"
+       "{\"name\":\"vm-n\",\"state\":\"Running\",\"nested\":true},"
+       "{\"name\":\"vm-off\",\"state\":\"Off\",\"nested\":false}]}");
+  put (fake, "hv01", "out.resume.ps1",
+       "{\"ok\":true,\"vms\":[{\"name\":\"vm-a\",\"action\":\"Save\",\"status\":\"resumed\"},"
+       "{\"name\":\"vm-n\",\"action\":\"ShutDown\",\"status\":\"resumed\"}]}");
+  g_setenv ("NESTLAB_HOSTS_DIR", scripts, TRUE);
+  return fake;
+}
+
+static NlHostGuestRecord *
+host_guest (NlJournal *j, const char *host, const char *name)
+{
+  NlHostRecord *h = nl_journal_find_host (j, host);
+  ck_assert (h != NULL);
+  for (guint i = 0; i < h->guests->len; i++)
+    if (g_str_equal (((NlHostGuestRecord *) h->guests->pdata[i])->name, name))
+      return h->guests->pdata[i];
+  ck_abort_msg ("no guest %s", name);
+  return NULL;
+}
+
+START_TEST (windows_host_window_runs_the_shipped_scripts_in_order)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = windows_host_plan (root);
+  g_autofree char *scripts = nl_test_data_path ("../../templates/hosts");
+  Fake *fake = windows_host (root, scripts);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "win");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlJournal) j = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *overrides = NULL;
+  g_autofree char *data = NULL;
+  NlHostRecord *h;
+
+  put (fake, "hv01", "out.drain.ps1",
+       "{\"ok\":true,\"vms\":[{\"name\":\"vm-a\",\"action\":\"Save\",\"status\":\"drained\"},"
+       "{\"name\":\"vm-n\",\"action\":\"ShutDown\",\"status\":\"drained\"},"
+       "{\"name\":\"vm-off\",\"action\":\"None\",\"status\":\"left\"}]}");
+  put (fake, "hv01", "status.update.ps1", "3010");
+  j = nl_rollout_run (plan, driver, &o, &error);
+  ck_assert_msg (j != NULL, "%s", error ? error->message : "");
+  h = nl_journal_find_host (j, "hv01");
+  ck_assert_msg (h->state == NL_HOST_DONE, "%s", h->message ? h->message : "");
+  ck_assert_int_eq (j->state, NL_RUN_DONE);
+  ck_assert_str_eq (h->uuid, "HV01");
+  ck_assert_str_eq (h->uri, "lab demo, machine hv01");
+  ck_assert_int_eq (host_guest (j, "hv01", "vm-a")->action, NL_GUEST_SAVE);
+  ck_assert_int_eq (host_guest (j, "hv01", "vm-a")->state, NL_HGUEST_DONE);
+  ck_assert_int_eq (host_guest (j, "hv01", "vm-a")->reboots, 0);
+  ck_assert_int_eq (host_guest (j, "hv01", "vm-n")->action, NL_GUEST_SHUTDOWN);
+  ck_assert (strstr (host_guest (j, "hv01", "vm-n")->reason, "nested hypervisor") != NULL);
+  ck_assert_int_eq (host_guest (j, "hv01", "vm-n")->reboots, 1);
+  ck_assert_int_eq (host_guest (j, "hv01", "vm-off")->state, NL_HGUEST_LEFT);
+
+  /* What ran inside the host, in order; the plan's action for each VM
+   * went in as overrides; the host rebooted once, through its agent. */
+  {
+    g_autofree char *path = g_build_filename (root, "guests", "hv01", "hostlog", NULL);
+    g_autofree char *opath = g_build_filename (root, "guests", "hv01", "files", "overrides.json", NULL);
+    ck_assert (g_file_get_contents (path, &log, NULL, NULL));
+    ck_assert (g_file_get_contents (opath, &overrides, NULL, NULL));
+  }
+  ck_assert (nl_test_golden ("rollout/windows-host-commands.txt", log));
+  ck_assert_str_eq (overrides, "{\"vm-a\":\"Save\",\"vm-n\":\"ShutDown\"}");
+  data = fake_data_of (fake, "hv01");
+  ck_assert_str_eq (data, "REBOOT\n");
+  {
+    g_autofree char *lib = g_build_filename (root, "guests", "hv01", "files", "nestlab-host-lib.ps1", NULL);
+    ck_assert (g_file_test (lib, G_FILE_TEST_EXISTS));
+  }
+  g_unsetenv ("NESTLAB_HOSTS_DIR");
+  fake_free (fake);
+}
+END_TEST
+
+START_TEST (windows_host_that_cannot_drain_is_not_updated_but_brought_back)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = windows_host_plan (root);
+  g_autofree char *scripts = nl_test_data_path ("../../templates/hosts");
+  Fake *fake = windows_host (root, scripts);
+  g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
+  NlRolloutOptions o = fake_options (root, "win-fail");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlJournal) j = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *data = NULL;
+  NlHostRecord *h;
+
+  put (fake, "hv01", "out.drain.ps1",
+       "{\"ok\":false,\"error\":\"vm-n: Stop-VM failed\",\"vms\":["
+       "{\"name\":\"vm-a\",\"action\":\"Save\",\"status\":\"drained\"},"
+       "{\"name\":\"vm-n\",\"action\":\"ShutDown\",\"status\":\"failed\",\"error\":\"Stop-VM failed\"}]}");
+  put (fake, "hv01", "status.drain.ps1", "1");
+  j = nl_rollout_run (plan, driver, &o, &error);
+  ck_assert_msg (j != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (j->state, NL_RUN_HALTED);
+  h = nl_journal_find_host (j, "hv01");
+  ck_assert_int_eq (h->state, NL_HOST_FAILED);
+  ck_assert_msg (strstr (h->message, "vm-n: Stop-VM failed") != NULL, "%s", h->message);
+  ck_assert_int_eq (host_guest (j, "hv01", "vm-n")->state, NL_HGUEST_FAILED);
+  {
+    g_autofree char *path = g_build_filename (root, "guests", "hv01", "hostlog", NULL);
+    ck_assert (g_file_get_contents (path, &log, NULL, NULL));
+  }
+  ck_assert (strstr (log, "update.ps1") == NULL);
+  ck_assert (strstr (log, "resume.ps1") != NULL);
+  data = fake_data_of (fake, "hv01");
+  ck_assert_str_eq (data, "");
+  g_unsetenv ("NESTLAB_HOSTS_DIR");
+  fake_free (fake);
+}
+END_TEST
+
 static Suite *
 rollout_suite (void)
 {
@@ -1615,6 +1832,8 @@ rollout_suite (void)
 
   tc = tcase_create ("hosts");
   tcase_add_test (tc, plan_hosts_parse_with_policy_and_overrides);
+  tcase_add_test (tc, windows_host_window_runs_the_shipped_scripts_in_order);
+  tcase_add_test (tc, windows_host_that_cannot_drain_is_not_updated_but_brought_back);
   tcase_add_test (tc, host_window_keeps_each_stop_action_when_it_can);
   tcase_add_test (tc, host_window_shuts_down_nested_hypervisors_instead_of_moving_them);
   tcase_add_test (tc, host_window_never_saves_a_guest_that_waits_for_a_reboot);
