@@ -4,7 +4,8 @@
 # clang, for the sanitizer build of scripts/test.sh); a real libvirtd with
 # QEMU for the system tests; python3 and xmllint (libxml2-utils) for the
 # checks of the shipped role recipes; libwim-dev (reading Windows install
-# images) and wimtools (the tests make WIMs with it).
+# images) and wimtools (the tests make WIMs with it); python3-icalendar (the
+# host-rollout test parses the downtime notice back with it).
 # Idempotent: installs only what is missing, starts libvirtd only if it is down.
 set -eu
 
@@ -16,7 +17,7 @@ PACKAGES="
   libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base
   ovmf swtpm swtpm-tools
   busybox-static cpio zstd xz-utils e2fsprogs socat
-  bash-completion python3
+  bash-completion python3 python3-icalendar
 "
 
 missing=""
