@@ -2,7 +2,8 @@
  * of bad ones with their expected messages), window arithmetic, batch and
  * budget arithmetic, the state machine and resume rule, the journal and
  * locks, and the executor driven by a scripted in-process driver (crash and
- * resume, budgets, replica failures). No libvirt connection. */
+ * resume, budgets, replica failures); the reports of host windows. No
+ * libvirt connection. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,7 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
 
 #include <nestlab/error.h>
 #include <nestlab/rollout.h>
@@ -1816,6 +1821,340 @@ START_TEST (windows_host_that_cannot_drain_is_not_updated_but_brought_back)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Host window reports and the journal of host windows                  */
+
+#define T0 G_GINT64_CONSTANT (1796763600)  /* 2026-12-08T21:00:00Z */
+
+static NlRingRecord *
+add_ring (NlJournal *j, NlRolloutPass pass, const char *name, gint64 started, gint64 finished)
+{
+  NlRingRecord *r = g_new0 (NlRingRecord, 1);
+  r->pass = pass;
+  r->name = g_strdup (name);
+  r->started = TRUE;
+  r->started_at = started;
+  r->finished_at = finished;
+  g_ptr_array_add (j->rings, r);
+  return r;
+}
+
+static NlHostRecord *
+add_host (NlJournal *j, const char *name, const char *uri, NlHostState state)
+{
+  NlHostRecord *h = g_new0 (NlHostRecord, 1);
+  h->name = g_strdup (name);
+  h->uri = g_strdup (uri);
+  h->state = state;
+  h->guests = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_guest_record_free);
+  h->warnings = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (j->hosts, h);
+  return h;
+}
+
+static NlHostGuestRecord *
+add_guest (NlHostRecord *h, const char *name, NlGuestAction action, NlStopAction asked,
+           NlHostGuestState state, const char *installed)
+{
+  NlHostGuestRecord *g = g_new0 (NlHostGuestRecord, 1);
+  g->name = g_strdup (name);
+  g->action = action;
+  g->asked = asked;
+  g->state = state;
+  g->location = g_strdup (h->name);
+  g->before = g_new0 (char *, 1);
+  g->after = g_new0 (char *, 1);
+  g->installed = *installed ? g_strsplit (installed, ",", -1) : g_new0 (char *, 1);
+  g_ptr_array_add (h->guests, g);
+  return g;
+}
+
+/* A run with two host windows, as hosts.c journals them: hv1 done (a
+ * saved guest, a shut-down guest that rebooted once as planned, a guest
+ * live-migrated to hv2 and back, one left off), hv2 failed in its update
+ * with a warning, its guests' names and messages in need of escaping. */
+static NlJournal *
+hosts_journal (const char *root)
+{
+  g_autoptr (GError) error = NULL;
+  NlJournal *j = nl_journal_create (root, "hosts-report", &error);
+  NlTargetRecord *t;
+  NlHostRecord *h;
+  NlHostGuestRecord *g;
+
+  ck_assert_msg (j != NULL, "%s", error ? error->message : "");
+  j->plan_id = g_strdup ("hv-december");
+  j->state = NL_RUN_HALTED;
+  j->reason = g_strdup ("host hv2 failed");
+  j->created = T0;
+  j->updated = T0 + 1500;
+  j->passed = g_strsplit ("KB1,KB2,SSU", ",", -1);
+  add_ring (j, NL_PASS_NOW, "canary", T0 + 10, T0 + 70);
+  add_ring (j, NL_PASS_NOW, "broad", T0 + 75, T0 + 190);
+  t = add_target (j, "now", "canary", "web-canary");
+  t->state = NL_TARGET_DONE;
+  g_strfreev (t->installed);
+  t->installed = g_strsplit ("KB1,KB2", ",", -1);
+  t->started = T0 + 10;
+  t->finished = T0 + 70;
+  t = add_target (j, "now", "broad", "app-broad");
+  t->state = NL_TARGET_NOT_APPLICABLE;
+  t->started = T0 + 75;
+  t->finished = T0 + 190;
+
+  h = add_host (j, "hv1", "qemu+ssh://admin@hv1/system", NL_HOST_DONE);
+  h->uuid = g_strdup ("0c5ae2f4-5f5e-4d4a-9d3c-4b7e1b0a1111");
+  h->boot_id = g_strdup ("5d1f0b5e-hv1-boot-before");
+  h->window_start = T0;
+  h->window_end = T0 + 4 * 3600;
+  h->started = T0 + 200;
+  h->down_at = T0 + 400;
+  h->up_at = T0 + 495;
+  h->finished = T0 + 700;
+  g_ptr_array_add (h->warnings, g_strdup ("guest 'old01' is not running: its 1 pending patch(es) wait until it runs"));
+  g = add_guest (h, "web01", NL_GUEST_SAVE, NL_STOP_SAVE, NL_HGUEST_DONE, "KB1");
+  g_strfreev (g->before);
+  g->before = g_strsplit ("KB1", ",", -1);
+  g->agent = TRUE;
+  g->boot_id = g_strdup ("web01-boot-1");
+  g->down_at = T0 + 300;
+  g->up_at = T0 + 520;
+  g->message = g_strdup ("back");
+  g = add_guest (h, "db01", NL_GUEST_SHUTDOWN, NL_STOP_SAVE, NL_HGUEST_DONE, "KB1,KB2");
+  g->reason = g_strdup ("its patches need a reboot, which resuming a saved guest would skip");
+  g_strfreev (g->before);
+  g->before = g_strsplit ("KB1,KB2", ",", -1);
+  g->held = TRUE;
+  g->planned_reboots = 1;
+  g->reboots = 1;
+  g->agent = TRUE;
+  g->boot_id = g_strdup ("db01-boot-2");
+  g->down_at = T0 + 310;
+  g->up_at = T0 + 560;
+  g->message = g_strdup ("installed; reboot held for the host's");
+  g = add_guest (h, "app01", NL_GUEST_MIGRATE, NL_STOP_MIGRATE, NL_HGUEST_DONE, "KB2");
+  g->migrate_back = TRUE;
+  g_strfreev (g->after);
+  g->after = g_strsplit ("KB2", ",", -1);
+  g->agent = TRUE;
+  g->boot_id = g_strdup ("app01-boot-1");
+  g->message = g_strdup ("back");
+  g = add_guest (h, "old01", NL_GUEST_LEAVE_OFF, NL_STOP_SHUTDOWN, NL_HGUEST_LEFT, "");
+
+  h = add_host (j, "hv2", "qemu+ssh://admin@hv2:2222/system?keyfile=/k/id", NL_HOST_FAILED);
+  h->uuid = g_strdup ("0c5ae2f4-5f5e-4d4a-9d3c-4b7e1b0a2222");
+  h->window_start = T0;
+  h->window_end = T0 + 4 * 3600;
+  h->started = T0 + 800;
+  h->finished = T0 + 1500;
+  h->message = g_strdup ("its update command failed (exit 100): E: Could not get lock <dpkg> & \"apt\"\n"
+                         "E: Unable to lock the administration directory");
+  g_ptr_array_add (h->warnings, g_strdup ("guest 'db9' (line 12) is not on this host; check the plan"));
+  g_ptr_array_add (h->warnings, g_strdup ("guest 'lab<&>\"1': one window is impossible: SSU needs a reboot "
+                                          "of its own before later patches install, so it reboots 2 times"));
+  g = add_guest (h, "lab<&>\"1", NL_GUEST_SHUTDOWN, NL_STOP_SAVE, NL_HGUEST_DONE, "SSU,KB2");
+  g->reason = g_strdup ("a nested hypervisor: KVM does not support saving one that runs guests of its own");
+  g_strfreev (g->before);
+  g->before = g_strsplit ("SSU", ",", -1);
+  g_strfreev (g->after);
+  g->after = g_strsplit ("KB2", ",", -1);
+  g->held = TRUE;
+  g->planned_reboots = 2;
+  g->reboots = 3;
+  g->agent = TRUE;
+  g->boot_id = g_strdup ("lab-boot-4");
+  g->down_at = T0 + 900;
+  g->up_at = T0 + 1380;
+  g->message = g_strdup ("back");
+  g = add_guest (h, "mig;2", NL_GUEST_MIGRATE, NL_STOP_MIGRATE, NL_HGUEST_FAILED, "");
+  g->migrate_back = TRUE;
+  g_free (g->location);
+  g->location = g_strdup ("hv1");
+  g->agent = TRUE;
+  g->message = g_strdup ("bringing it back: migration failed: <unable to connect> & \"retry\"\nsecond line");
+  return j;
+}
+
+START_TEST (report_table_shows_each_host_window_and_guest)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlJournal) j = hosts_journal (root);
+  g_autofree char *table = nl_rollout_report_table (j);
+
+  ck_assert (nl_test_golden ("rollout/report/hosts.txt", table));
+  /* What a reader looks for, whatever the layout. */
+  ck_assert (strstr (table, "Window planned: 2026-12-08 21:00 - 2026-12-09 01:00 UTC") != NULL);
+  ck_assert (strstr (table, "Host down: 95s") != NULL);
+  ck_assert (strstr (table, "asked save: its patches need a reboot") != NULL);
+  ck_assert (strstr (table, "1 (planned 1) ") != NULL);
+  ck_assert (strstr (table, "3 (planned 2) !") != NULL);
+  ck_assert (strstr (table, " live ") != NULL);
+  ck_assert (strstr (table, "second line") == NULL);
+}
+END_TEST
+
+/* Runs python3's json module on JSON: it must parse, and SCRIPT (reading
+ * the document as D) prints what the case compares. */
+static char *
+python_on_json (const char *json, const char *script)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *code = g_strdup_printf ("import json, sys\nd = json.load(sys.stdin)\n%s", script);
+  const char *argv[] = { "python3", "-c", code, NULL };
+  g_autoptr (GSubprocess) p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE
+                                                 | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  char *out = NULL;
+
+  ck_assert_msg (p != NULL, "python3 (scripts/setup.sh installs it): %s", error ? error->message : "");
+  ck_assert_msg (g_subprocess_communicate_utf8 (p, json, NULL, &out, NULL, &error), "%s", error ? error->message : "");
+  ck_assert_msg (g_subprocess_get_if_exited (p) && g_subprocess_get_exit_status (p) == 0,
+                 "python3 rejected the JSON: %s", json);
+  return out;
+}
+
+START_TEST (report_json_has_hosts_and_keeps_its_keys)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlJournal) j = hosts_journal (root);
+  g_autofree char *json = nl_rollout_report_json (j);
+  g_autofree char *summary = NULL;
+  g_autofree char *keys = NULL;
+
+  ck_assert (nl_test_golden ("rollout/report/hosts.json", json));
+  keys = python_on_json (json,
+    "print(' '.join(d))\n"
+    "print(' '.join(d['hosts'][0]))\n"
+    "print(' '.join(d['hosts'][0]['guests'][0]))\n");
+  ck_assert_str_eq (keys,
+    "id plan state reason created updated wait_until passed rings targets hosts\n"
+    "name uri state uuid boot_id window_start window_end started down_at up_at finished downtime "
+    "warnings message guests\n"
+    "name action asked reason migrate_back before reboot_held after state location installed agent "
+    "boot_id reboots planned_reboots unexpected_reboots down_at up_at downtime live message\n");
+  summary = python_on_json (json,
+    "for h in d['hosts']:\n"
+    "    print(h['name'], h['state'], h['downtime'], len(h['warnings']), h['message'])\n"
+    "    for g in h['guests']:\n"
+    "        print(' ', g['name'], g['action'], g['asked'], g['state'], g['location'], g['reboots'],\n"
+    "              g['planned_reboots'], g['unexpected_reboots'], g['live'], g['downtime'],\n"
+    "              ','.join(g['installed']), g['reboot_held'])\n");
+  ck_assert_str_eq (summary,
+    "hv1 done 95 1 None\n"
+    "  web01 save save done hv1 0 0 False False 220 KB1 False\n"
+    "  db01 shutdown save done hv1 1 1 False False 250 KB1,KB2 True\n"
+    "  app01 migrate migrate done hv1 0 0 False True 0 KB2 False\n"
+    "  old01 leave-off shutdown left hv1 0 0 False False 0  False\n"
+    "hv2 failed 0 2 its update command failed (exit 100): E: Could not get lock <dpkg> & \"apt\"\n"
+    "E: Unable to lock the administration directory\n"
+    "  lab<&>\"1 shutdown save done hv2 3 2 True False 480 SSU,KB2 True\n"
+    "  mig;2 migrate migrate failed hv1 0 0 False True 0  False\n");
+}
+END_TEST
+
+static xmlXPathObjectPtr
+html_xpath (xmlXPathContextPtr ctx, const char *expr)
+{
+  xmlXPathObjectPtr o = xmlXPathEvalExpression ((const xmlChar *) expr, ctx);
+  ck_assert_msg (o != NULL, "%s", expr);
+  return o;
+}
+
+static int
+html_count (xmlXPathContextPtr ctx, const char *expr)
+{
+  xmlXPathObjectPtr o = html_xpath (ctx, expr);
+  int n = o->nodesetval ? o->nodesetval->nodeNr : 0;
+  xmlXPathFreeObject (o);
+  return n;
+}
+
+START_TEST (report_html_draws_a_row_per_ring_host_and_guest)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlJournal) j = hosts_journal (root);
+  g_autofree char *page = nl_rollout_report_html (j);
+  xmlDocPtr doc;
+  xmlXPathContextPtr ctx;
+  xmlXPathObjectPtr labels;
+  gboolean found = FALSE;
+
+  ck_assert (nl_test_golden ("rollout/report/hosts.html", page));
+  /* Self-contained: no scripts, nothing fetched. */
+  ck_assert (strstr (page, "<script") == NULL);
+  ck_assert (strstr (page, "src=") == NULL && strstr (page, "href") == NULL && strstr (page, "url(") == NULL);
+  /* Names reach the page escaped only. */
+  ck_assert (strstr (page, "lab<&>\"1") == NULL);
+  ck_assert (strstr (page, "<dpkg>") == NULL && strstr (page, "<unable") == NULL);
+
+  /* Well-formed XML all through (which an unescaped name would break). */
+  doc = xmlReadMemory (page, strlen (page), "report.html", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
+  ck_assert_msg (doc != NULL, "the page is not well-formed");
+  ctx = xmlXPathNewContext (doc);
+  xmlXPathRegisterNs (ctx, (const xmlChar *) "s", (const xmlChar *) "http://www.w3.org/2000/svg");
+  ck_assert_int_eq (html_count (ctx, "//s:svg"), 1);
+  ck_assert_int_eq (html_count (ctx, "//s:svg/s:g[@class='ring']"), 2);
+  ck_assert_int_eq (html_count (ctx, "//s:svg/s:g[@class='host']"), 2);
+  ck_assert_int_eq (html_count (ctx, "//s:svg/s:g[@class='guest']"), 6);
+  /* Every ring, host and downtime has its bar: rings 2, host windows 2,
+   * hv1 down 1, guest downtimes 3 (web01, db01, lab); the planned windows
+   * are outlines. */
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='ring']/s:rect"), 2);
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='host']/s:rect[@fill!='none']"), 3);
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='host']/s:rect[@fill='none']"), 2);
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='guest']/s:rect"), 3);
+  /* Live migrations are markers: there and back for app01, there only
+   * for mig;2, which failed to come home. */
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='guest']/s:polygon"), 3);
+  /* A row per guest, each with its reboots, the unexpected one flagged. */
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='guest']/s:text[starts-with(., 'reboots ')]"), 5);
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='guest']/s:text[. = 'reboots 3 (planned 2) !'][@fill]"), 1);
+  /* The name with markup characters comes back as it was. */
+  labels = html_xpath (ctx, "//s:g[@class='guest']/s:text[1]");
+  for (int i = 0; labels->nodesetval && i < labels->nodesetval->nodeNr; i++)
+    {
+      xmlChar *text = xmlNodeGetContent (labels->nodesetval->nodeTab[i]);
+      found |= g_strcmp0 ((const char *) text, "lab<&>\"1") == 0;
+      xmlFree (text);
+    }
+  xmlXPathFreeObject (labels);
+  ck_assert (found);
+  /* A table per host, a row per guest. */
+  ck_assert_int_eq (html_count (ctx, "//h3"), 2);
+  ck_assert_int_eq (html_count (ctx, "//h2[. = 'Hosts']/following-sibling::table/tr[td]"), 6);
+  xmlXPathFreeContext (ctx);
+  xmlFreeDoc (doc);
+}
+END_TEST
+
+START_TEST (report_html_without_hosts_is_well_formed)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlJournal) j = hosts_journal (root);
+  g_autofree char *page = NULL;
+  xmlDocPtr doc;
+
+  g_ptr_array_set_size (j->hosts, 0);
+  j->reason = (g_free (j->reason), g_strdup ("ring 'canary' exceeded its failure budget"));
+  page = nl_rollout_report_html (j);
+  doc = xmlReadMemory (page, strlen (page), "report.html", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
+  ck_assert_msg (doc != NULL, "the page is not well-formed");
+  xmlFreeDoc (doc);
+  ck_assert (strstr (page, "class=\"ring\"") != NULL);
+  ck_assert (strstr (page, "<h2>Hosts</h2>") == NULL);
+}
+END_TEST
+
+static void
+nl_rollout_report_tcases (Suite *s)
+{
+  TCase *tc = tcase_create ("report");
+  tcase_add_test (tc, report_table_shows_each_host_window_and_guest);
+  tcase_add_test (tc, report_json_has_hosts_and_keeps_its_keys);
+  tcase_add_test (tc, report_html_draws_a_row_per_ring_host_and_guest);
+  tcase_add_test (tc, report_html_without_hosts_is_well_formed);
+  suite_add_tcase (s, tc);
+}
+
 static Suite *
 rollout_suite (void)
 {
@@ -1869,6 +2208,7 @@ rollout_suite (void)
   suite_add_tcase (s, tc);
 
   nl_rollout_exec_tcases (s);
+  nl_rollout_report_tcases (s);
   return s;
 }
 
