@@ -2,8 +2,8 @@
  * of bad ones with their expected messages), window arithmetic, batch and
  * budget arithmetic, the state machine and resume rule, the journal and
  * locks, and the executor driven by a scripted in-process driver (crash and
- * resume, budgets, replica failures); the reports of host windows. No
- * libvirt connection. */
+ * resume, budgets, replica failures); the reports of host windows and a
+ * host's own commands. No libvirt connection. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -2145,6 +2145,192 @@ START_TEST (report_html_without_hosts_is_well_formed)
 END_TEST
 
 static void
+assert_strv_eq (char **a, char **b)
+{
+  ck_assert_msg ((a == NULL) == (b == NULL), "one list is missing");
+  if (a)
+    ck_assert_msg (g_strv_equal ((const char *const *) a, (const char *const *) b), "lists differ: %s | %s",
+                   g_strjoinv (",", a), g_strjoinv (",", b));
+}
+
+START_TEST (journal_round_trips_every_host_and_guest_field)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlJournal) j = hosts_journal (root);
+  g_autoptr (NlJournal) back = NULL;
+  g_autoptr (GError) error = NULL;
+
+  ck_assert_msg (nl_journal_save (j, &error), "%s", error ? error->message : "");
+  back = nl_journal_load (root, j->id, &error);
+  ck_assert_msg (back != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq (back->hosts->len, j->hosts->len);
+  for (guint i = 0; i < j->hosts->len; i++)
+    {
+      const NlHostRecord *a = j->hosts->pdata[i], *b = back->hosts->pdata[i];
+      ck_assert_str_eq (b->name, a->name);
+      ck_assert_str_eq (b->uri, a->uri);
+      ck_assert_int_eq (b->state, a->state);
+      ck_assert_pstr_eq (b->uuid, a->uuid);
+      ck_assert_pstr_eq (b->boot_id, a->boot_id);
+      ck_assert_int_eq (b->window_start, a->window_start);
+      ck_assert_int_eq (b->window_end, a->window_end);
+      ck_assert_int_eq (b->started, a->started);
+      ck_assert_int_eq (b->down_at, a->down_at);
+      ck_assert_int_eq (b->up_at, a->up_at);
+      ck_assert_int_eq (b->finished, a->finished);
+      ck_assert_pstr_eq (b->message, a->message);
+      ck_assert_uint_eq (b->warnings->len, a->warnings->len);
+      for (guint w = 0; w < a->warnings->len; w++)
+        ck_assert_str_eq (b->warnings->pdata[w], a->warnings->pdata[w]);
+      ck_assert_uint_eq (b->guests->len, a->guests->len);
+      for (guint k = 0; k < a->guests->len; k++)
+        {
+          const NlHostGuestRecord *x = a->guests->pdata[k], *y = b->guests->pdata[k];
+          ck_assert_str_eq (y->name, x->name);
+          ck_assert_int_eq (y->action, x->action);
+          ck_assert_int_eq (y->asked, x->asked);
+          ck_assert_pstr_eq (y->reason, x->reason);
+          ck_assert_int_eq (y->migrate_back, x->migrate_back);
+          assert_strv_eq (y->before, x->before);
+          assert_strv_eq (y->after, x->after);
+          ck_assert_int_eq (y->held, x->held);
+          ck_assert_uint_eq (y->planned_reboots, x->planned_reboots);
+          ck_assert_int_eq (y->state, x->state);
+          ck_assert_pstr_eq (y->location, x->location);
+          assert_strv_eq (y->installed, x->installed);
+          ck_assert_int_eq (y->agent, x->agent);
+          ck_assert_pstr_eq (y->boot_id, x->boot_id);
+          ck_assert_uint_eq (y->reboots, x->reboots);
+          ck_assert_int_eq (y->down_at, x->down_at);
+          ck_assert_int_eq (y->up_at, x->up_at);
+          ck_assert_pstr_eq (y->message, x->message);
+        }
+    }
+}
+END_TEST
+
+START_TEST (journal_with_a_damaged_guest_is_invalid_and_says_where)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlJournal) j = hosts_journal (root);
+  g_autoptr (NlJournal) back = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autofree char *path = g_build_filename (root, j->id, "journal", NULL);
+
+  ck_assert (nl_journal_save (j, &error));
+  ck_assert (g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &error));
+  ck_assert (g_key_file_has_group (kf, "guest hv1/db01"));
+  g_key_file_set_string (kf, "guest hv1/db01", "state", "sideways");
+  ck_assert (g_key_file_save_to_file (kf, path, &error));
+
+  back = nl_journal_load (root, j->id, &error);
+  ck_assert_ptr_null (back);
+  ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_INVALID));
+  ck_assert_msg (strstr (error->message, "[guest hv1/db01]") != NULL, "%s", error->message);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* A host's own commands                                                */
+
+START_TEST (host_command_runs_locally_as_given)
+{
+  NlHostTarget host = { .name = (char *) "hv1", .uri = (char *) "qemu:///system", .run = NL_HOST_RUN_LOCAL };
+  const char *argv[] = { "/usr/bin/apt-get", "-y", "dist-upgrade", "a b 'c'", NULL };
+  g_auto (GStrv) full = nl_host_command_argv (&host, argv);
+
+  ck_assert (g_strv_equal ((const char *const *) full, argv));
+}
+END_TEST
+
+START_TEST (host_command_over_ssh_quotes_for_the_remote_shell)
+{
+  NlHostTarget host = { .name = (char *) "hv1", .run = NL_HOST_RUN_SSH,
+                        .uri = (char *) "qemu+ssh://admin@hv1:2222/system?keyfile=/k/id" };
+  const char *argv[] = { "/usr/bin/printf", "%s\\n", "it's a \"quoted\" arg  with spaces",
+                         "$HOME; rm -rf / `x` *", "", NULL };
+  const char *expected[] = { "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=30", "-p", "2222",
+                             "-l", "admin", "-i", "/k/id", "hv1", NULL };
+  g_auto (GStrv) full = nl_host_command_argv (&host, argv);
+  g_auto (GStrv) remote = NULL;
+  g_autoptr (GError) error = NULL;
+  guint n = g_strv_length (full);
+
+  ck_assert_uint_eq (n, G_N_ELEMENTS (expected));
+  for (guint i = 0; expected[i]; i++)
+    ck_assert_str_eq (full[i], expected[i]);
+  /* The last element is what the remote shell gets: it splits back into
+   * exactly the plan's argv. */
+  ck_assert_msg (g_shell_parse_argv (full[n - 1], NULL, &remote, &error), "%s", error ? error->message : "");
+  ck_assert (g_strv_equal ((const char *const *) remote, argv));
+}
+END_TEST
+
+START_TEST (host_command_without_port_user_or_key_names_only_the_host)
+{
+  NlHostTarget host = { .name = (char *) "hv9", .run = NL_HOST_RUN_SSH, .uri = (char *) "qemu+ssh://hv9.lab/system" };
+  const char *argv[] = { "/bin/true", NULL };
+  const char *expected[] = { "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=30", "hv9.lab", "'/bin/true'", NULL };
+  g_auto (GStrv) full = nl_host_command_argv (&host, argv);
+
+  ck_assert (g_strv_equal ((const char *const *) full, expected));
+}
+END_TEST
+
+START_TEST (host_command_gives_exit_status_and_all_output)
+{
+  NlHostTarget host = { .name = (char *) "hv1", .uri = (char *) "qemu:///system", .run = NL_HOST_RUN_LOCAL };
+  const char *argv[] = { "/bin/sh", "-c", "echo out; echo err >&2; echo more; exit 3", NULL };
+  const char *missing[] = { "/nonexistent/update", NULL };
+  g_autofree char *output = NULL;
+  g_autoptr (GError) error = NULL;
+  int status = -1;
+
+  ck_assert_msg (nl_host_command_run (&host, argv, 10, &status, &output, &error), "%s",
+                 error ? error->message : "");
+  ck_assert_int_eq (status, 3);
+  /* stdout and stderr in one stream, in the order written. */
+  ck_assert_str_eq (output, "out\nerr\nmore\n");
+  ck_assert (!nl_host_command_run (&host, missing, 10, &status, NULL, &error));
+  ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_FAILED));
+  ck_assert (strstr (error->message, "hv1") != NULL);
+}
+END_TEST
+
+START_TEST (host_command_that_overruns_is_killed)
+{
+  g_autoptr (NlTestDir) dir = nl_test_dir_new ("nl-hostcmd-XXXXXX");
+  g_autofree char *pidfile = g_build_filename (dir, "pid", NULL);
+  g_autofree char *script = g_strdup_printf ("echo $$ > '%s'; exec sleep 30", pidfile);
+  NlHostTarget host = { .name = (char *) "hv1", .uri = (char *) "qemu:///system", .run = NL_HOST_RUN_LOCAL };
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
+  g_autofree char *output = NULL;
+  g_autofree char *pidtext = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 t0 = g_get_monotonic_time (), elapsed, gone_by;
+  int status = -1;
+  pid_t pid;
+
+  ck_assert (!nl_host_command_run (&host, argv, 1, &status, &output, &error));
+  elapsed = g_get_monotonic_time () - t0;
+  ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_FAILED));
+  ck_assert_msg (strstr (error->message, "did not finish within 1s") != NULL, "%s", error->message);
+  /* A one-second timer may fire up to a second late (GLib groups
+   * second timers), never thirty. */
+  ck_assert_msg (elapsed < 2500 * 1000, "took %" G_GINT64_FORMAT " ms", elapsed / 1000);
+  ck_assert (g_file_get_contents (pidfile, &pidtext, NULL, NULL));
+  pid = (pid_t) g_ascii_strtoll (pidtext, NULL, 10);
+  ck_assert_int_gt (pid, 1);
+  /* Killed, and reaped soon after by GLib's child watch. */
+  gone_by = g_get_monotonic_time () + G_USEC_PER_SEC;
+  while (kill (pid, 0) == 0 && g_get_monotonic_time () < gone_by)
+    g_usleep (10 * 1000);
+  ck_assert_msg (kill (pid, 0) < 0 && errno == ESRCH, "process %d is still there", (int) pid);
+}
+END_TEST
+
+static void
 nl_rollout_report_tcases (Suite *s)
 {
   TCase *tc = tcase_create ("report");
@@ -2152,6 +2338,16 @@ nl_rollout_report_tcases (Suite *s)
   tcase_add_test (tc, report_json_has_hosts_and_keeps_its_keys);
   tcase_add_test (tc, report_html_draws_a_row_per_ring_host_and_guest);
   tcase_add_test (tc, report_html_without_hosts_is_well_formed);
+  tcase_add_test (tc, journal_round_trips_every_host_and_guest_field);
+  tcase_add_test (tc, journal_with_a_damaged_guest_is_invalid_and_says_where);
+  suite_add_tcase (s, tc);
+
+  tc = tcase_create ("hostcmd");
+  tcase_add_test (tc, host_command_runs_locally_as_given);
+  tcase_add_test (tc, host_command_over_ssh_quotes_for_the_remote_shell);
+  tcase_add_test (tc, host_command_without_port_user_or_key_names_only_the_host);
+  tcase_add_test (tc, host_command_gives_exit_status_and_all_output);
+  tcase_add_test (tc, host_command_that_overruns_is_killed);
   suite_add_tcase (s, tc);
 }
 
