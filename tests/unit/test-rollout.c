@@ -2,7 +2,8 @@
  * of bad ones with their expected messages), window arithmetic, batch and
  * budget arithmetic, the state machine and resume rule, the journal and
  * locks, and the executor driven by a scripted in-process driver (crash and
- * resume, budgets, replica failures). No libvirt connection. */
+ * resume, budgets, replica failures); the reports of host windows and a
+ * host's own commands. No libvirt connection. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,7 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
 
 #include <nestlab/error.h>
 #include <nestlab/rollout.h>
@@ -1816,6 +1821,536 @@ START_TEST (windows_host_that_cannot_drain_is_not_updated_but_brought_back)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Host window reports and the journal of host windows                  */
+
+#define T0 G_GINT64_CONSTANT (1796763600)  /* 2026-12-08T21:00:00Z */
+
+static NlRingRecord *
+add_ring (NlJournal *j, NlRolloutPass pass, const char *name, gint64 started, gint64 finished)
+{
+  NlRingRecord *r = g_new0 (NlRingRecord, 1);
+  r->pass = pass;
+  r->name = g_strdup (name);
+  r->started = TRUE;
+  r->started_at = started;
+  r->finished_at = finished;
+  g_ptr_array_add (j->rings, r);
+  return r;
+}
+
+static NlHostRecord *
+add_host (NlJournal *j, const char *name, const char *uri, NlHostState state)
+{
+  NlHostRecord *h = g_new0 (NlHostRecord, 1);
+  h->name = g_strdup (name);
+  h->uri = g_strdup (uri);
+  h->state = state;
+  h->guests = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_guest_record_free);
+  h->warnings = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (j->hosts, h);
+  return h;
+}
+
+static NlHostGuestRecord *
+add_guest (NlHostRecord *h, const char *name, NlGuestAction action, NlStopAction asked,
+           NlHostGuestState state, const char *installed)
+{
+  NlHostGuestRecord *g = g_new0 (NlHostGuestRecord, 1);
+  g->name = g_strdup (name);
+  g->action = action;
+  g->asked = asked;
+  g->state = state;
+  g->location = g_strdup (h->name);
+  g->before = g_new0 (char *, 1);
+  g->after = g_new0 (char *, 1);
+  g->installed = *installed ? g_strsplit (installed, ",", -1) : g_new0 (char *, 1);
+  g_ptr_array_add (h->guests, g);
+  return g;
+}
+
+/* A run with two host windows, as hosts.c journals them: hv1 done (a
+ * saved guest, a shut-down guest that rebooted once as planned, a guest
+ * live-migrated to hv2 and back, one left off), hv2 failed in its update
+ * with a warning, its guests' names and messages in need of escaping. */
+static NlJournal *
+hosts_journal (const char *root)
+{
+  g_autoptr (GError) error = NULL;
+  NlJournal *j = nl_journal_create (root, "hosts-report", &error);
+  NlTargetRecord *t;
+  NlHostRecord *h;
+  NlHostGuestRecord *g;
+
+  ck_assert_msg (j != NULL, "%s", error ? error->message : "");
+  j->plan_id = g_strdup ("hv-december");
+  j->state = NL_RUN_HALTED;
+  j->reason = g_strdup ("host hv2 failed");
+  j->created = T0;
+  j->updated = T0 + 1500;
+  j->passed = g_strsplit ("KB1,KB2,SSU", ",", -1);
+  add_ring (j, NL_PASS_NOW, "canary", T0 + 10, T0 + 70);
+  add_ring (j, NL_PASS_NOW, "broad", T0 + 75, T0 + 190);
+  t = add_target (j, "now", "canary", "web-canary");
+  t->state = NL_TARGET_DONE;
+  g_strfreev (t->installed);
+  t->installed = g_strsplit ("KB1,KB2", ",", -1);
+  t->started = T0 + 10;
+  t->finished = T0 + 70;
+  t = add_target (j, "now", "broad", "app-broad");
+  t->state = NL_TARGET_NOT_APPLICABLE;
+  t->started = T0 + 75;
+  t->finished = T0 + 190;
+
+  h = add_host (j, "hv1", "qemu+ssh://admin@hv1/system", NL_HOST_DONE);
+  h->uuid = g_strdup ("0c5ae2f4-5f5e-4d4a-9d3c-4b7e1b0a1111");
+  h->boot_id = g_strdup ("5d1f0b5e-hv1-boot-before");
+  h->window_start = T0;
+  h->window_end = T0 + 4 * 3600;
+  h->started = T0 + 200;
+  h->down_at = T0 + 400;
+  h->up_at = T0 + 495;
+  h->finished = T0 + 700;
+  g_ptr_array_add (h->warnings, g_strdup ("guest 'old01' is not running: its 1 pending patch(es) wait until it runs"));
+  g = add_guest (h, "web01", NL_GUEST_SAVE, NL_STOP_SAVE, NL_HGUEST_DONE, "KB1");
+  g_strfreev (g->before);
+  g->before = g_strsplit ("KB1", ",", -1);
+  g->agent = TRUE;
+  g->boot_id = g_strdup ("web01-boot-1");
+  g->down_at = T0 + 300;
+  g->up_at = T0 + 520;
+  g->message = g_strdup ("back");
+  g = add_guest (h, "db01", NL_GUEST_SHUTDOWN, NL_STOP_SAVE, NL_HGUEST_DONE, "KB1,KB2");
+  g->reason = g_strdup ("its patches need a reboot, which resuming a saved guest would skip");
+  g_strfreev (g->before);
+  g->before = g_strsplit ("KB1,KB2", ",", -1);
+  g->held = TRUE;
+  g->planned_reboots = 1;
+  g->reboots = 1;
+  g->agent = TRUE;
+  g->boot_id = g_strdup ("db01-boot-2");
+  g->down_at = T0 + 310;
+  g->up_at = T0 + 560;
+  g->message = g_strdup ("installed; reboot held for the host's");
+  g = add_guest (h, "app01", NL_GUEST_MIGRATE, NL_STOP_MIGRATE, NL_HGUEST_DONE, "KB2");
+  g->migrate_back = TRUE;
+  g_strfreev (g->after);
+  g->after = g_strsplit ("KB2", ",", -1);
+  g->agent = TRUE;
+  g->boot_id = g_strdup ("app01-boot-1");
+  g->message = g_strdup ("back");
+  g = add_guest (h, "old01", NL_GUEST_LEAVE_OFF, NL_STOP_SHUTDOWN, NL_HGUEST_LEFT, "");
+
+  h = add_host (j, "hv2", "qemu+ssh://admin@hv2:2222/system?keyfile=/k/id", NL_HOST_FAILED);
+  h->uuid = g_strdup ("0c5ae2f4-5f5e-4d4a-9d3c-4b7e1b0a2222");
+  h->window_start = T0;
+  h->window_end = T0 + 4 * 3600;
+  h->started = T0 + 800;
+  h->finished = T0 + 1500;
+  h->message = g_strdup ("its update command failed (exit 100): E: Could not get lock <dpkg> & \"apt\"\n"
+                         "E: Unable to lock the administration directory");
+  g_ptr_array_add (h->warnings, g_strdup ("guest 'db9' (line 12) is not on this host; check the plan"));
+  g_ptr_array_add (h->warnings, g_strdup ("guest 'lab<&>\"1': one window is impossible: SSU needs a reboot "
+                                          "of its own before later patches install, so it reboots 2 times"));
+  g = add_guest (h, "lab<&>\"1", NL_GUEST_SHUTDOWN, NL_STOP_SAVE, NL_HGUEST_DONE, "SSU,KB2");
+  g->reason = g_strdup ("a nested hypervisor: KVM does not support saving one that runs guests of its own");
+  g_strfreev (g->before);
+  g->before = g_strsplit ("SSU", ",", -1);
+  g_strfreev (g->after);
+  g->after = g_strsplit ("KB2", ",", -1);
+  g->held = TRUE;
+  g->planned_reboots = 2;
+  g->reboots = 3;
+  g->agent = TRUE;
+  g->boot_id = g_strdup ("lab-boot-4");
+  g->down_at = T0 + 900;
+  g->up_at = T0 + 1380;
+  g->message = g_strdup ("back");
+  g = add_guest (h, "mig;2", NL_GUEST_MIGRATE, NL_STOP_MIGRATE, NL_HGUEST_FAILED, "");
+  g->migrate_back = TRUE;
+  g_free (g->location);
+  g->location = g_strdup ("hv1");
+  g->agent = TRUE;
+  g->message = g_strdup ("bringing it back: migration failed: <unable to connect> & \"retry\"\nsecond line");
+  return j;
+}
+
+START_TEST (report_table_shows_each_host_window_and_guest)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlJournal) j = hosts_journal (root);
+  g_autofree char *table = nl_rollout_report_table (j);
+
+  ck_assert (nl_test_golden ("rollout/report/hosts.txt", table));
+  /* What a reader looks for, whatever the layout. */
+  ck_assert (strstr (table, "Window planned: 2026-12-08 21:00 - 2026-12-09 01:00 UTC") != NULL);
+  ck_assert (strstr (table, "Host down: 95s") != NULL);
+  ck_assert (strstr (table, "asked save: its patches need a reboot") != NULL);
+  ck_assert (strstr (table, "1 (planned 1) ") != NULL);
+  ck_assert (strstr (table, "3 (planned 2) !") != NULL);
+  ck_assert (strstr (table, " live ") != NULL);
+  ck_assert (strstr (table, "second line") == NULL);
+}
+END_TEST
+
+/* Runs python3's json module on JSON: it must parse, and SCRIPT (reading
+ * the document as D) prints what the case compares. */
+static char *
+python_on_json (const char *json, const char *script)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *code = g_strdup_printf ("import json, sys\nd = json.load(sys.stdin)\n%s", script);
+  const char *argv[] = { "python3", "-c", code, NULL };
+  g_autoptr (GSubprocess) p = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE
+                                                 | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  char *out = NULL;
+
+  ck_assert_msg (p != NULL, "python3 (scripts/setup.sh installs it): %s", error ? error->message : "");
+  ck_assert_msg (g_subprocess_communicate_utf8 (p, json, NULL, &out, NULL, &error), "%s", error ? error->message : "");
+  ck_assert_msg (g_subprocess_get_if_exited (p) && g_subprocess_get_exit_status (p) == 0,
+                 "python3 rejected the JSON: %s", json);
+  return out;
+}
+
+START_TEST (report_json_has_hosts_and_keeps_its_keys)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlJournal) j = hosts_journal (root);
+  g_autofree char *json = nl_rollout_report_json (j);
+  g_autofree char *summary = NULL;
+  g_autofree char *keys = NULL;
+
+  ck_assert (nl_test_golden ("rollout/report/hosts.json", json));
+  keys = python_on_json (json,
+    "print(' '.join(d))\n"
+    "print(' '.join(d['hosts'][0]))\n"
+    "print(' '.join(d['hosts'][0]['guests'][0]))\n");
+  ck_assert_str_eq (keys,
+    "id plan state reason created updated wait_until passed rings targets hosts\n"
+    "name uri state uuid boot_id window_start window_end started down_at up_at finished downtime "
+    "warnings message guests\n"
+    "name action asked reason migrate_back before reboot_held after state location installed agent "
+    "boot_id reboots planned_reboots unexpected_reboots down_at up_at downtime live message\n");
+  summary = python_on_json (json,
+    "for h in d['hosts']:\n"
+    "    print(h['name'], h['state'], h['downtime'], len(h['warnings']), h['message'])\n"
+    "    for g in h['guests']:\n"
+    "        print(' ', g['name'], g['action'], g['asked'], g['state'], g['location'], g['reboots'],\n"
+    "              g['planned_reboots'], g['unexpected_reboots'], g['live'], g['downtime'],\n"
+    "              ','.join(g['installed']), g['reboot_held'])\n");
+  ck_assert_str_eq (summary,
+    "hv1 done 95 1 None\n"
+    "  web01 save save done hv1 0 0 False False 220 KB1 False\n"
+    "  db01 shutdown save done hv1 1 1 False False 250 KB1,KB2 True\n"
+    "  app01 migrate migrate done hv1 0 0 False True 0 KB2 False\n"
+    "  old01 leave-off shutdown left hv1 0 0 False False 0  False\n"
+    "hv2 failed 0 2 its update command failed (exit 100): E: Could not get lock <dpkg> & \"apt\"\n"
+    "E: Unable to lock the administration directory\n"
+    "  lab<&>\"1 shutdown save done hv2 3 2 True False 480 SSU,KB2 True\n"
+    "  mig;2 migrate migrate failed hv1 0 0 False True 0  False\n");
+}
+END_TEST
+
+static xmlXPathObjectPtr
+html_xpath (xmlXPathContextPtr ctx, const char *expr)
+{
+  xmlXPathObjectPtr o = xmlXPathEvalExpression ((const xmlChar *) expr, ctx);
+  ck_assert_msg (o != NULL, "%s", expr);
+  return o;
+}
+
+static int
+html_count (xmlXPathContextPtr ctx, const char *expr)
+{
+  xmlXPathObjectPtr o = html_xpath (ctx, expr);
+  int n = o->nodesetval ? o->nodesetval->nodeNr : 0;
+  xmlXPathFreeObject (o);
+  return n;
+}
+
+START_TEST (report_html_draws_a_row_per_ring_host_and_guest)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlJournal) j = hosts_journal (root);
+  g_autofree char *page = nl_rollout_report_html (j);
+  xmlDocPtr doc;
+  xmlXPathContextPtr ctx;
+  xmlXPathObjectPtr labels;
+  gboolean found = FALSE;
+
+  ck_assert (nl_test_golden ("rollout/report/hosts.html", page));
+  /* Self-contained: no scripts, nothing fetched. */
+  ck_assert (strstr (page, "<script") == NULL);
+  ck_assert (strstr (page, "src=") == NULL && strstr (page, "href") == NULL && strstr (page, "url(") == NULL);
+  /* Names reach the page escaped only. */
+  ck_assert (strstr (page, "lab<&>\"1") == NULL);
+  ck_assert (strstr (page, "<dpkg>") == NULL && strstr (page, "<unable") == NULL);
+
+  /* Well-formed XML all through (which an unescaped name would break). */
+  doc = xmlReadMemory (page, strlen (page), "report.html", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
+  ck_assert_msg (doc != NULL, "the page is not well-formed");
+  ctx = xmlXPathNewContext (doc);
+  xmlXPathRegisterNs (ctx, (const xmlChar *) "s", (const xmlChar *) "http://www.w3.org/2000/svg");
+  ck_assert_int_eq (html_count (ctx, "//s:svg"), 1);
+  ck_assert_int_eq (html_count (ctx, "//s:svg/s:g[@class='ring']"), 2);
+  ck_assert_int_eq (html_count (ctx, "//s:svg/s:g[@class='host']"), 2);
+  ck_assert_int_eq (html_count (ctx, "//s:svg/s:g[@class='guest']"), 6);
+  /* Every ring, host and downtime has its bar: rings 2, host windows 2,
+   * hv1 down 1, guest downtimes 3 (web01, db01, lab); the planned windows
+   * are outlines. */
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='ring']/s:rect"), 2);
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='host']/s:rect[@fill!='none']"), 3);
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='host']/s:rect[@fill='none']"), 2);
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='guest']/s:rect"), 3);
+  /* Live migrations are markers: there and back for app01, there only
+   * for mig;2, which failed to come home. */
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='guest']/s:polygon"), 3);
+  /* A row per guest, each with its reboots, the unexpected one flagged. */
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='guest']/s:text[starts-with(., 'reboots ')]"), 5);
+  ck_assert_int_eq (html_count (ctx, "//s:g[@class='guest']/s:text[. = 'reboots 3 (planned 2) !'][@fill]"), 1);
+  /* The name with markup characters comes back as it was. */
+  labels = html_xpath (ctx, "//s:g[@class='guest']/s:text[1]");
+  for (int i = 0; labels->nodesetval && i < labels->nodesetval->nodeNr; i++)
+    {
+      xmlChar *text = xmlNodeGetContent (labels->nodesetval->nodeTab[i]);
+      found |= g_strcmp0 ((const char *) text, "lab<&>\"1") == 0;
+      xmlFree (text);
+    }
+  xmlXPathFreeObject (labels);
+  ck_assert (found);
+  /* A table per host, a row per guest. */
+  ck_assert_int_eq (html_count (ctx, "//h3"), 2);
+  ck_assert_int_eq (html_count (ctx, "//h2[. = 'Hosts']/following-sibling::table/tr[td]"), 6);
+  xmlXPathFreeContext (ctx);
+  xmlFreeDoc (doc);
+}
+END_TEST
+
+START_TEST (report_html_without_hosts_is_well_formed)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlJournal) j = hosts_journal (root);
+  g_autofree char *page = NULL;
+  xmlDocPtr doc;
+
+  g_ptr_array_set_size (j->hosts, 0);
+  j->reason = (g_free (j->reason), g_strdup ("ring 'canary' exceeded its failure budget"));
+  page = nl_rollout_report_html (j);
+  doc = xmlReadMemory (page, strlen (page), "report.html", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR);
+  ck_assert_msg (doc != NULL, "the page is not well-formed");
+  xmlFreeDoc (doc);
+  ck_assert (strstr (page, "class=\"ring\"") != NULL);
+  ck_assert (strstr (page, "<h2>Hosts</h2>") == NULL);
+}
+END_TEST
+
+static void
+assert_strv_eq (char **a, char **b)
+{
+  ck_assert_msg ((a == NULL) == (b == NULL), "one list is missing");
+  if (a)
+    ck_assert_msg (g_strv_equal ((const char *const *) a, (const char *const *) b), "lists differ: %s | %s",
+                   g_strjoinv (",", a), g_strjoinv (",", b));
+}
+
+START_TEST (journal_round_trips_every_host_and_guest_field)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlJournal) j = hosts_journal (root);
+  g_autoptr (NlJournal) back = NULL;
+  g_autoptr (GError) error = NULL;
+
+  ck_assert_msg (nl_journal_save (j, &error), "%s", error ? error->message : "");
+  back = nl_journal_load (root, j->id, &error);
+  ck_assert_msg (back != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq (back->hosts->len, j->hosts->len);
+  for (guint i = 0; i < j->hosts->len; i++)
+    {
+      const NlHostRecord *a = j->hosts->pdata[i], *b = back->hosts->pdata[i];
+      ck_assert_str_eq (b->name, a->name);
+      ck_assert_str_eq (b->uri, a->uri);
+      ck_assert_int_eq (b->state, a->state);
+      ck_assert_pstr_eq (b->uuid, a->uuid);
+      ck_assert_pstr_eq (b->boot_id, a->boot_id);
+      ck_assert_int_eq (b->window_start, a->window_start);
+      ck_assert_int_eq (b->window_end, a->window_end);
+      ck_assert_int_eq (b->started, a->started);
+      ck_assert_int_eq (b->down_at, a->down_at);
+      ck_assert_int_eq (b->up_at, a->up_at);
+      ck_assert_int_eq (b->finished, a->finished);
+      ck_assert_pstr_eq (b->message, a->message);
+      ck_assert_uint_eq (b->warnings->len, a->warnings->len);
+      for (guint w = 0; w < a->warnings->len; w++)
+        ck_assert_str_eq (b->warnings->pdata[w], a->warnings->pdata[w]);
+      ck_assert_uint_eq (b->guests->len, a->guests->len);
+      for (guint k = 0; k < a->guests->len; k++)
+        {
+          const NlHostGuestRecord *x = a->guests->pdata[k], *y = b->guests->pdata[k];
+          ck_assert_str_eq (y->name, x->name);
+          ck_assert_int_eq (y->action, x->action);
+          ck_assert_int_eq (y->asked, x->asked);
+          ck_assert_pstr_eq (y->reason, x->reason);
+          ck_assert_int_eq (y->migrate_back, x->migrate_back);
+          assert_strv_eq (y->before, x->before);
+          assert_strv_eq (y->after, x->after);
+          ck_assert_int_eq (y->held, x->held);
+          ck_assert_uint_eq (y->planned_reboots, x->planned_reboots);
+          ck_assert_int_eq (y->state, x->state);
+          ck_assert_pstr_eq (y->location, x->location);
+          assert_strv_eq (y->installed, x->installed);
+          ck_assert_int_eq (y->agent, x->agent);
+          ck_assert_pstr_eq (y->boot_id, x->boot_id);
+          ck_assert_uint_eq (y->reboots, x->reboots);
+          ck_assert_int_eq (y->down_at, x->down_at);
+          ck_assert_int_eq (y->up_at, x->up_at);
+          ck_assert_pstr_eq (y->message, x->message);
+        }
+    }
+}
+END_TEST
+
+START_TEST (journal_with_a_damaged_guest_is_invalid_and_says_where)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlJournal) j = hosts_journal (root);
+  g_autoptr (NlJournal) back = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autofree char *path = g_build_filename (root, j->id, "journal", NULL);
+
+  ck_assert (nl_journal_save (j, &error));
+  ck_assert (g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &error));
+  ck_assert (g_key_file_has_group (kf, "guest hv1/db01"));
+  g_key_file_set_string (kf, "guest hv1/db01", "state", "sideways");
+  ck_assert (g_key_file_save_to_file (kf, path, &error));
+
+  back = nl_journal_load (root, j->id, &error);
+  ck_assert_ptr_null (back);
+  ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_INVALID));
+  ck_assert_msg (strstr (error->message, "[guest hv1/db01]") != NULL, "%s", error->message);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* A host's own commands                                                */
+
+START_TEST (host_command_runs_locally_as_given)
+{
+  NlHostTarget host = { .name = (char *) "hv1", .uri = (char *) "qemu:///system", .run = NL_HOST_RUN_LOCAL };
+  const char *argv[] = { "/usr/bin/apt-get", "-y", "dist-upgrade", "a b 'c'", NULL };
+  g_auto (GStrv) full = nl_host_command_argv (&host, argv);
+
+  ck_assert (g_strv_equal ((const char *const *) full, argv));
+}
+END_TEST
+
+START_TEST (host_command_over_ssh_quotes_for_the_remote_shell)
+{
+  NlHostTarget host = { .name = (char *) "hv1", .run = NL_HOST_RUN_SSH,
+                        .uri = (char *) "qemu+ssh://admin@hv1:2222/system?keyfile=/k/id" };
+  const char *argv[] = { "/usr/bin/printf", "%s\\n", "it's a \"quoted\" arg  with spaces",
+                         "$HOME; rm -rf / `x` *", "", NULL };
+  const char *expected[] = { "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=30", "-p", "2222",
+                             "-l", "admin", "-i", "/k/id", "hv1", NULL };
+  g_auto (GStrv) full = nl_host_command_argv (&host, argv);
+  g_auto (GStrv) remote = NULL;
+  g_autoptr (GError) error = NULL;
+  guint n = g_strv_length (full);
+
+  ck_assert_uint_eq (n, G_N_ELEMENTS (expected));
+  for (guint i = 0; expected[i]; i++)
+    ck_assert_str_eq (full[i], expected[i]);
+  /* The last element is what the remote shell gets: it splits back into
+   * exactly the plan's argv. */
+  ck_assert_msg (g_shell_parse_argv (full[n - 1], NULL, &remote, &error), "%s", error ? error->message : "");
+  ck_assert (g_strv_equal ((const char *const *) remote, argv));
+}
+END_TEST
+
+START_TEST (host_command_without_port_user_or_key_names_only_the_host)
+{
+  NlHostTarget host = { .name = (char *) "hv9", .run = NL_HOST_RUN_SSH, .uri = (char *) "qemu+ssh://hv9.lab/system" };
+  const char *argv[] = { "/bin/true", NULL };
+  const char *expected[] = { "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=30", "hv9.lab", "'/bin/true'", NULL };
+  g_auto (GStrv) full = nl_host_command_argv (&host, argv);
+
+  ck_assert (g_strv_equal ((const char *const *) full, expected));
+}
+END_TEST
+
+START_TEST (host_command_gives_exit_status_and_all_output)
+{
+  NlHostTarget host = { .name = (char *) "hv1", .uri = (char *) "qemu:///system", .run = NL_HOST_RUN_LOCAL };
+  const char *argv[] = { "/bin/sh", "-c", "echo out; echo err >&2; echo more; exit 3", NULL };
+  const char *missing[] = { "/nonexistent/update", NULL };
+  g_autofree char *output = NULL;
+  g_autoptr (GError) error = NULL;
+  int status = -1;
+
+  ck_assert_msg (nl_host_command_run (&host, argv, 10, &status, &output, &error), "%s",
+                 error ? error->message : "");
+  ck_assert_int_eq (status, 3);
+  /* stdout and stderr in one stream, in the order written. */
+  ck_assert_str_eq (output, "out\nerr\nmore\n");
+  ck_assert (!nl_host_command_run (&host, missing, 10, &status, NULL, &error));
+  ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_FAILED));
+  ck_assert (strstr (error->message, "hv1") != NULL);
+}
+END_TEST
+
+START_TEST (host_command_that_overruns_is_killed)
+{
+  g_autoptr (NlTestDir) dir = nl_test_dir_new ("nl-hostcmd-XXXXXX");
+  g_autofree char *pidfile = g_build_filename (dir, "pid", NULL);
+  g_autofree char *script = g_strdup_printf ("echo $$ > '%s'; exec sleep 30", pidfile);
+  NlHostTarget host = { .name = (char *) "hv1", .uri = (char *) "qemu:///system", .run = NL_HOST_RUN_LOCAL };
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
+  g_autofree char *output = NULL;
+  g_autofree char *pidtext = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 t0 = g_get_monotonic_time (), elapsed, gone_by;
+  int status = -1;
+  pid_t pid;
+
+  ck_assert (!nl_host_command_run (&host, argv, 1, &status, &output, &error));
+  elapsed = g_get_monotonic_time () - t0;
+  ck_assert (g_error_matches (error, NL_ERROR, NL_ERROR_FAILED));
+  ck_assert_msg (strstr (error->message, "did not finish within 1s") != NULL, "%s", error->message);
+  /* A one-second timer may fire up to a second late (GLib groups
+   * second timers), never thirty. */
+  ck_assert_msg (elapsed < 2500 * 1000, "took %" G_GINT64_FORMAT " ms", elapsed / 1000);
+  ck_assert (g_file_get_contents (pidfile, &pidtext, NULL, NULL));
+  pid = (pid_t) g_ascii_strtoll (pidtext, NULL, 10);
+  ck_assert_int_gt (pid, 1);
+  /* Killed, and reaped soon after by GLib's child watch. */
+  gone_by = g_get_monotonic_time () + G_USEC_PER_SEC;
+  while (kill (pid, 0) == 0 && g_get_monotonic_time () < gone_by)
+    g_usleep (10 * 1000);
+  ck_assert_msg (kill (pid, 0) < 0 && errno == ESRCH, "process %d is still there", (int) pid);
+}
+END_TEST
+
+static void
+nl_rollout_report_tcases (Suite *s)
+{
+  TCase *tc = tcase_create ("report");
+  tcase_add_test (tc, report_table_shows_each_host_window_and_guest);
+  tcase_add_test (tc, report_json_has_hosts_and_keeps_its_keys);
+  tcase_add_test (tc, report_html_draws_a_row_per_ring_host_and_guest);
+  tcase_add_test (tc, report_html_without_hosts_is_well_formed);
+  tcase_add_test (tc, journal_round_trips_every_host_and_guest_field);
+  tcase_add_test (tc, journal_with_a_damaged_guest_is_invalid_and_says_where);
+  suite_add_tcase (s, tc);
+
+  tc = tcase_create ("hostcmd");
+  tcase_add_test (tc, host_command_runs_locally_as_given);
+  tcase_add_test (tc, host_command_over_ssh_quotes_for_the_remote_shell);
+  tcase_add_test (tc, host_command_without_port_user_or_key_names_only_the_host);
+  tcase_add_test (tc, host_command_gives_exit_status_and_all_output);
+  tcase_add_test (tc, host_command_that_overruns_is_killed);
+  suite_add_tcase (s, tc);
+}
+
 static Suite *
 rollout_suite (void)
 {
@@ -1869,6 +2404,7 @@ rollout_suite (void)
   suite_add_tcase (s, tc);
 
   nl_rollout_exec_tcases (s);
+  nl_rollout_report_tcases (s);
   return s;
 }
 
