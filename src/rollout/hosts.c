@@ -489,6 +489,8 @@ drain (Host *h, GError **error)
                         : g->action == NL_GUEST_SHUTDOWN ? "shutting down" : "migrating");
           if (!stop_guest (h, g, &local) && !stopped_already (h, g, NULL))
             {
+              /* It kept running: no downtime to report. */
+              g->down_at = 0;
               hosts_fail (h, "draining: %s: %s", g->name, local->message);
               break;
             }
@@ -805,6 +807,17 @@ fail:
   return FALSE;
 }
 
+/* Whether every patch meant to go in before the window did: a guest whose
+ * held-back install failed comes back, but is reported failed. */
+static gboolean
+all_before_installed (Host *h, NlHostGuestRecord *g)
+{
+  for (guint i = 0; g->before && g->before[i]; i++)
+    if (!g->installed || !g_strv_contains ((const char *const *) g->installed, g->before[i]))
+      return FALSE;
+  return TRUE;
+}
+
 static gboolean
 start_guest (Host *h, NlHostGuestRecord *g, GError **error)
 {
@@ -871,7 +884,16 @@ restore (Host *h, GError **error)
           run_progress (h->run, "host %s: %s: failed: %s", h->host->name, g->name, local->message);
           continue;
         }
-      if (!hosts_guest_state (h, g, NL_HGUEST_DONE, g->message ? g->message : "back", error))
+      if (!all_before_installed (h, g))
+        {
+          g_autofree char *msg = g_strdup_printf ("back, but not patched: %s", g->message ? g->message
+                                                  : "its patches before the window did not install");
+          if (!hosts_guest_state (h, g, NL_HGUEST_FAILED, msg, error))
+            return FALSE;
+          run_progress (h->run, "host %s: %s: %s", h->host->name, g->name, msg);
+          continue;
+        }
+      if (!hosts_guest_state (h, g, NL_HGUEST_DONE, "back", error))
         return FALSE;
       run_progress (h->run, "host %s: %s: back (%u reboot%s)", h->host->name, g->name, g->reboots,
                     g->reboots == 1 ? "" : "s");
@@ -939,6 +961,18 @@ run_hosts (Run *run, const GPtrArray *patches, GError **error)
 
       if (rec->state == NL_HOST_DONE || rec->state == NL_HOST_FAILED)
         continue;
+      if (rec->window_start == 0 && run->plan->windows->len > 0 && !run->journal->ignore_windows)
+        {
+          /* The window it runs in (ensure_window waited for it). */
+          g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+          g_autoptr (GDateTime) ws = NULL;
+          g_autoptr (GDateTime) we = NULL;
+          if (nl_rollout_windows_next (run->plan->windows, now, &ws, &we, NULL))
+            {
+              rec->window_start = g_date_time_to_unix (ws);
+              rec->window_end = g_date_time_to_unix (we);
+            }
+        }
       if (run_stopping (run))
         return FALSE;
       if (target == NULL)

@@ -174,10 +174,19 @@ set_str (GKeyFile *kf, const char *group, const char *key, const char *v)
 }
 
 /* [host NAME] and, for each of its guests, [guest NAME/GUEST]. */
+/* Names in group names are %-escaped: a domain name may hold '[', ']' or
+ * '/', which a key file group or the guest group's HOST/GUEST cannot. */
+static char *
+escape (const char *name)
+{
+  return g_uri_escape_string (name, NULL, TRUE);
+}
+
 static void
 host_to_keyfile (GKeyFile *kf, const NlHostRecord *h)
 {
-  g_autofree char *group = g_strdup_printf ("host %s", h->name);
+  g_autofree char *hname = escape (h->name);
+  g_autofree char *group = g_strdup_printf ("host %s", hname);
 
   g_key_file_set_string (kf, group, "uri", h->uri);
   g_key_file_set_string (kf, group, "state", nl_host_state_to_string (h->state));
@@ -196,7 +205,8 @@ host_to_keyfile (GKeyFile *kf, const NlHostRecord *h)
   for (guint i = 0; i < h->guests->len; i++)
     {
       const NlHostGuestRecord *g = h->guests->pdata[i];
-      g_autofree char *gg = g_strdup_printf ("guest %s/%s", h->name, g->name);
+      g_autofree char *gname = escape (g->name);
+      g_autofree char *gg = g_strdup_printf ("guest %s/%s", hname, gname);
       g_key_file_set_string (kf, gg, "action", nl_guest_action_to_string (g->action));
       g_key_file_set_string (kf, gg, "asked", nl_stop_action_to_string (g->asked));
       set_str (kf, gg, "reason", g->reason);
@@ -370,7 +380,7 @@ host_from_keyfile (GKeyFile *kf, const char *g, NlJournal *j, const char *path, 
   g_auto (GStrv) warnings = g_key_file_get_string_list (kf, g, "warnings", NULL, NULL);
   g_autofree char *prefix = NULL;
 
-  h->name = g_strdup (g + strlen ("host "));
+  h->name = g_uri_unescape_string (g + strlen ("host "), NULL);
   h->uri = g_key_file_get_string (kf, g, "uri", NULL);
   h->state = nl_host_state_from_string (st);
   h->uuid = g_key_file_get_string (kf, g, "uuid", NULL);
@@ -387,10 +397,10 @@ host_from_keyfile (GKeyFile *kf, const char *g, NlJournal *j, const char *path, 
   for (guint i = 0; warnings && warnings[i]; i++)
     g_ptr_array_add (h->warnings, g_strdup (warnings[i]));
   g_ptr_array_add (j->hosts, h);
-  if (h->uri == NULL || (int) h->state < 0)
+  if (h->name == NULL || h->uri == NULL || (int) h->state < 0)
     return damaged (path, g, error);
 
-  prefix = g_strdup_printf ("guest %s/", h->name);
+  prefix = g_strdup_printf ("guest %s/", g + strlen ("host "));
   for (guint i = 0; groups[i]; i++)
     {
       const char *gg = groups[i];
@@ -400,7 +410,7 @@ host_from_keyfile (GKeyFile *kf, const char *g, NlJournal *j, const char *path, 
         continue;
       r = g_new0 (NlHostGuestRecord, 1);
       g_ptr_array_add (h->guests, r);
-      r->name = g_strdup (gg + strlen (prefix));
+      r->name = g_uri_unescape_string (gg + strlen (prefix), NULL);
       action = g_key_file_get_string (kf, gg, "action", NULL);
       asked = g_key_file_get_string (kf, gg, "asked", NULL);
       gst = g_key_file_get_string (kf, gg, "state", NULL);
@@ -421,7 +431,7 @@ host_from_keyfile (GKeyFile *kf, const char *g, NlJournal *j, const char *path, 
       r->down_at = g_key_file_get_int64 (kf, gg, "down", NULL);
       r->up_at = g_key_file_get_int64 (kf, gg, "up", NULL);
       r->message = g_key_file_get_string (kf, gg, "message", NULL);
-      if ((int) r->action < 0 || (int) r->asked < 0 || (int) r->state < 0)
+      if (r->name == NULL || (int) r->action < 0 || (int) r->asked < 0 || (int) r->state < 0)
         return damaged (path, gg, error);
     }
   return TRUE;
