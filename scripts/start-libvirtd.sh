@@ -10,8 +10,11 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 mkdir -p /var/log/libvirt /run/libvirt
-pgrep -x virtlogd >/dev/null || virtlogd -d
-pgrep -x libvirtd >/dev/null || libvirtd -d
+# By pid file, not by name: a second test host (tests/system/tools/
+# second-host.sh) runs another libvirtd and virtlogd, in namespaces of its own.
+running() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+running /run/virtlogd.pid || virtlogd -d
+running /run/libvirtd.pid || libvirtd -d
 i=0
 while ! virsh -q -c qemu:///system version >/dev/null 2>&1; do
     i=$((i + 1))
