@@ -136,3 +136,118 @@ nl_rollout_state() {
 import json, sys
 print(json.load(sys.stdin)["state"])' 2>/dev/null || echo unknown
 }
+
+# --- A second libvirt host (tests/system/tools/second-host.sh) -------------
+# Each test run's host and the disks both hosts use live in a folder of
+# their own under NL_TEST_HOSTS: libvirt-qemu reaches it, and a run killed
+# halfway is found there (its owner is gone) and removed by the next one.
+NL_TEST_HOSTS=/var/lib/nestlab/test-hosts
+NL_SECOND_HOST_TOOL=$NESTLAB_SOURCE/tests/system/tools/second-host.sh
+
+# The start time of process $1 (field 22 of /proc/PID/stat), which tells a
+# live owner from a reused pid.
+nl_proc_start() {
+    cut -d' ' -f22 "/proc/$1/stat" 2>/dev/null || echo gone
+}
+
+# Removes run folder $1: its second host, the domains of qemu:///system
+# whose disks it holds, the folder. For cleanup: it never fails.
+nl_second_host_remove() {
+    sh "$NL_SECOND_HOST_TOOL" stop "$1/host2" || true
+    for d in $(virsh -q -c qemu:///system list --all --name 2>/dev/null); do
+        virsh -q -c qemu:///system domblklist "$d" 2>/dev/null | grep -q " $1/" || continue
+        say "left behind: domain $d on qemu:///system"
+        virsh -q -c qemu:///system destroy "$d" >/dev/null 2>&1 || true
+        virsh -q -c qemu:///system undefine "$d" --managed-save >/dev/null 2>&1 || true
+    done
+    rm -rf "$1"
+}
+
+# Starts a second libvirt host for this test run, after removing what a
+# killed earlier run left. Sets SECOND_HOST_DIR (the tool's DIR),
+# SECOND_SHARED (a folder for disks both hosts use), SECOND_URI,
+# SECOND_ADDR, SECOND_MIGRATE_URI (migrations into it), SECOND_NETNS,
+# SECOND_VETH, SECOND_HOST_UUID, SECOND_HOST_NAME, and MAIN_ADDR and
+# MAIN_MIGRATE_URI (this machine's end of the link: migrations from it
+# into qemu:///system).
+nl_second_host_start() {
+    mkdir -p "$NL_TEST_HOSTS"
+    for r in "$NL_TEST_HOSTS"/run.*; do
+        [ -d "$r" ] || continue
+        read -r opid ostart <"$r/owner" 2>/dev/null || { opid=0; ostart=; }
+        [ "$(nl_proc_start "$opid")" != "$ostart" ] || continue
+        say "left behind by a run that was killed: $r"
+        nl_second_host_remove "$r"
+    done
+    SECOND_RUN=$(mktemp -d "$NL_TEST_HOSTS/run.XXXXXX")
+    chmod 0755 "$SECOND_RUN"
+    echo "$$ $(nl_proc_start $$)" >"$SECOND_RUN/owner"
+    SECOND_SHARED=$SECOND_RUN/disks
+    SECOND_HOST_DIR=$SECOND_RUN/host2
+    mkdir -m 0755 "$SECOND_SHARED"
+    sh "$NL_SECOND_HOST_TOOL" start "$SECOND_HOST_DIR" || fail "the second libvirt host did not start"
+    # shellcheck disable=SC2034
+    while IFS='=' read -r k v; do
+        v=${v#\'}; v=${v%\'}
+        case "$k" in
+            URI | ADDR | MIGRATE_URI | NETNS | VETH | HOST_UUID | HOST_NAME) eval "SECOND_$k=\$v" ;;
+            HOST_ADDR) MAIN_ADDR=$v ;;
+            HOST_MIGRATE_URI) MAIN_MIGRATE_URI=$v ;;
+        esac
+    done <"$SECOND_HOST_DIR/env"
+}
+
+# Stops the second host of this run and removes its folder (disks too).
+nl_second_host_stop() {
+    [ -n "${SECOND_RUN:-}" ] || return 0
+    nl_second_host_remove "$SECOND_RUN"
+    SECOND_RUN=
+}
+
+# Runs the tool's subcommand $1 on this run's second host: exec, boot-id,
+# reboot.
+nl_second_host() {
+    sub=$1; shift
+    sh "$NL_SECOND_HOST_TOOL" "$sub" "$SECOND_HOST_DIR" "$@"
+}
+
+# Prints a domain XML for the tiny guest named $1 with qcow2 disk $2 and $3
+# MiB of RAM (default 256), fit for either host and for live migration
+# between them: software emulation, a CPU model both offer, no NICs, its
+# serial console logged next to the disk.
+nl_tiny_domain() {
+    gdir=$(nl_guest_dir)
+    cat <<XML
+<domain type='qemu'>
+  <name>$1</name>
+  <memory unit='MiB'>${3:-256}</memory>
+  <vcpu>1</vcpu>
+  <cpu mode='custom' match='exact'><model fallback='forbid'>qemu64</model></cpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>$gdir/vmlinuz</kernel>
+    <initrd>$gdir/initrd.img</initrd>
+    <cmdline>console=ttyS0 quiet nestlab.nonet</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <channel type='unix'>
+      <target type='virtio' name='org.qemu.guest_agent.0'/>
+    </channel>
+    <serial type='pty'>
+      <log file='${2%.qcow2}.console' append='on'/>
+    </serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+}
