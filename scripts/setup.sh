@@ -5,7 +5,9 @@
 # QEMU for the system tests; python3 and xmllint (libxml2-utils) for the
 # checks of the shipped role recipes; libwim-dev (reading Windows install
 # images) and wimtools (the tests make WIMs with it); python3-icalendar (the
-# host-rollout test parses the downtime notice back with it).
+# host-rollout test parses the downtime notice back with it); iproute2 and
+# util-linux (ip, unshare, nsenter, taskset) for the second libvirt host of
+# the system tests (tests/system/tools/second-host.sh).
 # Idempotent: installs only what is missing, starts libvirtd only if it is down.
 set -eu
 
@@ -17,7 +19,7 @@ PACKAGES="
   libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base
   ovmf swtpm swtpm-tools
   busybox-static cpio zstd xz-utils e2fsprogs socat
-  bash-completion python3 python3-icalendar
+  bash-completion python3 python3-icalendar iproute2 util-linux
 "
 
 missing=""
