@@ -168,10 +168,11 @@ wait_answer() {
 boot() {
     [ ! -e "$DIR/stopping" ] || die "$DIR is being stopped"
     boot_id=$(cat /proc/sys/kernel/random/uuid)
-    # libvirtd runs on one CPU, always the same: CPUID differs between the
-    # CPUs here (the APIC id), and libvirtd probes QEMU again (8 s) when
-    # the CPUID its cached capabilities were probed on differs. Its QEMUs
-    # may run on every CPU: libvirt resets their affinity.
+    # libvirtd runs on one CPU, always the same: CPUID answers differ
+    # between the CPUs here, and libvirtd probes QEMU again (8 s) when they
+    # differ from those its cached capabilities were probed with, so half
+    # the boots took 8 s longer. Its QEMUs may run on every CPU: libvirt
+    # resets their affinity.
     cpu=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*\([0-9]*\).*/\1/p' /proc/self/status)
     # The boot id is read through /proc inside the host, like a real one.
     # shellcheck disable=SC2016
@@ -253,8 +254,9 @@ EOF
 # Migrations into this host go to its own address, not its host name.
 migration_host = "$ADDR"
 migration_address = "$ADDR"
-# No cgroups: the main libvirtd names its machine cgroups after domain IDs
-# and names too, and both count IDs from 1 on one cgroup tree.
+# No cgroups: both libvirtds name a domain's cgroup after its ID and name
+# on this machine's one cgroup tree, and both count IDs from 1, so a guest
+# migrating between them could meet a cgroup of its own name.
 cgroup_controllers = [ ]
 EOF
     chmod 0600 "$DIR/etc/qemu.conf"
