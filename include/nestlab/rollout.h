@@ -658,6 +658,38 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlHostPlan, nl_host_plan_free)
 NlHostPlan *nl_rollout_host_plan (const NlHostTarget *host, const NlHostPolicy *policy,
                                   const NlGuestFacts *guests, guint n_guests);
 
+/* What a host carries, asked of the host and of each running guest's
+ * agent: the facts the planner needs. */
+typedef struct {
+  char *name;
+  gboolean running, nested;
+  gboolean agent;           /* its agent answered */
+  char *agent_error;        /* why not (running guests only); NULL when it did */
+  char *boot_id;            /* Linux guests' boot id; NULL unknown */
+  NlPendingPatch *pending;  /* patches it still needs, in plan order (ids borrowed from the plan) */
+  guint n_pending;
+} NlHostGuestSurvey;
+
+typedef struct {
+  char *uuid;               /* the host's identity (nl_virt_host_uuid) */
+  NlHostGuestSurvey *guests;
+  guint n;
+} NlHostSurvey;
+
+void nl_host_survey_free (NlHostSurvey *survey);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NlHostSurvey, nl_host_survey_free)
+
+/* Surveys the host of HOST_DRIVER: its domains, and for each running one
+ * which of PATCHES (NlPatch*) its check commands say it still needs,
+ * waiting up to AGENT_TIMEOUT seconds for each agent (a guest whose agent
+ * does not answer gets none). NULL with ERROR when libvirt does not answer. */
+NlHostSurvey *nl_rollout_host_survey (NlRolloutDriver *host_driver, const GPtrArray *patches,
+                                      guint agent_timeout, GError **error);
+/* The window of HOST from SURVEY, with warnings for guests the plan names
+ * that the host lacks and for agents that do not answer. */
+NlHostPlan *nl_rollout_host_survey_plan (const NlRolloutPlan *plan, const NlHostTarget *host,
+                                         const NlHostSurvey *survey);
+
 /* Puts every NlHostPlan of PLANS into the plan's next maintenance window
  * after NOW (the earliest of PLAN's windows, in UTC). FALSE with ERROR
  * when the plan has no window or a time zone is unknown. */

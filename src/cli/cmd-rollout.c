@@ -107,11 +107,13 @@ const NlCliOption nl_rollout_status_options[] = {
   NL_CLI_OPTION_END,
 };
 
-/* The host windows of PLAN, for its patched hosts. With DRIVER each host
- * is asked for its guests (running or not, nested or not); without one,
- * or when a host does not answer, the guests are the ones the plan names,
- * taken as running. Either way every patch is taken as pending: the
- * guests' check commands run when the window starts (docs/rollouts.md). */
+/* The host windows of PLAN, for its patched hosts. With DRIVER each
+ * libvirt host is surveyed as its window will be: its guests (running or
+ * not, nested or not) and, through each running guest's agent, which
+ * patches it still needs. Without one, for a lab's Hyper-V host (whose
+ * inventory runs inside it when the window starts), or when a host does
+ * not answer, the guests are the ones the plan names, taken as running
+ * with every patch pending. */
 static GPtrArray *
 host_plans (const NlRolloutPlan *plan, NlRolloutDriver *driver, GPtrArray *notes)
 {
@@ -127,9 +129,7 @@ host_plans (const NlRolloutPlan *plan, NlRolloutDriver *driver, GPtrArray *notes
   for (guint h = 0; h < plan->hosts->len; h++)
     {
       const NlHostTarget *host = plan->hosts->pdata[h];
-      g_autoptr (GPtrArray) found = NULL;
       g_autofree NlGuestFacts *facts = NULL;
-      guint n;
 
       if (!host->patch)
         continue;
@@ -137,33 +137,28 @@ host_plans (const NlRolloutPlan *plan, NlRolloutDriver *driver, GPtrArray *notes
         {
           g_autoptr (GError) local = NULL;
           g_autoptr (NlRolloutDriver) hd = driver->ops->for_host (driver->data, host->uri, &local);
-          found = hd ? hd->ops->host_guests (hd->data, &local) : NULL;
-          if (found == NULL)
-            g_ptr_array_add (notes, g_strdup_printf ("host %s: not asked (%s); its guests are the "
-                                                     "ones the plan names", host->name,
-                                                     local->message));
+          g_autoptr (NlHostSurvey) survey = NULL;
+          if (hd != NULL)
+            survey = nl_rollout_host_survey (hd, plan->patches, MIN (plan->agent_timeout, 10), &local);
+          if (survey != NULL)
+            {
+              g_ptr_array_add (plans, nl_rollout_host_survey_plan (plan, host, survey));
+              continue;
+            }
+          g_ptr_array_add (notes, g_strdup_printf ("host %s: not asked (%s); its guests are the "
+                                                   "ones the plan names", host->name, local->message));
         }
-      n = found ? found->len : host->guests->len;
-      facts = g_new0 (NlGuestFacts, n + 1);
-      for (guint g = 0; g < n; g++)
+      facts = g_new0 (NlGuestFacts, host->guests->len + 1);
+      for (guint g = 0; g < host->guests->len; g++)
         {
-          if (found)
-            {
-              const NlHostGuestInfo *info = found->pdata[g];
-              facts[g].name = info->name;
-              facts[g].running = info->active;
-              facts[g].nested = info->nested;
-            }
-          else
-            {
-              facts[g].name = ((const NlHostGuest *) host->guests->pdata[g])->name;
-              facts[g].running = TRUE;
-            }
+          facts[g].name = ((const NlHostGuest *) host->guests->pdata[g])->name;
+          facts[g].running = TRUE;
           facts[g].stop = nl_rollout_guest_stop (plan, host, facts[g].name);
           facts[g].patches = patches;
           facts[g].n_patches = plan->patches->len;
         }
-      g_ptr_array_add (plans, nl_rollout_host_plan (host, &plan->host_policy, facts, n));
+      g_ptr_array_add (plans, nl_rollout_host_plan (host, &plan->host_policy, facts,
+                                                    host->guests->len));
     }
   return plans;
 }
@@ -195,8 +190,9 @@ plan_hosts (const NlRolloutPlan *plan, NlRolloutDriver *driver, const RolloutOpt
       g_propagate_error (error, g_steal_pointer (&local));
       return FALSE;
     }
-  printf ("host windows (%s; every patch taken as pending until the window checks):\n",
-          driver ? "guests as each host reports them" : "offline: guests as the plan names them");
+  printf ("host windows (%s):\n",
+          driver ? "guests as each host reports them, patches as their check commands say"
+                 : "offline: guests as the plan names them, every patch pending");
   for (guint i = 0; i < notes->len; i++)
     printf ("  %s\n", (char *) notes->pdata[i]);
   lines = nl_rollout_host_plans_describe (plans);

@@ -225,36 +225,122 @@ install (Host *h, NlHostGuestRecord *g, Agent *a, char **ids, GError **error)
 /* ------------------------------------------------------------------ */
 /* Preparing: what the host carries, the plan for each guest            */
 
-/* The patches of PATCHES guest NAME still needs (its agent and check
- * commands say so); NULL when its agent does not answer. */
-static GPtrArray *
-pending_patches (Host *h, NlHostGuestInfo *info, char **boot_id, NlOsFamily *os)
+/* ------------------------------------------------------------------ */
+/* The survey: what a host carries and what each guest needs           */
+
+void
+nl_host_survey_free (NlHostSurvey *survey)
+{
+  if (survey == NULL)
+    return;
+  for (guint i = 0; i < survey->n; i++)
+    {
+      g_free (survey->guests[i].name);
+      g_free (survey->guests[i].boot_id);
+      g_free (survey->guests[i].agent_error);
+      g_free (survey->guests[i].pending);
+    }
+  g_free (survey->guests);
+  g_free (survey->uuid);
+  g_free (survey);
+}
+
+/* What guest INFO still needs of PATCHES, through its agent. */
+static void
+survey_guest (NlRolloutDriver *drv, NlHostGuestSurvey *g, const GPtrArray *patches, guint timeout)
 {
   Agent a;
   g_autoptr (GError) local = NULL;
-  GPtrArray *out;
-  guint timeout = MIN (h->run->plan->agent_timeout, 15);
+  g_autoptr (GArray) pending = g_array_new (FALSE, TRUE, sizeof (NlPendingPatch));
 
-  if (!hosts_agent_open (&a, h->drv, info->name, timeout, &local))
+  if (!hosts_agent_open (&a, drv, g->name, timeout, &local))
     {
-      run_progress (h->run, "host %s: %s: its agent does not answer (%s): nothing is installed "
-                    "there in this window", h->host->name, info->name, local->message);
-      return NULL;
+      g->agent_error = g_strdup (local->message);
+      return;
     }
-  out = g_ptr_array_new_with_free_func (g_free);
-  *boot_id = agent_boot_id (&a);
-  *os = a.os;
-  for (guint i = 0; i < h->patches->len; i++)
+  g->agent = TRUE;
+  g->boot_id = agent_boot_id (&a);
+  for (guint i = 0; i < patches->len; i++)
     {
-      const NlPatch *p = h->patches->pdata[i];
+      const NlPatch *p = patches->pdata[i];
+      NlPendingPatch e = { p->id, p->reboot };
       gboolean has_check;
       if (nl_rollout_command_for (p->install, a.os) == NULL)
         continue;
       if (patch_present (&a, p, &has_check, NULL))
         continue;
-      g_ptr_array_add (out, (gpointer) p);
+      g_array_append_val (pending, e);
     }
   hosts_agent_close (&a);
+  g->n_pending = pending->len;
+  g->pending = (NlPendingPatch *) g_array_free (g_steal_pointer (&pending), FALSE);
+}
+
+NlHostSurvey *
+nl_rollout_host_survey (NlRolloutDriver *host_driver, const GPtrArray *patches, guint agent_timeout,
+                        GError **error)
+{
+  g_autoptr (NlHostSurvey) survey = g_new0 (NlHostSurvey, 1);
+  g_autoptr (GPtrArray) guests = NULL;
+
+  survey->uuid = HOPS (host_driver)->host_uuid (host_driver->data, error);
+  if (survey->uuid == NULL)
+    return NULL;
+  guests = HOPS (host_driver)->host_guests (host_driver->data, error);
+  if (guests == NULL)
+    return NULL;
+  survey->n = guests->len;
+  survey->guests = g_new0 (NlHostGuestSurvey, guests->len + 1);
+  for (guint i = 0; i < guests->len; i++)
+    {
+      const NlHostGuestInfo *info = guests->pdata[i];
+      NlHostGuestSurvey *g = &survey->guests[i];
+      g->name = g_strdup (info->name);
+      g->running = info->active;
+      g->nested = info->nested;
+      if (g->running)
+        survey_guest (host_driver, g, patches, agent_timeout);
+    }
+  return g_steal_pointer (&survey);
+}
+
+NlHostPlan *
+nl_rollout_host_survey_plan (const NlRolloutPlan *plan, const NlHostTarget *host,
+                             const NlHostSurvey *survey)
+{
+  g_autofree NlGuestFacts *facts = g_new0 (NlGuestFacts, survey->n + 1);
+  NlHostPlan *out;
+
+  for (guint i = 0; i < survey->n; i++)
+    {
+      const NlHostGuestSurvey *g = &survey->guests[i];
+      facts[i].name = g->name;
+      facts[i].running = g->running;
+      facts[i].nested = g->nested;
+      facts[i].stop = nl_rollout_guest_stop (plan, host, g->name);
+      facts[i].patches = g->pending;
+      facts[i].n_patches = g->n_pending;
+    }
+  out = nl_rollout_host_plan (host, &plan->host_policy, facts, survey->n);
+  /* A stop action asked of a guest the host does not carry is a mistake
+   * in the plan worth saying, not a reason to stop; so is an agent that
+   * does not answer (nothing is installed there). */
+  for (guint i = 0; i < host->guests->len; i++)
+    {
+      const NlHostGuest *named = host->guests->pdata[i];
+      gboolean found = FALSE;
+      for (guint k = 0; k < survey->n && !found; k++)
+        found = g_str_equal (survey->guests[k].name, named->name);
+      if (!found)
+        g_ptr_array_add (out->warnings, g_strdup_printf ("guest '%s' (line %d) is not on this host",
+                                                         named->name, named->src.line));
+    }
+  for (guint i = 0; i < survey->n; i++)
+    if (survey->guests[i].agent_error != NULL)
+      g_ptr_array_add (out->warnings,
+                       g_strdup_printf ("guest '%s': its agent does not answer (%s): nothing is "
+                                        "installed there in this window", survey->guests[i].name,
+                                        survey->guests[i].agent_error));
   return out;
 }
 
@@ -262,70 +348,20 @@ static gboolean
 prepare (Host *h, GError **error)
 {
   NlHostRecord *rec = h->rec;
-  g_autoptr (GPtrArray) guests = NULL;
-  g_autoptr (GPtrArray) boot_ids = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GArray) agents = g_array_new (FALSE, TRUE, sizeof (gboolean));
-  g_autoptr (GArray) pp = g_array_new (FALSE, TRUE, sizeof (NlPendingPatch));
-  g_autofree NlGuestFacts *facts = NULL;
+  g_autoptr (NlHostSurvey) survey = NULL;
   g_autoptr (NlHostPlan) plan = NULL;
   g_autoptr (GError) local = NULL;
-  guint *offsets;
 
   rec->started = hosts_now_s ();
-  g_free (rec->uuid);
-  rec->uuid = HOPS (h->drv)->host_uuid (h->drv->data, &local);
-  if (rec->uuid == NULL || (guests = HOPS (h->drv)->host_guests (h->drv->data, &local)) == NULL)
+  survey = nl_rollout_host_survey (h->drv, h->patches, MIN (h->run->plan->agent_timeout, 15), &local);
+  if (survey == NULL)
     {
       hosts_fail (h, "libvirt at %s does not answer: %s", h->host->uri, local->message);
       return TRUE;
     }
-  facts = g_new0 (NlGuestFacts, guests->len + 1);
-  offsets = g_new0 (guint, guests->len + 1);
-  for (guint i = 0; i < guests->len; i++)
-    {
-      NlHostGuestInfo *info = guests->pdata[i];
-      g_autoptr (GPtrArray) p = NULL;
-      char *boot_id = NULL;
-      NlOsFamily os = NL_OS_FAMILY_OTHER;
-
-      if (info->active)
-        p = pending_patches (h, info, &boot_id, &os);
-      offsets[i] = pp->len;
-      for (guint k = 0; p && k < p->len; k++)
-        {
-          const NlPatch *patch = p->pdata[k];
-          NlPendingPatch e = { patch->id, patch->reboot };
-          g_array_append_val (pp, e);
-        }
-      {
-        gboolean agent = p != NULL;
-        g_array_append_val (agents, agent);
-      }
-      facts[i].name = info->name;
-      facts[i].running = info->active;
-      facts[i].nested = info->nested;
-      facts[i].stop = nl_rollout_guest_stop (h->run->plan, h->host, info->name);
-      facts[i].n_patches = p ? p->len : 0;
-      g_ptr_array_add (boot_ids, boot_id);
-    }
-  /* Pointers into PP only now that it no longer grows (it may hold none). */
-  for (guint i = 0; i < guests->len; i++)
-    facts[i].patches = pp->len > 0 ? &g_array_index (pp, NlPendingPatch, offsets[i]) : NULL;
-  g_free (offsets);
-  /* A stop action asked of a guest the host does not carry is a mistake
-   * in the plan worth saying, not a reason to stop. */
-  for (guint i = 0; i < h->host->guests->len; i++)
-    {
-      const NlHostGuest *named = h->host->guests->pdata[i];
-      gboolean found = FALSE;
-      for (guint k = 0; k < guests->len && !found; k++)
-        found = g_str_equal (((NlHostGuestInfo *) guests->pdata[k])->name, named->name);
-      if (!found)
-        g_ptr_array_add (rec->warnings, g_strdup_printf ("guest '%s' (line %d) is not on this host",
-                                                         named->name, named->src.line));
-    }
-
-  plan = nl_rollout_host_plan (h->host, &h->run->plan->host_policy, facts, guests->len);
+  g_free (rec->uuid);
+  rec->uuid = g_strdup (survey->uuid);
+  plan = nl_rollout_host_survey_plan (h->run->plan, h->host, survey);
   for (guint i = 0; i < plan->warnings->len; i++)
     g_ptr_array_add (rec->warnings, g_strdup (plan->warnings->pdata[i]));
   g_ptr_array_set_size (rec->guests, 0);
@@ -345,8 +381,8 @@ prepare (Host *h, GError **error)
       g->state = gp->action == NL_GUEST_LEAVE_OFF ? NL_HGUEST_LEFT : NL_HGUEST_FOUND;
       g->location = g_strdup (h->host->name);
       g->installed = g_new0 (char *, 1);
-      g->boot_id = g_strdup (boot_ids->pdata[i]);
-      g->agent = g_array_index (agents, gboolean, i);
+      g->boot_id = g_strdup (survey->guests[i].boot_id);
+      g->agent = survey->guests[i].agent;
       g_ptr_array_add (rec->guests, g);
       run_progress (h->run, "host %s: %s: %s%s%s", h->host->name, g->name,
                     nl_guest_action_to_string (g->action), g->reason ? " (" : "",

@@ -118,8 +118,16 @@ nl_rollout_describe (const NlRolloutPlan *plan, const GPtrArray *targets, const 
     {
       const NlPatch *p = plan->patches->pdata[i];
       g_ptr_array_add (lines, g_strdup_printf ("  patch %s (%s%s)%s%s", p->id, nl_severity_to_string (p->severity),
-                                               p->reboot ? ", reboot" : "", p->title ? ": " : "",
+                                               p->reboot == NL_REBOOT_OWN ? ", a reboot of its own"
+                                               : p->reboot ? ", reboot" : "", p->title ? ": " : "",
                                                p->title ? p->title : ""));
+    }
+  if (plan->targets->len == 0)
+    {
+      /* Only host windows: the rings and the replica have nothing to do. */
+      g_ptr_array_add (lines, g_strdup_printf ("%s: each host's window, below, with patches %s",
+                                               windowed ? "In the maintenance window" : "Now", all));
+      return g_steal_pointer (&lines);
     }
   if (plan->replica.enabled)
     {
