@@ -416,6 +416,8 @@ typedef struct {
 typedef struct {
   char *name;
   char *uri;
+  gboolean replica;         /* the rehearsal of a lab's Hyper-V host on its replica */
+  char *domain;             /* the replica's domain (REPLICA), once made */
   NlHostState state;
   char *uuid;               /* libvirt's host UUID when the window started */
   char *boot_id;            /* the host's boot id before the reboot */
@@ -464,6 +466,7 @@ gboolean nl_journal_save (NlJournal *journal, GError **error);
 GPtrArray *nl_journal_list (const char *root, GError **error);
 
 NlTargetRecord *nl_journal_find_target (NlJournal *journal, const char *key);
+/* The production window of host NAME (not its rehearsal). */
 NlHostRecord *nl_journal_find_host (NlJournal *journal, const char *name);
 NlRingRecord *nl_journal_find_ring (NlJournal *journal, NlRolloutPass pass, const char *ring);
 /* Moves RECORD to STATE (checked with nl_rollout_transition_valid), sets
@@ -715,6 +718,12 @@ gboolean nl_host_command_run (const NlHostTarget *host, const char *const *argv,
 /* The argv that runs ARGV for HOST: ARGV itself, or ssh to the URI's host
  * with ARGV quoted for the remote shell. New strv. */
 char **nl_host_command_argv (const NlHostTarget *host, const char *const *argv);
+
+/* Whether run JOURNAL rehearses a lab's Hyper-V host on a replica, and the
+ * run id its replica is made under (ID-hosts: a lab of its own, apart from
+ * the guests' replica). */
+gboolean nl_rollout_hosts_rehearsed (const NlJournal *journal);
+char *nl_rollout_hosts_replica_id (const char *id);
 
 /* The shipped PowerShell for Windows Hyper-V hosts of labs:
  * $NESTLAB_HOSTS_DIR/windows, else the installed folder, else the source

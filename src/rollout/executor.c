@@ -933,7 +933,8 @@ production_names (NlJournal *j)
     }
   /* A host is locked as a whole under a name no domain can clash with. */
   for (guint i = 0; i < j->hosts->len; i++)
-    g_ptr_array_add (names, g_strdup_printf ("host@%s", ((NlHostRecord *) j->hosts->pdata[i])->name));
+    if (!((NlHostRecord *) j->hosts->pdata[i])->replica)
+      g_ptr_array_add (names, g_strdup_printf ("host@%s", ((NlHostRecord *) j->hosts->pdata[i])->name));
   return names;
 }
 
@@ -1059,6 +1060,13 @@ end_cleanup (Run *run)
   if (run->plan->replica.enabled && !run->plan->replica.keep
       && !run->driver->ops->replica_discard (run->driver->data, run->journal->id, &local))
     run_progress (run, "replica: discarding failed: %s", local->message);
+  g_clear_error (&local);
+  if (nl_rollout_hosts_rehearsed (run->journal) && !run->plan->replica.keep)
+    {
+      g_autofree char *id = nl_rollout_hosts_replica_id (run->journal->id);
+      if (!run->driver->ops->replica_discard (run->driver->data, id, &local))
+        run_progress (run, "host replica: discarding failed: %s", local->message);
+    }
   drop_checkpoints (run);
 }
 
@@ -1287,15 +1295,25 @@ nl_rollout_run (const NlRolloutPlan *plan, NlRolloutDriver *driver,
   for (guint i = 0; i < plan->hosts->len; i++)
     {
       const NlHostTarget *host = plan->hosts->pdata[i];
-      if (host->patch)
-        g_ptr_array_add (j->hosts, host_record_new (host));
+      if (!host->patch)
+        continue;
+      /* A lab's Hyper-V host is a machine: its window is rehearsed on its
+       * replica first, like every other patch. */
+      if (host->lab != NULL && plan->replica.enabled)
+        {
+          NlHostRecord *rehearsal = host_record_new (host);
+          rehearsal->replica = TRUE;
+          g_ptr_array_add (j->hosts, rehearsal);
+        }
+      g_ptr_array_add (j->hosts, host_record_new (host));
     }
   {
     g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
     for (guint i = 0; i < domains->len; i++)
       g_ptr_array_add (names, g_strdup (domains->pdata[i]));
     for (guint i = 0; i < j->hosts->len; i++)
-      g_ptr_array_add (names, g_strdup_printf ("host@%s", ((NlHostRecord *) j->hosts->pdata[i])->name));
+      if (!((NlHostRecord *) j->hosts->pdata[i])->replica)
+        g_ptr_array_add (names, g_strdup_printf ("host@%s", ((NlHostRecord *) j->hosts->pdata[i])->name));
     g_ptr_array_add (names, NULL);
     lock = nl_rollout_lock_acquire (run.root, id, (const char *const *) names->pdata, error);
   }

@@ -446,7 +446,13 @@ hosts_run_windows (Host *h, GError **error)
   Agent a = { 0 };
 
   g_ptr_array_add (sels, &sel);
-  if (!h->drv->ops->resolve (h->drv->data, sels, &domains, &machines, &local)
+  /* A rehearsal runs on the replica of the machine. */
+  if (rec->domain != NULL)
+    {
+      domains = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (domains, g_strdup (rec->domain));
+    }
+  if ((domains == NULL && !h->drv->ops->resolve (h->drv->data, sels, &domains, &machines, &local))
       || !hosts_agent_open (&a, h->drv, domains->pdata[0], h->run->plan->agent_timeout, &local))
     {
       if (rec->state >= NL_HOST_DRAINING)

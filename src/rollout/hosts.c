@@ -983,6 +983,69 @@ out:
 }
 
 gboolean
+nl_rollout_hosts_rehearsed (const NlJournal *journal)
+{
+  for (guint i = 0; i < journal->hosts->len; i++)
+    if (((NlHostRecord *) journal->hosts->pdata[i])->replica)
+      return TRUE;
+  return FALSE;
+}
+
+char *
+nl_rollout_hosts_replica_id (const char *id)
+{
+  return g_strdup_printf ("%s-hosts", id);
+}
+
+/* The rehearsal of a lab host's window on a replica of the machine (made
+ * like the guests' replicas: backups, linked clones, an isolated network),
+ * discarded afterwards unless the plan keeps replicas. */
+static gboolean
+rehearse (Host *h, GError **error)
+{
+  Run *run = h->run;
+  g_autofree char *id = nl_rollout_hosts_replica_id (run->journal->id);
+  g_autoptr (GError) local = NULL;
+  gboolean ok;
+
+  if (h->rec->domain == NULL)
+    {
+      NlTargetSelector sel = { .kind = NL_TARGET_LAB, .lab = h->host->lab,
+                               .machines = h->host->machine, .src = h->host->src };
+      g_autoptr (GPtrArray) sels = g_ptr_array_new ();
+      g_autoptr (GPtrArray) domains = NULL;
+      g_autoptr (GPtrArray) machines = NULL;
+      g_autoptr (GPtrArray) replicas = NULL;
+
+      g_ptr_array_add (sels, &sel);
+      run_progress (run, "host %s: rehearsing its window on a replica", h->host->name);
+      /* A replica stage that did not finish starts over. */
+      if (!run->driver->ops->resolve (run->driver->data, sels, &domains, &machines, &local)
+          || !run->driver->ops->replica_discard (run->driver->data, id, &local)
+          || !run->driver->ops->replica_create (run->driver->data, id, domains, run->plan->replica.pool,
+                                               run->plan->replica.boot_timeout, &replicas, &local))
+        {
+          hosts_fail (h, "its replica could not be made: %s", local->message);
+          h->rec->finished = hosts_now_s ();
+          if (!hosts_host_state (h, NL_HOST_FAILED, error))
+            return FALSE;
+          return TRUE;
+        }
+      h->rec->domain = g_strdup (replicas->pdata[0]);
+      if (!hosts_save (h, error))
+        return FALSE;
+    }
+  ok = hosts_run_windows (h, error);
+  if (ok && h->rec->state != NL_HOST_DONE && h->rec->state != NL_HOST_FAILED)
+    return ok;  /* stopped halfway (resumable): the replica stays for the resume */
+  if (ok && h->rec->state == NL_HOST_FAILED)
+    run_progress (run, "host %s: its rehearsal failed: production is not touched", h->host->name);
+  if (!run->plan->replica.keep && !run->driver->ops->replica_discard (run->driver->data, id, &local))
+    run_progress (run, "host %s: discarding its replica failed: %s", h->host->name, local->message);
+  return ok;
+}
+
+gboolean
 run_hosts (Run *run, const GPtrArray *patches, GError **error)
 {
   NlJournal *j = run->journal;
@@ -1023,7 +1086,10 @@ run_hosts (Run *run, const GPtrArray *patches, GError **error)
           h.drv = run->driver;
           if (target->peer)
             h.peer = nl_rollout_plan_find_host (run->plan, target->peer);
-          ok = hosts_run_windows (&h, error);
+          if (rec->replica)
+            ok = rehearse (&h, error);
+          else
+            ok = hosts_run_windows (&h, error);
           goto done;
         }
       h.drv = run->driver->ops->for_host (run->driver->data, target->uri, error);

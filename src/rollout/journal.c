@@ -71,6 +71,7 @@ nl_host_record_free (NlHostRecord *r)
     return;
   g_free (r->name);
   g_free (r->uri);
+  g_free (r->domain);
   g_free (r->uuid);
   g_free (r->boot_id);
   g_clear_pointer (&r->guests, g_ptr_array_unref);
@@ -185,11 +186,14 @@ escape (const char *name)
 static void
 host_to_keyfile (GKeyFile *kf, const NlHostRecord *h)
 {
-  g_autofree char *hname = escape (h->name);
+  /* A rehearsal's groups say so before the name (':' is in no plan name). */
+  g_autofree char *escaped = escape (h->name);
+  g_autofree char *hname = g_strdup_printf ("%s%s", h->replica ? "replica:" : "", escaped);
   g_autofree char *group = g_strdup_printf ("host %s", hname);
 
   g_key_file_set_string (kf, group, "uri", h->uri);
   g_key_file_set_string (kf, group, "state", nl_host_state_to_string (h->state));
+  set_str (kf, group, "domain", h->domain);
   set_str (kf, group, "uuid", h->uuid);
   set_str (kf, group, "boot-id", h->boot_id);
   g_key_file_set_int64 (kf, group, "window-start", h->window_start);
@@ -380,7 +384,9 @@ host_from_keyfile (GKeyFile *kf, const char *g, NlJournal *j, const char *path, 
   g_auto (GStrv) warnings = g_key_file_get_string_list (kf, g, "warnings", NULL, NULL);
   g_autofree char *prefix = NULL;
 
-  h->name = g_uri_unescape_string (g + strlen ("host "), NULL);
+  h->replica = g_str_has_prefix (g + strlen ("host "), "replica:");
+  h->name = g_uri_unescape_string (g + strlen ("host ") + (h->replica ? strlen ("replica:") : 0), NULL);
+  h->domain = g_key_file_get_string (kf, g, "domain", NULL);
   h->uri = g_key_file_get_string (kf, g, "uri", NULL);
   h->state = nl_host_state_from_string (st);
   h->uuid = g_key_file_get_string (kf, g, "uuid", NULL);
@@ -590,7 +596,7 @@ nl_journal_find_host (NlJournal *journal, const char *name)
   for (guint i = 0; i < journal->hosts->len; i++)
     {
       NlHostRecord *h = journal->hosts->pdata[i];
-      if (g_str_equal (h->name, name))
+      if (!h->replica && g_str_equal (h->name, name))
         return h;
     }
   return NULL;

@@ -416,7 +416,9 @@ table_host (GString *out, const NlHostRecord *h)
   g_autofree char *down = host_down_text (h);
   int wname = strlen ("GUEST"), waction = strlen ("ACTION"), won = strlen ("ON"), wpatches = strlen ("PATCHES");
 
-  g_string_append_printf (out, "\nHost %s (%s): %s\n", h->name, h->uri ? h->uri : "-",
+  g_string_append_printf (out, "\nHost %s (%s)%s%s: %s\n", h->name, h->uri ? h->uri : "-",
+                          h->replica ? ", rehearsal on replica " : "",
+                          h->replica ? (h->domain ? h->domain : "(not made)") : "",
                           nl_host_state_to_string (h->state));
   if (planned)
     g_string_append_printf (out, "  Window planned: %s\n", planned);
@@ -564,6 +566,8 @@ static void
 json_host (GString *out, const NlHostRecord *h)
 {
   nl_json_append_field (out, "{\"name\":", h->name);
+  g_string_append_printf (out, ",\"rehearsal\":%s", h->replica ? "true" : "false");
+  nl_json_append_field (out, ",\"replica_domain\":", h->domain);
   nl_json_append_field (out, ",\"uri\":", h->uri);
   nl_json_append_field (out, ",\"state\":", nl_host_state_to_string (h->state));
   nl_json_append_field (out, ",\"uuid\":", h->uuid);
@@ -973,7 +977,7 @@ tl_guest (Timeline *tl, const NlHostRecord *h, const NlHostGuestRecord *g)
 static void
 tl_host (Timeline *tl, const NlHostRecord *h)
 {
-  g_autofree char *label = g_strdup_printf ("host %s", h->name);
+  g_autofree char *label = g_strdup_printf ("host %s%s", h->name, h->replica ? " (rehearsal)" : "");
   g_autofree char *down = host_down_text (h);
   g_autofree char *planned = planned_window_text (h);
   g_autofree char *span = h->started ? tl_span_text (h->started, h->finished) : g_strdup ("not started");

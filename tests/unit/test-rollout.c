@@ -897,6 +897,14 @@ fake_replica_create (gpointer data, const char *run_id, const GPtrArray *domains
       g_autofree char *text = fake_data_of (fake, domains->pdata[i]);
       char *name = g_strdup_printf ("replica-%s", (char *) domains->pdata[i]);
       fake_guest_new (fake, name, text);
+      /* A replica is the same machine: a Windows one, with the same
+       * answers to the host scripts. */
+      {
+        g_autofree char *cmd = g_strdup_printf ("cd '%s/guests/%s' && for f in windows out.* status.*; do "
+                                                "[ -e \"$f\" ] && cp \"$f\" '../%s/'; done; true",
+                                                fake->dir, (char *) domains->pdata[i], name);
+        ck_assert (system (cmd) == 0);
+      }
       g_ptr_array_add (*replicas, name);
     }
   return TRUE;
@@ -2027,7 +2035,7 @@ START_TEST (report_json_has_hosts_and_keeps_its_keys)
     "print(' '.join(d['hosts'][0]['guests'][0]))\n");
   ck_assert_str_eq (keys,
     "id plan state reason created updated wait_until passed rings targets hosts\n"
-    "name uri state uuid boot_id window_start window_end started down_at up_at finished downtime "
+    "name rehearsal replica_domain uri state uuid boot_id window_start window_end started down_at up_at finished downtime "
     "warnings message guests\n"
     "name action asked reason migrate_back before reboot_held after state location installed agent "
     "boot_id reboots planned_reboots unexpected_reboots down_at up_at downtime live message\n");
@@ -2355,6 +2363,102 @@ nl_rollout_report_tcases (Suite *s)
   suite_add_tcase (s, tc);
 }
 
+START_TEST (windows_host_is_rehearsed_on_its_replica_first)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = NULL;
+  g_autofree char *scripts = nl_test_data_path ("../../templates/hosts");
+  Fake *fake = NULL;
+  g_autoptr (NlRolloutDriver) driver = NULL;
+  NlRolloutOptions o = fake_options (root, "win-rehearse");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlJournal) j = NULL;
+  g_autofree char *plog = NULL;
+  g_autofree char *path = g_build_filename (root, "plan.xml", NULL);
+  g_autofree char *rlog_path = g_build_filename (root, "guests", "replica-hv01", "hostlog", NULL);
+  g_autofree char *plog_path = g_build_filename (root, "guests", "hv01", "hostlog", NULL);
+  NlHostRecord *rehearsal;
+
+  plan = windows_host_plan (root);
+  /* The same plan with its replica on. */
+  {
+    g_autofree char *xml = NULL;
+    g_autoptr (GString) x = NULL;
+    ck_assert (g_file_get_contents (path, &xml, NULL, NULL));
+    x = g_string_new (xml);
+    g_string_replace (x, "<replica enabled='no'/>", "<replica enabled='yes'/>", 0);
+    ck_assert (g_file_set_contents (path, x->str, -1, NULL));
+    g_clear_pointer (&plan, nl_rollout_plan_free);
+    plan = nl_rollout_plan_load (path, &error);
+    ck_assert_msg (plan != NULL, "%s", error ? error->message : "");
+  }
+  fake = windows_host (root, scripts);
+  driver = fake_driver (fake);
+  put (fake, "hv01", "out.drain.ps1",
+       "{\"ok\":true,\"vms\":[{\"name\":\"vm-a\",\"action\":\"Save\",\"status\":\"drained\"},"
+       "{\"name\":\"vm-n\",\"action\":\"ShutDown\",\"status\":\"drained\"}]}");
+  j = nl_rollout_run (plan, driver, &o, &error);
+  ck_assert_msg (j != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (j->state, NL_RUN_DONE);
+  ck_assert_uint_eq (j->hosts->len, 2);
+  rehearsal = j->hosts->pdata[0];
+  ck_assert (rehearsal->replica);
+  ck_assert_str_eq (rehearsal->domain, "replica-hv01");
+  ck_assert_int_eq (rehearsal->state, NL_HOST_DONE);
+  ck_assert_int_eq (nl_journal_find_host (j, "hv01")->state, NL_HOST_DONE);
+  ck_assert (!nl_journal_find_host (j, "hv01")->replica);
+  /* Both ran every script; the replica is gone afterwards. */
+  ck_assert (g_file_get_contents (plog_path, &plog, NULL, NULL));
+  ck_assert (strstr (plog, "resume.ps1") != NULL);
+  ck_assert (!g_file_test (rlog_path, G_FILE_TEST_EXISTS));
+  g_unsetenv ("NESTLAB_HOSTS_DIR");
+  fake_free (fake);
+}
+END_TEST
+
+START_TEST (windows_host_whose_rehearsal_fails_is_never_touched)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = NULL;
+  g_autofree char *scripts = nl_test_data_path ("../../templates/hosts");
+  Fake *fake = NULL;
+  g_autoptr (NlRolloutDriver) driver = NULL;
+  NlRolloutOptions o = fake_options (root, "win-rehearse-fail");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlJournal) j = NULL;
+  g_autofree char *path = g_build_filename (root, "plan.xml", NULL);
+  g_autofree char *plog_path = g_build_filename (root, "guests", "hv01", "hostlog", NULL);
+
+  plan = windows_host_plan (root);
+  {
+    g_autofree char *xml = NULL;
+    g_autoptr (GString) x = NULL;
+    ck_assert (g_file_get_contents (path, &xml, NULL, NULL));
+    x = g_string_new (xml);
+    g_string_replace (x, "<replica enabled='no'/>", "<replica enabled='yes'/>", 0);
+    ck_assert (g_file_set_contents (path, x->str, -1, NULL));
+    g_clear_pointer (&plan, nl_rollout_plan_free);
+    plan = nl_rollout_plan_load (path, &error);
+    ck_assert_msg (plan != NULL, "%s", error ? error->message : "");
+  }
+  fake = windows_host (root, scripts);
+  driver = fake_driver (fake);
+  /* The updates fail: on the replica first, so production is spared. */
+  put (fake, "hv01", "status.update.ps1", "1");
+  put (fake, "hv01", "out.update.ps1", "{\"ok\":false,\"error\":\"0x80240022\"}");
+  j = nl_rollout_run (plan, driver, &o, &error);
+  ck_assert_msg (j != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (j->state, NL_RUN_HALTED);
+  ck_assert_int_eq (((NlHostRecord *) j->hosts->pdata[0])->state, NL_HOST_FAILED);
+  ck_assert_msg (strstr (((NlHostRecord *) j->hosts->pdata[0])->message, "0x80240022") != NULL, "%s",
+                 ((NlHostRecord *) j->hosts->pdata[0])->message);
+  ck_assert_int_eq (nl_journal_find_host (j, "hv01")->state, NL_HOST_PENDING);
+  ck_assert (!g_file_test (plog_path, G_FILE_TEST_EXISTS));
+  g_unsetenv ("NESTLAB_HOSTS_DIR");
+  fake_free (fake);
+}
+END_TEST
+
 static Suite *
 rollout_suite (void)
 {
@@ -2373,6 +2477,8 @@ rollout_suite (void)
   tcase_add_test (tc, plan_hosts_parse_with_policy_and_overrides);
   tcase_add_test (tc, windows_host_window_runs_the_shipped_scripts_in_order);
   tcase_add_test (tc, windows_host_that_cannot_drain_is_not_updated_but_brought_back);
+  tcase_add_test (tc, windows_host_is_rehearsed_on_its_replica_first);
+  tcase_add_test (tc, windows_host_whose_rehearsal_fails_is_never_touched);
   tcase_add_test (tc, host_window_keeps_each_stop_action_when_it_can);
   tcase_add_test (tc, host_window_shuts_down_nested_hypervisors_instead_of_moving_them);
   tcase_add_test (tc, host_window_never_saves_a_guest_that_waits_for_a_reboot);
