@@ -193,7 +193,7 @@ expect "and came back after" \
     test "$(jget "$journal" "guest hv2\/$g_save" up)" -ge "$(jget "$journal" "guest hv2\/$g_save" down)"
 
 # --- Killed while the host is down, then resumed ------------------------------
-plan=$(plan_with_down 25)
+plan=$(plan_with_down 10)
 boot1=$(nl_second_host boot-id)
 "$NESTLAB" rollout run --now --id "hr2-$tag" "$plan" >"$SECOND_SHARED/run2.out" 2>&1 &
 pid=$!
