@@ -149,6 +149,7 @@ typedef struct {
   NlStopAction stop;        /* default: shutdown */
   guint shutdown_timeout;   /* seconds before a shutdown becomes a power-off; default 5m */
   gboolean migrate_back;    /* migrated guests go home after the host is back; default yes */
+  guint parallel;           /* guests stopped, started or migrated at once; default 4 */
 } NlHostPolicy;
 
 /* A guest named in a <host>: its own stop action. */

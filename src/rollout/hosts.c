@@ -492,54 +492,127 @@ stopped_already (Host *h, NlHostGuestRecord *g, GError **error)
   return where == WHERE_HOME && !active;
 }
 
+/* ------------------------------------------------------------------ */
+/* Up to the policy's "parallel" guests at once                         */
+
+/* One guest's libvirt action in a worker thread. Workers only call the
+ * driver (each call opens its own connection); every journal change is
+ * made by the window's own thread, before the workers start and after they
+ * all ended. */
+typedef struct {
+  Host *h;
+  NlHostGuestRecord *g;
+  gboolean (*act) (Host *h, NlHostGuestRecord *g, GError **error);
+  gboolean ok;
+  GError *error;
+} Job;
+
+static void
+job_run (gpointer data, gpointer user_data)
+{
+  Job *job = data;
+  job->ok = job->act (job->h, job->g, &job->error);
+}
+
+static void
+job_free (Job *job)
+{
+  g_clear_error (&job->error);
+  g_free (job);
+}
+
+/* Runs ACT for every guest of GUESTS, PARALLEL at once; the jobs, in the
+ * order of GUESTS, with their results. */
+static GPtrArray *
+run_jobs (Host *h, GPtrArray *guests, gboolean (*act) (Host *, NlHostGuestRecord *, GError **))
+{
+  GPtrArray *jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) job_free);
+  GThreadPool *pool = g_thread_pool_new (job_run, NULL, MAX (h->run->plan->host_policy.parallel, 1),
+                                         FALSE, NULL);
+  for (guint i = 0; i < guests->len; i++)
+    {
+      Job *job = g_new0 (Job, 1);
+      job->h = h;
+      job->g = guests->pdata[i];
+      job->act = act;
+      g_ptr_array_add (jobs, job);
+      g_thread_pool_push (pool, job, NULL);
+    }
+  g_thread_pool_free (pool, FALSE, TRUE);
+  return jobs;
+}
+
+static gboolean
+stop_job (Host *h, NlHostGuestRecord *g, GError **error)
+{
+  run_progress (h->run, "host %s: %s: %s", h->host->name, g->name,
+                g->action == NL_GUEST_SAVE ? "saving"
+                : g->action == NL_GUEST_SHUTDOWN ? "shutting down" : "migrating");
+  return stop_guest (h, g, error) || stopped_already (h, g, NULL);
+}
+
 static gboolean
 drain (Host *h, GError **error)
 {
+  g_autoptr (GPtrArray) todo = g_ptr_array_new ();
+  g_autoptr (GPtrArray) jobs = NULL;
+
   if (h->rec->state < NL_HOST_DRAINING && !hosts_host_state (h, NL_HOST_DRAINING, error))
     return FALSE;
-  for (guint i = 0; i < h->rec->guests->len && h->failure == NULL; i++)
+  for (guint i = 0; i < h->rec->guests->len; i++)
     {
       NlHostGuestRecord *g = h->rec->guests->pdata[i];
       g_autoptr (GError) local = NULL;
-      gboolean done;
 
       if (g->state != NL_HGUEST_FOUND && g->state != NL_HGUEST_PATCHED && g->state != NL_HGUEST_STOPPING)
         continue;
       /* Resumed after the stop was asked for: settle it from libvirt. */
-      done = g->state == NL_HGUEST_STOPPING && stopped_already (h, g, &local);
+      if (g->state == NL_HGUEST_STOPPING && stopped_already (h, g, &local))
+        {
+          if (g->action == NL_GUEST_MIGRATE)
+            {
+              g_free (g->location);
+              g->location = g_strdup (h->peer->name);
+            }
+          g->state = NL_HGUEST_STOPPED;
+          continue;
+        }
       if (local != NULL)
         {
           hosts_fail (h, "draining: %s: %s", g->name, local->message);
-          break;
+          return hosts_save (h, error);
         }
-      if (!done)
+      if (g->state != NL_HGUEST_STOPPING)
         {
-          if (g->state != NL_HGUEST_STOPPING)
-            {
-              g->down_at = g->action == NL_GUEST_MIGRATE ? 0 : hosts_now_s ();
-              if (!hosts_guest_state (h, g, NL_HGUEST_STOPPING, NULL, error))
-                return FALSE;
-            }
-          run_progress (h->run, "host %s: %s: %s", h->host->name, g->name,
-                        g->action == NL_GUEST_SAVE ? "saving"
-                        : g->action == NL_GUEST_SHUTDOWN ? "shutting down" : "migrating");
-          if (!stop_guest (h, g, &local) && !stopped_already (h, g, NULL))
-            {
-              /* It kept running: no downtime to report. */
-              g->down_at = 0;
-              hosts_fail (h, "draining: %s: %s", g->name, local->message);
-              break;
-            }
+          g->down_at = g->action == NL_GUEST_MIGRATE ? 0 : hosts_now_s ();
+          g->state = NL_HGUEST_STOPPING;
+        }
+      g_ptr_array_add (todo, g);
+    }
+  /* Every stop is journalled as asked for before any starts. */
+  if (!hosts_save (h, error))
+    return FALSE;
+  jobs = run_jobs (h, todo, stop_job);
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      Job *job = jobs->pdata[i];
+      NlHostGuestRecord *g = job->g;
+      if (!job->ok)
+        {
+          /* It kept running: no downtime to report; the host is not
+           * patched, and the guests stopped come back. */
+          g->down_at = 0;
+          hosts_fail (h, "draining: %s: %s", g->name, job->error ? job->error->message : "failed");
+          continue;
         }
       if (g->action == NL_GUEST_MIGRATE)
         {
           g_free (g->location);
           g->location = g_strdup (h->peer->name);
         }
-      if (!hosts_guest_state (h, g, NL_HGUEST_STOPPED, NULL, error))
-        return FALSE;
+      g->state = NL_HGUEST_STOPPED;
     }
-  return TRUE;
+  return hosts_save (h, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -875,9 +948,76 @@ start_guest (Host *h, NlHostGuestRecord *g, GError **error)
 }
 
 static gboolean
+start_job (Host *h, NlHostGuestRecord *g, GError **error)
+{
+  gboolean ok;
+
+  run_progress (h->run, "host %s: %s: %s", h->host->name, g->name,
+                g->action == NL_GUEST_MIGRATE ? (g->migrate_back ? "migrating back" : "staying on the peer")
+                : g->action == NL_GUEST_SAVE ? "resuming" : "starting");
+  ok = start_guest (h, g, error);
+  if (!ok)
+    {
+      g_prefix_error (error, "bringing it back: ");
+      return FALSE;
+    }
+  /* Its downtime ends when its agent answers: waited for here, side by
+   * side with the others, not when its turn to be verified comes. Only
+   * this worker touches G until all have ended. */
+  if (g->agent && g->action != NL_GUEST_MIGRATE && g->up_at == 0)
+    {
+      Agent a;
+      if (hosts_agent_open (&a, h->drv, g->name, h->run->plan->agent_timeout, NULL))
+        {
+          g->up_at = hosts_now_s ();
+          hosts_agent_close (&a);
+        }
+    }
+  return TRUE;
+}
+
+static gboolean
 restore (Host *h, GError **error)
 {
+  g_autoptr (GPtrArray) todo = g_ptr_array_new ();
+  g_autoptr (GPtrArray) jobs = NULL;
+
   if (h->rec->state != NL_HOST_RESTORING && !hosts_host_state (h, NL_HOST_RESTORING, error))
+    return FALSE;
+  /* Every guest down starts at once (up to "parallel"), journalled as
+   * asked for first; then each is verified in turn, by which time their
+   * boots have run side by side. */
+  for (guint i = 0; i < h->rec->guests->len; i++)
+    {
+      NlHostGuestRecord *g = h->rec->guests->pdata[i];
+      if (g->state != NL_HGUEST_STOPPING && g->state != NL_HGUEST_STOPPED && g->state != NL_HGUEST_STARTING)
+        continue;
+      g->state = NL_HGUEST_STARTING;
+      g_ptr_array_add (todo, g);
+    }
+  if (!hosts_save (h, error))
+    return FALSE;
+  jobs = run_jobs (h, todo, start_job);
+  for (guint i = 0; i < jobs->len; i++)
+    {
+      Job *job = jobs->pdata[i];
+      NlHostGuestRecord *g = job->g;
+      if (!job->ok)
+        {
+          g->state = NL_HGUEST_FAILED;
+          g_free (g->message);
+          g->message = g_strdup (job->error ? job->error->message : "could not be brought back");
+          run_progress (h->run, "host %s: %s: failed: %s", h->host->name, g->name, g->message);
+          continue;
+        }
+      if (g->action == NL_GUEST_MIGRATE && g->migrate_back)
+        {
+          g_free (g->location);
+          g->location = g_strdup (h->host->name);
+        }
+      g->state = NL_HGUEST_VERIFYING;
+    }
+  if (!hosts_save (h, error))
     return FALSE;
   for (guint i = 0; i < h->rec->guests->len; i++)
     {
@@ -885,30 +1025,6 @@ restore (Host *h, GError **error)
       g_autoptr (GError) local = NULL;
       NlRolloutDriver *where = h->drv;
 
-      if (g->state == NL_HGUEST_STOPPING || g->state == NL_HGUEST_STOPPED || g->state == NL_HGUEST_STARTING)
-        {
-          if (g->state != NL_HGUEST_STARTING && !hosts_guest_state (h, g, NL_HGUEST_STARTING, NULL, error))
-            return FALSE;
-          run_progress (h->run, "host %s: %s: %s", h->host->name, g->name,
-                        g->action == NL_GUEST_MIGRATE ? (g->migrate_back ? "migrating back" : "staying on the peer")
-                        : g->action == NL_GUEST_SAVE ? "resuming" : "starting");
-          if (!start_guest (h, g, &local))
-            {
-              g_prefix_error (&local, "bringing it back: ");
-              if (!hosts_guest_state (h, g, NL_HGUEST_FAILED, local->message, error))
-                return FALSE;
-              continue;
-            }
-          if (g->action == NL_GUEST_MIGRATE && g->migrate_back)
-            {
-              g_free (g->location);
-              g->location = g_strdup (h->host->name);
-            }
-          if (!hosts_guest_state (h, g, NL_HGUEST_VERIFYING, NULL, error))
-            return FALSE;
-        }
-      else if (g->state == NL_HGUEST_FOUND || g->state == NL_HGUEST_PATCHED)
-        continue;  /* never stopped: the window failed before its turn */
       if (g->state != NL_HGUEST_VERIFYING)
         continue;
       if (g_strcmp0 (g->location, h->host->name) != 0)

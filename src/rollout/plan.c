@@ -770,6 +770,7 @@ build_plan (Ctx *ctx, xmlNodePtr root)
   plan->host_policy.stop = NL_STOP_SHUTDOWN;
   plan->host_policy.shutdown_timeout = 300;
   plan->host_policy.migrate_back = TRUE;
+  plan->host_policy.parallel = 4;
   plan->health = g_ptr_array_new_with_free_func ((GDestroyNotify) health_free);
   plan->rings = g_ptr_array_new_with_free_func ((GDestroyNotify) ring_free);
   plan->windows = g_ptr_array_new_with_free_func ((GDestroyNotify) window_free);
@@ -794,6 +795,11 @@ build_plan (Ctx *ctx, xmlNodePtr root)
         {
           plan->host_policy.stop = attr_stop (ctx, c, "host-policy", NL_STOP_SHUTDOWN);
           plan->host_policy.migrate_back = attr_yes (c, "migrate-back", TRUE);
+          {
+            g_autofree char *parallel = attr (c, "parallel");
+            if (parallel)
+              plan->host_policy.parallel = (guint) CLAMP (g_ascii_strtoull (parallel, NULL, 10), 1, 64);
+          }
           attr_duration (ctx, c, "shutdown-timeout", 300, &plan->host_policy.shutdown_timeout);
           if (plan->host_policy.shutdown_timeout == 0)
             DIAG (ctx, c, "host-policy: shutdown-timeout must be more than 0");

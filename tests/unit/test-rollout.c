@@ -1489,7 +1489,7 @@ static char *
 planned (const NlGuestFacts *facts, guint n, gboolean migrate_back)
 {
   NlHostTarget host = { .name = "hv1", .uri = "qemu+tcp://10.254.77.2/system", .peer = "hv2" };
-  NlHostPolicy policy = { NL_STOP_SHUTDOWN, 300, migrate_back };
+  NlHostPolicy policy = { NL_STOP_SHUTDOWN, 300, migrate_back, 4 };
   g_autoptr (GPtrArray) plans = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_plan_free);
   g_autoptr (GPtrArray) lines = NULL;
 
@@ -1539,7 +1539,7 @@ START_TEST (host_window_never_saves_a_guest_that_waits_for_a_reboot)
 {
   const NlGuestFacts facts[] = { { "app", TRUE, FALSE, NL_STOP_SAVE, PATCHES (one_reboot) } };
   NlHostTarget host = { .name = "hv1", .uri = "qemu:///system" };
-  NlHostPolicy policy = { NL_STOP_SAVE, 300, TRUE };
+  NlHostPolicy policy = { NL_STOP_SAVE, 300, TRUE, 4 };
   g_autoptr (NlHostPlan) hp = nl_rollout_host_plan (&host, &policy, facts, 1);
   const NlGuestPlan *g = hp->guests->pdata[0];
 
