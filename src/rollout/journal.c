@@ -265,7 +265,10 @@ journal_to_data (NlJournal *j, gsize *length)
   for (guint i = 0; i < j->targets->len; i++)
     {
       NlTargetRecord *r = j->targets->pdata[i];
-      g_autofree char *group = g_strdup_printf ("target %s", r->key);
+      /* '[' and ']' (libvirt allows them in a domain name) cannot be in a
+       * group name: %-escaped, '/' kept so the key stays readable. */
+      g_autofree char *key = g_uri_escape_string (r->key, "/", TRUE);
+      g_autofree char *group = g_strdup_printf ("target %s", key);
       g_key_file_set_string (kf, group, "pass", nl_rollout_pass_to_string (r->pass));
       g_key_file_set_string (kf, group, "ring", r->ring);
       g_key_file_set_string (kf, group, "name", r->name);
@@ -504,7 +507,7 @@ nl_journal_load (const char *root, const char *id, GError **error)
           NlTargetRecord *r = g_new0 (NlTargetRecord, 1);
           g_autofree char *st = g_key_file_get_string (kf, g, "state", NULL);
           g_autofree char *pass = g_key_file_get_string (kf, g, "pass", NULL);
-          r->key = g_strdup (g + strlen ("target "));
+          r->key = g_uri_unescape_string (g + strlen ("target "), NULL);
           r->pass = nl_rollout_pass_from_string (pass);
           r->ring = g_key_file_get_string (kf, g, "ring", NULL);
           r->name = g_key_file_get_string (kf, g, "name", NULL);
@@ -520,7 +523,7 @@ nl_journal_load (const char *root, const char *id, GError **error)
           r->message = g_key_file_get_string (kf, g, "message", NULL);
           r->started = g_key_file_get_int64 (kf, g, "started", NULL);
           r->finished = g_key_file_get_int64 (kf, g, "finished", NULL);
-          if ((int) r->pass < 0 || r->ring == NULL || r->name == NULL || (int) r->state < 0)
+          if (r->key == NULL || (int) r->pass < 0 || r->ring == NULL || r->name == NULL || (int) r->state < 0)
             {
               target_record_free (r);
               g_set_error (error, NL_ERROR, NL_ERROR_INVALID, "%s: damaged entry [%s]", path, g);

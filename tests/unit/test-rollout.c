@@ -468,6 +468,8 @@ START_TEST (journal_round_trips_and_replaces_atomically)
   ck_assert_msg (j != NULL, "%s", error ? error->message : "");
   r = add_target (j, "now", "canary", "web01");
   add_target (j, "now", "broad", "web02");
+  /* libvirt allows '[' and ']' in a domain name; a key file group not. */
+  add_target (j, "now", "broad", "web[3] %41");
   j->passed = g_strsplit ("KB1,KB2", ",", -1);
   ck_assert (nl_journal_transition (j, r, NL_TARGET_PRECHECKED, NULL, &error));
   ck_assert (nl_journal_transition (j, r, NL_TARGET_CHECKPOINTED, NULL, &error));
@@ -485,7 +487,9 @@ START_TEST (journal_round_trips_and_replaces_atomically)
 
   back = nl_journal_load (root, "run-1", &error);
   ck_assert_msg (back != NULL, "%s", error ? error->message : "");
-  ck_assert_uint_eq (back->targets->len, 2);
+  ck_assert_uint_eq (back->targets->len, 3);
+  ck_assert_ptr_nonnull (nl_journal_find_target (back, "now/broad/web[3] %41"));
+  ck_assert_str_eq (nl_journal_find_target (back, "now/broad/web[3] %41")->name, "web[3] %41");
   b = nl_journal_find_target (back, "now/canary/web01");
   ck_assert_ptr_nonnull (b);
   ck_assert_int_eq (b->state, NL_TARGET_INSTALLING);
