@@ -408,6 +408,8 @@ typedef struct {
   char *location;           /* the host it is on now (its own, or the peer) */
   char **installed;         /* patch ids installed by this run */
   gboolean agent;           /* its agent answered when the window started */
+  gboolean nested;          /* a nested hypervisor (its memory is never snapshotted) */
+  char *checkpoint;         /* its restore point before its patches; NULL: none (taken or not) */
   char *boot_id;            /* the guest's boot id when last seen (agent); NULL unknown */
   guint reboots;            /* new boots seen since the window started */
   gint64 down_at, up_at;    /* unix seconds: its service stopped, and came back (0: not yet) */

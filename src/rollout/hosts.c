@@ -383,6 +383,7 @@ prepare (Host *h, GError **error)
       g->installed = g_new0 (char *, 1);
       g->boot_id = g_strdup (survey->guests[i].boot_id);
       g->agent = survey->guests[i].agent;
+      g->nested = survey->guests[i].nested;
       g_ptr_array_add (rec->guests, g);
       run_progress (h->run, "host %s: %s: %s%s%s", h->host->name, g->name,
                     nl_guest_action_to_string (g->action), g->reason ? " (" : "",
@@ -393,6 +394,63 @@ prepare (Host *h, GError **error)
   if (!hosts_host_state (h, NL_HOST_PREPARING, error))
     return FALSE;
   return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Restore points: a guest's patches, as a ring target's, can be undone  */
+
+/* Takes G's restore point before its patches go in (journalled first, so
+ * a resume knows it may exist). A nested hypervisor gets none: KVM does
+ * not support saving the memory of one that runs guests of its own. */
+static gboolean
+take_restore_point (Host *h, NlHostGuestRecord *g, Agent *a, GError **error)
+{
+  if (g->nested || g->checkpoint != NULL)
+    return TRUE;
+  g->checkpoint = g_strdup_printf ("nl-%s", h->run->journal->id);
+  if (!hosts_save (h, error))
+    return FALSE;
+  run_progress (h->run, "host %s: %s: restore point %s", h->host->name, g->name, g->checkpoint);
+  return a->drv->ops->checkpoint (a->handle, g->checkpoint, error);
+}
+
+/* Back to the restore point after WHY: TRUE when G is as it was. */
+static gboolean
+roll_back (Host *h, NlHostGuestRecord *g, Agent *a, const char *why)
+{
+  g_autoptr (GError) local = NULL;
+  if (g->checkpoint == NULL)
+    return FALSE;
+  run_progress (h->run, "host %s: %s: %s: rolling back to %s", h->host->name, g->name, why,
+                g->checkpoint);
+  if (!a->drv->ops->revert (a->handle, g->checkpoint, &local)
+      || !a->drv->ops->ping (a->handle, h->run->plan->agent_timeout, &local))
+    {
+      run_progress (h->run, "host %s: %s: rollback failed: %s", h->host->name, g->name, local->message);
+      return FALSE;
+    }
+  /* The revert undid this run's installs; the restore point served. */
+  g_strfreev (g->installed);
+  g->installed = g_new0 (char *, 1);
+  a->drv->ops->drop_checkpoint (a->handle, g->checkpoint, NULL);
+  g_clear_pointer (&g->checkpoint, g_free);
+  return TRUE;
+}
+
+/* Drops G's restore point: it is patched and healthy, or rolled back. */
+static void
+drop_restore_point (Host *h, NlHostGuestRecord *g, NlRolloutDriver *drv)
+{
+  gpointer handle;
+  if (g->checkpoint == NULL)
+    return;
+  handle = drv->ops->open (drv->data, g->name, NULL);
+  if (handle != NULL)
+    {
+      drv->ops->drop_checkpoint (handle, g->checkpoint, NULL);
+      drv->ops->close (handle);
+    }
+  g_clear_pointer (&g->checkpoint, g_free);
 }
 
 /* The patches of guests that will be shut down go in now, their reboot
@@ -411,11 +469,15 @@ install_before (Host *h, GError **error)
       if (g->state != NL_HGUEST_FOUND || g->before == NULL || g->before[0] == NULL)
         continue;
       if (!hosts_agent_open (&a, h->drv, g->name, h->run->plan->agent_timeout, &local)
-          || !install (h, g, &a, g->before, &local))
+          || !take_restore_point (h, g, &a, &local) || !install (h, g, &a, g->before, &local))
         {
-          hosts_agent_close (&a);
+          gboolean undone;
           g_prefix_error (&local, "before the window: ");
           run_progress (h->run, "host %s: %s: %s", h->host->name, g->name, local->message);
+          undone = a.handle != NULL && roll_back (h, g, &a, "its install failed");
+          hosts_agent_close (&a);
+          if (undone)
+            g_prefix_error (&local, "rolled back: ");
           if (!hosts_guest_state (h, g, NL_HGUEST_FOUND, local->message, error))
             return FALSE;
           continue;
@@ -527,8 +589,14 @@ static GPtrArray *
 run_jobs (Host *h, GPtrArray *guests, gboolean (*act) (Host *, NlHostGuestRecord *, GError **))
 {
   GPtrArray *jobs = g_ptr_array_new_with_free_func ((GDestroyNotify) job_free);
-  GThreadPool *pool = g_thread_pool_new (job_run, NULL, MAX (h->run->plan->host_policy.parallel, 1),
-                                         FALSE, NULL);
+  GThreadPool *pool;
+
+  if (guests->len == 0)
+    return jobs;
+  /* Threads of its own that end with it: nothing lingers in GLib's shared
+   * pool once the window goes on. */
+  pool = g_thread_pool_new (job_run, NULL, CLAMP (h->run->plan->host_policy.parallel, 1, guests->len),
+                            TRUE, NULL);
   for (guint i = 0; i < guests->len; i++)
     {
       Job *job = g_new0 (Job, 1);
@@ -831,6 +899,15 @@ health (Host *h, NlHostGuestRecord *g, Agent *a, GError **error)
 /* After it is back: the patches that waited for a boot of its own (with
  * that reboot), every patch confirmed by its check, the health checks. */
 static gboolean
+all_installed (NlHostGuestRecord *g, char **ids)
+{
+  for (guint i = 0; ids && ids[i]; i++)
+    if (!g->installed || !g_strv_contains ((const char *const *) g->installed, ids[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
 verify_guest (Host *h, NlHostGuestRecord *g, NlRolloutDriver *drv, GError **error)
 {
   const NlRolloutPlan *plan = h->run->plan;
@@ -864,6 +941,9 @@ verify_guest (Host *h, NlHostGuestRecord *g, NlRolloutDriver *drv, GError **erro
     g->reboots = 1;
   if (g->action != NL_GUEST_MIGRATE && g->up_at == 0)
     g->up_at = hosts_now_s ();
+  if (g->after != NULL && g->after[0] != NULL && !all_installed (g, g->after)
+      && !take_restore_point (h, g, &a, error))
+    goto fail;
   if (!install (h, g, &a, g->after, error))
     goto fail;
   for (guint i = 0; g->after && g->after[i]; i++)
@@ -912,6 +992,9 @@ verify_guest (Host *h, NlHostGuestRecord *g, NlRolloutDriver *drv, GError **erro
   hosts_agent_close (&a);
   return TRUE;
 fail:
+  /* Like a ring's machine: back to how it was before its patches. */
+  if (error && *error && roll_back (h, g, &a, (*error)->message))
+    g_prefix_error (error, "rolled back: ");
   hosts_agent_close (&a);
   return FALSE;
 }
@@ -921,10 +1004,7 @@ fail:
 static gboolean
 all_before_installed (Host *h, NlHostGuestRecord *g)
 {
-  for (guint i = 0; g->before && g->before[i]; i++)
-    if (!g->installed || !g_strv_contains ((const char *const *) g->installed, g->before[i]))
-      return FALSE;
-  return TRUE;
+  return all_installed (g, g->before);
 }
 
 static gboolean
@@ -1045,6 +1125,7 @@ restore (Host *h, GError **error)
           run_progress (h->run, "host %s: %s: %s", h->host->name, g->name, msg);
           continue;
         }
+      drop_restore_point (h, g, where);
       if (!hosts_guest_state (h, g, NL_HGUEST_DONE, "back", error))
         return FALSE;
       run_progress (h->run, "host %s: %s: back (%u reboot%s)", h->host->name, g->name, g->reboots,

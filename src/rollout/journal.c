@@ -60,6 +60,7 @@ nl_host_guest_record_free (NlHostGuestRecord *r)
   g_free (r->location);
   g_strfreev (r->installed);
   g_free (r->boot_id);
+  g_free (r->checkpoint);
   g_free (r->message);
   g_free (r);
 }
@@ -223,6 +224,8 @@ host_to_keyfile (GKeyFile *kf, const NlHostRecord *h)
       set_str (kf, gg, "location", g->location);
       set_strv (kf, gg, "installed", g->installed);
       g_key_file_set_boolean (kf, gg, "agent", g->agent);
+      g_key_file_set_boolean (kf, gg, "nested", g->nested);
+      set_str (kf, gg, "checkpoint", g->checkpoint);
       set_str (kf, gg, "boot-id", g->boot_id);
       g_key_file_set_uint64 (kf, gg, "reboots", g->reboots);
       g_key_file_set_int64 (kf, gg, "down", g->down_at);
@@ -435,6 +438,8 @@ host_from_keyfile (GKeyFile *kf, const char *g, NlJournal *j, const char *path, 
       r->location = g_key_file_get_string (kf, gg, "location", NULL);
       r->installed = get_strv (kf, gg, "installed");
       r->agent = g_key_file_get_boolean (kf, gg, "agent", NULL);
+      r->nested = g_key_file_get_boolean (kf, gg, "nested", NULL);
+      r->checkpoint = g_key_file_get_string (kf, gg, "checkpoint", NULL);
       r->boot_id = g_key_file_get_string (kf, gg, "boot-id", NULL);
       r->reboots = g_key_file_get_uint64 (kf, gg, "reboots", NULL);
       r->down_at = g_key_file_get_int64 (kf, gg, "down", NULL);

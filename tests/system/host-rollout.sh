@@ -173,6 +173,11 @@ for g in "$g_save" "$g_shut" "$g_move"; do
     h2_wait_agent "$g"
 done
 expect "the off guest stayed off" sh -c "virsh -q -c '$H2' domstate '$g_off' | grep -qx 'shut off'"
+for g in "$g_save" "$g_shut" "$g_move"; do
+    expect "$g's restore point from before its patches is gone (it is patched and healthy)" \
+        test -z "$(virsh -q -c "$H2" snapshot-list "$g" --name 2>&1)"
+done
+expect "a restore point was taken before the held patches" grep -q "$g_shut: restore point nl-hr1-$tag" "$SECOND_SHARED/run1.out"
 expect "the saved guest resumed: same boot, its /run mark kept" \
     test "$(boots "$g_save")/$(h2_sh "$g_save" 'cat /run/nestlab-mark')" = "1/before"
 expect "the shut-down guest booted once: the host's reboot was its reboot" test "$(boots "$g_shut")" = 2

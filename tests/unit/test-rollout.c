@@ -596,6 +596,7 @@ typedef struct {
   char *dir;
   gint starts;
   gint waits;
+  gint calls;     /* every call of a host window's (NL_FAKE_CRASH "call:N") */
 } Fake;
 
 typedef struct {
@@ -741,6 +742,40 @@ fake_crash_point (const char *kind)
   return 0;
 }
 
+/* A machine's boot id is its file "boots" counted: "boot-N". */
+static guint
+fake_boots (FakeHandle *h)
+{
+  g_autofree char *path = g_build_filename (h->dir, "boots", NULL);
+  g_autofree char *text = NULL;
+  return g_file_get_contents (path, &text, NULL, NULL) ? (guint) atoi (text) : 1;
+}
+
+static void
+fake_boot (const char *dir)
+{
+  g_autofree char *path = g_build_filename (dir, "boots", NULL);
+  g_autofree char *text = NULL;
+  g_autofree char *next = NULL;
+  guint n = g_file_get_contents (path, &text, NULL, NULL) ? (guint) atoi (text) : 1;
+  next = g_strdup_printf ("%u", n + 1);
+  ck_assert (g_file_set_contents (path, next, -1, NULL));
+}
+
+static gboolean
+fake_boot_id (FakeHandle *h, gint64 *pid)
+{
+  g_autofree char *pidfile = NULL;
+  g_autofree char *outfile = NULL;
+  g_autofree char *id = g_strdup_printf ("boot-%u\n", fake_boots (h));
+  *pid = g_atomic_int_add (&fake_pid_counter, 1);
+  pidfile = g_strdup_printf ("%s/pids/%" G_GINT64_FORMAT, h->dir, *pid);
+  outfile = g_strdup_printf ("%s.out", pidfile);
+  ck_assert (g_file_set_contents (pidfile, "0", -1, NULL));
+  ck_assert (g_file_set_contents (outfile, id, -1, NULL));
+  return TRUE;
+}
+
 /* A Windows host of a lab: each PowerShell run is logged to "hostlog"
  * (its arguments after powershell.exe); a script's output is the file
  * out.SCRIPT of the machine (default {"ok":true}), its exit status
@@ -782,6 +817,15 @@ fake_powershell (FakeHandle *h, const char *const *argv, gint64 *pid)
   return TRUE;
 }
 
+/* NL_FAKE_CRASH "call:N": the process dies at the N-th call a host
+ * window makes of the fake (host, guest and agent calls alike). */
+static void
+fake_call (Fake *fake)
+{
+  if (fake_crash_point ("call") == g_atomic_int_add (&fake->calls, 1) + 1)
+    die ();
+}
+
 static gboolean
 fake_exec_start (gpointer handle, const char *const *argv, gint64 *pid, GError **error)
 {
@@ -790,8 +834,11 @@ fake_exec_start (gpointer handle, const char *const *argv, gint64 *pid, GError *
   g_autofree char *pidfile = NULL;
   int status = 0;
 
+  fake_call (h->fake);
   if (g_str_has_suffix (argv[0], "\\powershell.exe"))
     return fake_powershell (h, argv, pid);
+  if (g_str_equal (argv[0], "/bin/cat") && g_strcmp0 (argv[1], "/proc/sys/kernel/random/boot_id") == 0)
+    return fake_boot_id (h, pid);
   ck_assert_str_eq (argv[0], "/fake");
   /* NL_FAKE_LOST "start:N": libvirtd goes away before the N-th install. */
   if (g_str_equal (argv[1], "append") && g_getenv ("NL_FAKE_LOST") != NULL
@@ -856,6 +903,7 @@ fake_reboot (gpointer handle, guint timeout, GError **error)
   g_autofree char *text = fake_read (h->dir);
   g_autofree char *next = g_strdup_printf ("%sREBOOT\n", text);
   fake_write (h->dir, next);
+  fake_boot (h->dir);
   return TRUE;
 }
 
@@ -930,6 +978,97 @@ fake_replica_discard (gpointer data, const char *run_id, GError **error)
   return TRUE;
 }
 
+/* The fake as a host: every machine of it is its guest. A guest is off
+ * while its folder holds "off", saved while it holds "saved"; "nested"
+ * marks a nested hypervisor. A start from off is a new boot. */
+static const NlRolloutDriverOps fake_ops;
+
+static NlRolloutDriver *
+fake_for_host (gpointer data, const char *uri, GError **error)
+{
+  NlRolloutDriver *d = g_new0 (NlRolloutDriver, 1);
+  d->ops = &fake_ops;
+  d->data = data;
+  return d;
+}
+
+static char *
+fake_host_uuid (gpointer data, GError **error)
+{
+  fake_call (data);
+  return g_strdup ("fake-host");
+}
+
+static gboolean
+fake_has (Fake *fake, const char *name, const char *file)
+{
+  g_autofree char *path = g_build_filename (fake->dir, "guests", name, file, NULL);
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+static void
+fake_mark (Fake *fake, const char *name, const char *file, gboolean on)
+{
+  g_autofree char *path = g_build_filename (fake->dir, "guests", name, file, NULL);
+  if (on)
+    ck_assert (g_file_set_contents (path, "", -1, NULL));
+  else
+    g_unlink (path);
+}
+
+static GPtrArray *
+fake_host_guests (gpointer data, GError **error)
+{
+  Fake *fake = data;
+  g_autofree char *dir = g_build_filename (fake->dir, "guests", NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, error);
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) nl_host_guest_info_free);
+  const char *e;
+  while (d && (e = g_dir_read_name (d)) != NULL)
+    {
+      NlHostGuestInfo *info = g_new0 (NlHostGuestInfo, 1);
+      info->name = g_strdup (e);
+      info->active = !fake_has (fake, e, "off");
+      info->saved = fake_has (fake, e, "saved");
+      info->nested = fake_has (fake, e, "nested");
+      info->persistent = TRUE;
+      g_ptr_array_add (out, info);
+    }
+  return out;
+}
+
+static gboolean
+fake_guest_save (gpointer data, const char *name, GError **error)
+{
+  fake_call (data);
+  fake_mark (data, name, "off", TRUE);
+  fake_mark (data, name, "saved", TRUE);
+  return TRUE;
+}
+
+static gboolean
+fake_guest_shutdown (gpointer data, const char *name, guint timeout, GError **error)
+{
+  fake_call (data);
+  fake_mark (data, name, "off", TRUE);
+  return TRUE;
+}
+
+static gboolean
+fake_guest_start (gpointer data, const char *name, GError **error)
+{
+  Fake *fake = data;
+  g_autofree char *dir = g_build_filename (fake->dir, "guests", name, NULL);
+  fake_call (fake);
+  if (!fake_has (fake, name, "off"))
+    return TRUE;
+  if (!fake_has (fake, name, "saved"))
+    fake_boot (dir);
+  fake_mark (fake, name, "saved", FALSE);
+  fake_mark (fake, name, "off", FALSE);
+  return TRUE;
+}
+
 /* Files written into a machine land in its files/ folder by base name. */
 static gboolean
 fake_file_write (gpointer handle, const char *path, const void *data, gsize len, GError **error)
@@ -948,7 +1087,9 @@ static const NlRolloutDriverOps fake_ops = {
   .exec_start = fake_exec_start, .exec_wait = fake_exec_wait, .reboot = fake_reboot,
   .record_patches = fake_record, .resolve = fake_resolve,
   .replica_create = fake_replica_create, .replica_discard = fake_replica_discard,
-  .file_write = fake_file_write,
+  .for_host = fake_for_host, .host_uuid = fake_host_uuid, .host_guests = fake_host_guests,
+  .guest_save = fake_guest_save, .guest_shutdown = fake_guest_shutdown,
+  .guest_start = fake_guest_start, .file_write = fake_file_write,
 };
 
 static Fake *
@@ -2463,6 +2604,186 @@ START_TEST (windows_host_whose_rehearsal_fails_is_never_touched)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* A libvirt host's window on the scripted driver: restore points        */
+
+/* A host window plan: PATCHES, HEALTH, every guest shut down; the host's
+ * boot id is ROOT/host-boot, its reboot writes a new one. */
+static NlRolloutPlan *
+host_window_plan (const char *root, const char *patches, const char *health)
+{
+  g_autofree char *path = g_build_filename (root, "plan.xml", NULL);
+  g_autofree char *boot = g_build_filename (root, "host-boot", NULL);
+  g_autofree char *xml = g_strdup_printf (
+    "<rollout name='hw' agent-timeout='5s'>\n%s\n"
+    "  <targets><host name='hv' uri='test:///fake' boot-timeout='20s'>\n"
+    "    <reboot><arg>/bin/sh</arg><arg>-c</arg><arg>echo boot-2 > %s</arg></reboot>\n"
+    "    <boot-id><arg>/bin/cat</arg><arg>%s</arg></boot-id>\n"
+    "  </host></targets>\n%s\n"
+    "  <host-policy stop='shutdown'/>\n"
+    "  <replica enabled='no'/>\n"
+    "</rollout>\n", patches, boot, boot, health ? health : "");
+  g_autoptr (GError) error = NULL;
+  NlRolloutPlan *plan;
+  ck_assert (g_file_set_contents (boot, "boot-1\n", -1, NULL));
+  ck_assert (g_file_set_contents (path, xml, -1, NULL));
+  plan = nl_rollout_plan_load (path, &error);
+  ck_assert_msg (plan != NULL, "%s", error ? error->message : "");
+  return plan;
+}
+
+static gboolean
+no_restore_point_left (Fake *fake, const char *name)
+{
+  g_autofree char *dir = g_build_filename (fake->dir, "guests", name, NULL);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *e;
+  while (d && (e = g_dir_read_name (d)) != NULL)
+    if (g_str_has_prefix (e, "data."))
+      return FALSE;
+  return TRUE;
+}
+
+START_TEST (host_guest_whose_held_install_fails_is_rolled_back_and_still_comes_back)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = host_window_plan (root,
+    "<patch id='KB1' severity='important' reboot='yes'>"
+    "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>KB1</arg><arg>fail-on</arg><arg>g1</arg></install>"
+    "<check os='linux'><arg>/fake</arg><arg>has</arg><arg>KB1</arg></check></patch>", NULL);
+  Fake *fake = fake_new (root);
+  g_autoptr (NlRolloutDriver) driver = NULL;
+  NlRolloutOptions o = fake_options (root, "hw-held");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlJournal) j = NULL;
+  g_autofree char *d1 = NULL;
+  g_autofree char *d2 = NULL;
+  NlHostGuestRecord *g1, *g2;
+
+  fake_guest_new (fake, "g1", "base\n");
+  fake_guest_new (fake, "g2", "base\n");
+  driver = fake_driver (fake);
+  j = nl_rollout_run (plan, driver, &o, &error);
+  ck_assert_msg (j != NULL, "%s", error ? error->message : "");
+  ck_assert_int_eq (nl_journal_find_host (j, "hv")->state, NL_HOST_DONE);
+  g1 = host_guest (j, "hv", "g1");
+  g2 = host_guest (j, "hv", "g2");
+  /* g1's install wrote its line, then failed: reverted, still stopped and
+   * brought back with the host, reported failed. */
+  ck_assert_int_eq (g1->state, NL_HGUEST_FAILED);
+  ck_assert_msg (strstr (g1->message, "rolled back") != NULL, "%s", g1->message);
+  d1 = fake_data_of (fake, "g1");
+  ck_assert_str_eq (d1, "base\n");
+  ck_assert (!fake_has (fake, "g1", "off"));
+  /* g2 got its patch before the host went down, its reboot held: its cold
+   * boot after the host's was its only one. */
+  ck_assert_int_eq (g2->state, NL_HGUEST_DONE);
+  ck_assert_int_eq (g2->reboots, 1);
+  d2 = fake_data_of (fake, "g2");
+  ck_assert_str_eq (d2, "base\nKB1\n");
+  ck_assert (no_restore_point_left (fake, "g1") && no_restore_point_left (fake, "g2"));
+  ck_assert_ptr_null (g1->checkpoint);
+  ck_assert_ptr_null (g2->checkpoint);
+  fake_free (fake);
+}
+END_TEST
+
+START_TEST (host_guest_that_fails_its_health_after_the_window_is_rolled_back)
+{
+  g_autoptr (NlTestDir) root = temp_root ();
+  g_autoptr (NlRolloutPlan) plan = host_window_plan (root,
+    "<patch id='KB2' severity='important' reboot='yes'>"
+    "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>BROKEN</arg></install></patch>",
+    "<health name='healthy'><command os='linux'><arg>/fake</arg><arg>healthy</arg></command></health>");
+  Fake *fake = fake_new (root);
+  g_autoptr (NlRolloutDriver) driver = NULL;
+  NlRolloutOptions o = fake_options (root, "hw-health");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlJournal) j = NULL;
+  g_autofree char *d1 = NULL;
+  NlHostGuestRecord *g1;
+
+  fake_guest_new (fake, "g1", "base\n");
+  driver = fake_driver (fake);
+  j = nl_rollout_run (plan, driver, &o, &error);
+  ck_assert_msg (j != NULL, "%s", error ? error->message : "");
+  g1 = host_guest (j, "hv", "g1");
+  ck_assert_int_eq (g1->state, NL_HGUEST_FAILED);
+  ck_assert_msg (strstr (g1->message, "rolled back: health check 'healthy' failed") != NULL, "%s",
+                 g1->message);
+  d1 = fake_data_of (fake, "g1");
+  ck_assert_str_eq (d1, "base\n");
+  ck_assert (no_restore_point_left (fake, "g1"));
+  fake_free (fake);
+}
+END_TEST
+
+START_TEST (host_window_resumed_after_every_step_ends_the_same)
+{
+  /* Killed (in a child) at the n-th call it makes of the machines, for
+   * every n until a run ends before its kill point, then resumed: the same
+   * end state every time. */
+  gboolean finished = FALSE;
+  for (guint kill_at = 1; !finished; kill_at++)
+    {
+      g_autoptr (NlTestDir) root = temp_root ();
+      g_autoptr (NlRolloutPlan) plan = host_window_plan (root,
+        "<patch id='KB1' severity='important' reboot='yes'>"
+        "<install os='linux'><arg>/fake</arg><arg>append</arg><arg>KB1</arg></install>"
+        "<check os='linux'><arg>/fake</arg><arg>has</arg><arg>KB1</arg></check></patch>", NULL);
+      Fake *fake = fake_new (root);
+      g_autoptr (NlRolloutDriver) driver = NULL;
+      g_autoptr (NlJournal) j = NULL;
+      g_autoptr (GError) error = NULL;
+      g_autofree char *id = g_strdup_printf ("hw-kill-%u", kill_at);
+      NlRolloutOptions o = fake_options (root, id);
+      int status = 0;
+      pid_t pid;
+
+      fake_guest_new (fake, "g1", "base\n");
+      fake_guest_new (fake, "g2", "base\n");
+      driver = fake_driver (fake);
+      pid = fork ();
+      if (pid == 0)
+        {
+          g_autofree char *n = g_strdup_printf ("call:%u", kill_at);
+          g_setenv ("NL_FAKE_CRASH", n, TRUE);
+          nl_rollout_run (plan, driver, &o, NULL);
+          _exit (0);
+        }
+      ck_assert (waitpid (pid, &status, 0) == pid);
+      /* The last round is the one whose run ended before its kill point. */
+      finished = !WIFSIGNALED (status);
+      ck_assert_msg (kill_at < 200, "the window never ends");
+      /* The resume in a child of its own too: a process that forks must
+       * not have run GLib's thread pools (a child would wait forever on
+       * threads it does not have). */
+      pid = fork ();
+      if (pid == 0)
+        {
+          g_autoptr (NlJournal) r = nl_rollout_resume (id, driver, &o, &error);
+          /* The run finished before the kill point: nothing to resume. */
+          _exit (r != NULL || g_error_matches (error, NL_ERROR, NL_ERROR_CONFLICT) ? 0 : 1);
+        }
+      ck_assert (waitpid (pid, &status, 0) == pid);
+      ck_assert_msg (WIFEXITED (status) && WEXITSTATUS (status) == 0, "kill at %u: resume failed", kill_at);
+      j = nl_journal_load (root, id, &error);
+      ck_assert_msg (j != NULL, "kill at %u: %s", kill_at, error ? error->message : "");
+      ck_assert_msg (j->state == NL_RUN_DONE, "kill at %u: %s", kill_at, j->reason ? j->reason : "");
+      ck_assert_int_eq (nl_journal_find_host (j, "hv")->state, NL_HOST_DONE);
+      for (const char *const *g = (const char *const[]) { "g1", "g2", NULL }; *g; g++)
+        {
+          g_autofree char *data = fake_data_of (fake, *g);
+          ck_assert_msg (g_str_equal (data, "base\nKB1\n"), "kill at %u: %s has %s", kill_at, *g, data);
+          ck_assert_msg (!fake_has (fake, *g, "off"), "kill at %u: %s left off", kill_at, *g);
+          ck_assert (no_restore_point_left (fake, *g));
+          ck_assert_int_eq (host_guest (j, "hv", *g)->state, NL_HGUEST_DONE);
+        }
+      fake_free (fake);
+    }
+}
+END_TEST
+
 static Suite *
 rollout_suite (void)
 {
@@ -2483,6 +2804,9 @@ rollout_suite (void)
   tcase_add_test (tc, windows_host_that_cannot_drain_is_not_updated_but_brought_back);
   tcase_add_test (tc, windows_host_is_rehearsed_on_its_replica_first);
   tcase_add_test (tc, windows_host_whose_rehearsal_fails_is_never_touched);
+  tcase_add_test (tc, host_guest_whose_held_install_fails_is_rolled_back_and_still_comes_back);
+  tcase_add_test (tc, host_guest_that_fails_its_health_after_the_window_is_rolled_back);
+  tcase_add_test (tc, host_window_resumed_after_every_step_ends_the_same);
   tcase_add_test (tc, host_window_keeps_each_stop_action_when_it_can);
   tcase_add_test (tc, host_window_shuts_down_nested_hypervisors_instead_of_moving_them);
   tcase_add_test (tc, host_window_never_saves_a_guest_that_waits_for_a_reboot);
