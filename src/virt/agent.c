@@ -66,6 +66,14 @@ nl_agent_wait (virDomainPtr dom, guint timeout, guint poll_ms, GError **error)
       g_clear_error (&last);
       if (nl_agent_ping (dom, 2, &last))
         return TRUE;
+      /* Neither will an agent the domain has no channel for, or a driver
+       * without agents (the test driver). */
+      if (g_error_matches (last, NL_ERROR, NL_ERROR_UNSUPPORTED))
+        {
+          g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "the guest agent of '%s' cannot answer (%s)",
+                       virDomainGetName (dom), last->message);
+          return FALSE;
+        }
       /* A lost connection will not come back by waiting on it. */
       if (virConnectIsAlive (virDomainGetConnect (dom)) != 1)
         {
