@@ -820,7 +820,9 @@ build_plan (Ctx *ctx, xmlNodePtr root)
       else if (is_element (c, "window"))
         parse_window (ctx, plan, c);
     }
-  if (plan->patches->len == 0)
+  /* Host windows install the hosts' own updates (their <update>, or the
+   * Windows hosts' update.ps1): a plan of hosts alone needs no patch. */
+  if (plan->patches->len == 0 && (plan->targets->len > 0 || plan->hosts->len == 0))
     DIAG (ctx, root, "the plan has no <patch>");
   check_hosts (ctx, plan);
   if (plan->targets->len == 0 && plan->hosts->len == 0)

@@ -125,8 +125,10 @@ nl_rollout_describe (const NlRolloutPlan *plan, const GPtrArray *targets, const 
   if (plan->targets->len == 0)
     {
       /* Only host windows: the rings and the replica have nothing to do. */
-      g_ptr_array_add (lines, g_strdup_printf ("%s: each host's window, below, with patches %s",
-                                               windowed ? "In the maintenance window" : "Now", all));
+      g_ptr_array_add (lines, g_strdup_printf ("%s: each host's window, below, with %s%s",
+                                               windowed ? "In the maintenance window" : "Now",
+                                               *all ? "patches " : "the hosts' own updates only",
+                                               all));
       return g_steal_pointer (&lines);
     }
   if (plan->replica.enabled)

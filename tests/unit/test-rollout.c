@@ -115,6 +115,25 @@ START_TEST (plan_shipped_tiny_rollout_parses)
 }
 END_TEST
 
+START_TEST (plan_shipped_scvmm_hosts_rollout_parses)
+{
+  g_autofree char *path = g_build_filename (NL_TEST_DATA_DIR, "..", "..", "templates",
+                                            "scvmm-hosts-rollout.xml", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NlRolloutPlan) plan = nl_rollout_plan_load (path, &error);
+  const NlHostTarget *hv01;
+
+  ck_assert_msg (plan != NULL, "%s", error ? error->message : "");
+  ck_assert_uint_eq (plan->patches->len, 0);
+  ck_assert_uint_eq (plan->hosts->len, 2);
+  hv01 = nl_rollout_plan_find_host (plan, "hv01");
+  ck_assert_str_eq (hv01->lab, "scvmm-demo");
+  ck_assert_str_eq (hv01->peer, "hv02");
+  ck_assert_int_eq (plan->host_policy.stop, NL_STOP_MIGRATE);
+  ck_assert_uint_eq (plan->host_policy.parallel, 2);
+}
+END_TEST
+
 /* tests/data/rollout/bad/NAME.xml, one Check case each so that one
  * failure hides no other. Listed when the suite is built. */
 static GPtrArray *bad_plans;
@@ -2791,6 +2810,7 @@ rollout_suite (void)
   TCase *tc = tcase_create ("plan");
   tcase_add_test (tc, plan_full_example_parses);
   tcase_add_test (tc, plan_shipped_tiny_rollout_parses);
+  tcase_add_test (tc, plan_shipped_scvmm_hosts_rollout_parses);
   bad_plans = nl_test_data_list ("rollout/bad", ".xml");
   tcase_add_test (tc, plan_bad_corpus_is_complete);
   tcase_add_loop_test (tc, plan_bad_file_reports_file_and_line, 0, bad_plans->len);
