@@ -193,6 +193,26 @@ expect "the journal counts one reboot for the shut-down guest" \
     test "$(jget "$journal" "guest hv2\/$g_shut" reboots)" = 1
 expect "one for the migrated guest" test "$(jget "$journal" "guest hv2\/$g_move" reboots)" = 1
 expect "and none for the saved one" test "$(jget "$journal" "guest hv2\/$g_save" reboots)" = 0
+"$NESTLAB" rollout status --html "$SECOND_SHARED/report.html" "hr1-$tag" >/dev/null \
+    || fail "rollout status --html"
+expect "the report's timeline has the host and each guest, with its downtime and reboots" \
+    python3 - "$SECOND_SHARED/report.html" "$g_save" "$g_shut" "$g_move" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+svg = [e for e in root.iter() if e.tag.endswith('svg')]
+assert svg, "no timeline"
+titles = [t.text or '' for e in svg for t in e.iter() if t.tag.endswith('title')]
+save, shut, move = sys.argv[2:5]
+def one(name):
+    found = [t for t in titles if t.startswith('guest %s of hv2:' % name)]
+    assert len(found) == 1, (name, titles)
+    return found[0]
+assert 'reboots 0 (planned 0)' in one(save), one(save)
+assert 'reboots 1 (planned 1)' in one(shut) and '!' not in one(shut), one(shut)
+assert 'reboots 1 (planned 1)' in one(move), one(move)
+assert 'downtime live' not in one(shut)
+assert any(t.startswith('host hv2') for t in titles), titles
+PY
 expect "the saved guest went down during the window" test "$(jget "$journal" "guest hv2\/$g_save" down)" -gt 0
 expect "and came back after" \
     test "$(jget "$journal" "guest hv2\/$g_save" up)" -ge "$(jget "$journal" "guest hv2\/$g_save" down)"
