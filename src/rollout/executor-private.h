@@ -25,6 +25,22 @@ gboolean run_stopping (Run *run);
 /* Sleeps SECONDS, waking early when the run is stopping. */
 void sleep_unless_stopping (Run *run, gint64 seconds);
 
+/* Guest work shared by ring targets and host windows' guests, through a
+ * driver's OPS on a guest HANDLE whose OS is OS. */
+const NlPatch *rollout_find_patch (const GPtrArray *patches, const char *id);
+/* Runs ARGV in the guest: TRUE with *STATUS when it ran to its end. */
+gboolean rollout_guest_run (const NlRolloutDriverOps *ops, gpointer handle, const char *const *argv,
+                            guint timeout, int *status, char **output, GError **error);
+/* Whether PATCH is present by its check command; FALSE with *HAS_CHECK
+ * FALSE when it has none for OS. */
+gboolean rollout_patch_present (const NlRolloutDriverOps *ops, gpointer handle, NlOsFamily os,
+                                const NlPatch *patch, gboolean *has_check, GError **error);
+/* The plan's health checks, each as often as it says. */
+gboolean rollout_health (const NlRolloutPlan *plan, const NlRolloutDriverOps *ops, gpointer handle,
+                         NlOsFamily os, GError **error);
+/* Appends ID to the NULL-terminated *IDS unless it is there. */
+void rollout_add_id (char ***ids, const char *id);
+
 /* The host windows of the run (hosts.c), each patched host in plan order,
  * with PATCHES (NlPatch*, borrowed) for their guests. FALSE when the run
  * must stop: a host failed (halt) or could not be finished now (run->lost:

@@ -70,16 +70,22 @@ run_stopping (Run *run)
 /* ------------------------------------------------------------------ */
 /* Patches per pass                                                     */
 
-static const NlPatch *
-find_patch (const NlRolloutPlan *plan, const char *id)
+const NlPatch *
+rollout_find_patch (const GPtrArray *patches, const char *id)
 {
-  for (guint i = 0; i < plan->patches->len; i++)
+  for (guint i = 0; i < patches->len; i++)
     {
-      const NlPatch *p = plan->patches->pdata[i];
+      const NlPatch *p = patches->pdata[i];
       if (g_str_equal (p->id, id))
         return p;
     }
   return NULL;
+}
+
+static const NlPatch *
+find_patch (const NlRolloutPlan *plan, const char *id)
+{
+  return rollout_find_patch (plan->patches, id);
 }
 
 static gboolean
@@ -162,36 +168,35 @@ save (Target *t, GError **error)
   return nl_journal_save (t->run->journal, error);
 }
 
-/* Runs COMMAND in the guest; TRUE with *STATUS when it ran to its end. */
-static gboolean
-run_command (Target *t, const NlGuestCommand *cmd, guint timeout, int *status, char **output,
-             GError **error)
+gboolean
+rollout_guest_run (const NlRolloutDriverOps *ops, gpointer handle, const char *const *argv,
+                   guint timeout, int *status, char **output, GError **error)
 {
   gint64 pid = 0;
-  if (!OPS (t)->exec_start (t->h, (const char *const *) cmd->argv, &pid, error))
+  if (!ops->exec_start (handle, argv, &pid, error))
     return FALSE;
-  return OPS (t)->exec_wait (t->h, pid, timeout, status, output, error);
+  return ops->exec_wait (handle, pid, timeout, status, output, error);
 }
 
-/* Whether PATCH is present according to its check command; FALSE with
- * *HAS_CHECK FALSE when it has none for this guest's OS. */
-static gboolean
-patch_present (Target *t, const NlPatch *patch, gboolean *has_check, GError **error)
+gboolean
+rollout_patch_present (const NlRolloutDriverOps *ops, gpointer handle, NlOsFamily os,
+                       const NlPatch *patch, gboolean *has_check, GError **error)
 {
-  const NlGuestCommand *cmd = nl_rollout_command_for (patch->check, t->os);
+  const NlGuestCommand *cmd = nl_rollout_command_for (patch->check, os);
   int status = -1;
   *has_check = cmd != NULL;
   if (cmd == NULL)
     return FALSE;
-  if (!run_command (t, cmd, patch->timeout, &status, NULL, error))
+  if (!rollout_guest_run (ops, handle, (const char *const *) cmd->argv, patch->timeout, &status, NULL,
+                          error))
     return FALSE;
   return status == 0;
 }
 
-static gboolean
-health_checks (Target *t, GError **error)
+gboolean
+rollout_health (const NlRolloutPlan *plan, const NlRolloutDriverOps *ops, gpointer handle,
+                NlOsFamily os, GError **error)
 {
-  const NlRolloutPlan *plan = t->run->plan;
   for (guint i = 0; i < plan->health->len; i++)
     {
       const NlHealthCheck *hc = plan->health->pdata[i];
@@ -201,7 +206,7 @@ health_checks (Target *t, GError **error)
             g_usleep ((gulong) hc->interval * G_USEC_PER_SEC);
           if (hc->kind == NL_HEALTH_AGENT)
             {
-              if (!OPS (t)->ping (t->h, hc->timeout, error))
+              if (!ops->ping (handle, hc->timeout, error))
                 {
                   g_prefix_error (error, "health check '%s': ", hc->name);
                   return FALSE;
@@ -209,12 +214,13 @@ health_checks (Target *t, GError **error)
             }
           else
             {
-              const NlGuestCommand *cmd = nl_rollout_command_for (hc->commands, t->os);
+              const NlGuestCommand *cmd = nl_rollout_command_for (hc->commands, os);
               g_autofree char *output = NULL;
               int status = -1;
               if (cmd == NULL)
                 continue;  /* not for this OS */
-              if (!run_command (t, cmd, hc->timeout, &status, &output, error))
+              if (!rollout_guest_run (ops, handle, (const char *const *) cmd->argv, hc->timeout,
+                                      &status, &output, error))
                 {
                   g_prefix_error (error, "health check '%s': ", hc->name);
                   return FALSE;
@@ -233,15 +239,35 @@ health_checks (Target *t, GError **error)
   return TRUE;
 }
 
+void
+rollout_add_id (char ***ids, const char *id)
+{
+  guint n = *ids ? g_strv_length (*ids) : 0;
+  if (*ids && g_strv_contains ((const char *const *) *ids, id))
+    return;
+  *ids = g_renew (char *, *ids, n + 2);
+  (*ids)[n] = g_strdup (id);
+  (*ids)[n + 1] = NULL;
+}
+
+/* Whether PATCH is present according to its check command; FALSE with
+ * *HAS_CHECK FALSE when it has none for this guest's OS. */
+static gboolean
+patch_present (Target *t, const NlPatch *patch, gboolean *has_check, GError **error)
+{
+  return rollout_patch_present (OPS (t), t->h, t->os, patch, has_check, error);
+}
+
+static gboolean
+health_checks (Target *t, GError **error)
+{
+  return rollout_health (t->run->plan, OPS (t), t->h, t->os, error);
+}
+
 static void
 add_installed (NlTargetRecord *rec, const char *id)
 {
-  guint n = rec->installed ? g_strv_length (rec->installed) : 0;
-  if (rec->installed && g_strv_contains ((const char *const *) rec->installed, id))
-    return;
-  rec->installed = g_renew (char *, rec->installed, n + 2);
-  rec->installed[n] = g_strdup (id);
-  rec->installed[n + 1] = NULL;
+  rollout_add_id (&rec->installed, id);
 }
 
 /* Records PATCH as installed when its installer exited 0, else fails with

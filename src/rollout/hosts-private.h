@@ -41,6 +41,11 @@ gboolean hosts_guest_state (Host *h, NlHostGuestRecord *g, NlHostGuestState stat
  * back. */
 void hosts_fail (Host *h, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
+/* A guest record for the window's plan GP of one guest. */
+NlHostGuestRecord *hosts_guest_record_new (Host *h, const NlGuestPlan *gp);
+/* The domain of a lab host's machine (by its lab mark); newly allocated. */
+char *hosts_lab_domain (Host *h, GError **error);
+
 /* Opens NAME on DRV and waits up to TIMEOUT seconds for its agent. */
 gboolean hosts_agent_open (Agent *a, NlRolloutDriver *drv, const char *name, guint timeout,
                            GError **error);

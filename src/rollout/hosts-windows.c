@@ -195,18 +195,9 @@ prepare (Host *h, Agent *a, GError **error)
   for (guint i = 0; i < plan->guests->len; i++)
     {
       const NlGuestPlan *gp = plan->guests->pdata[i];
-      NlHostGuestRecord *g = g_new0 (NlHostGuestRecord, 1);
-      g->name = g_strdup (gp->name);
-      g->action = gp->action;
-      g->asked = gp->asked;
-      g->reason = g_strdup (gp->reason);
-      g->migrate_back = gp->migrate_back;
-      g->before = g_new0 (char *, 1);
-      g->after = g_new0 (char *, 1);
+      NlHostGuestRecord *g = hosts_guest_record_new (h, gp);
+      /* Hyper-V's VMs get no patches from nestlab: a cold boot is all. */
       g->planned_reboots = gp->action == NL_GUEST_SHUTDOWN ? 1 : 0;
-      g->state = gp->action == NL_GUEST_LEAVE_OFF ? NL_HGUEST_LEFT : NL_HGUEST_FOUND;
-      g->location = g_strdup (h->host->name);
-      g->installed = g_new0 (char *, 1);
       g_ptr_array_add (h->rec->guests, g);
     }
   return hosts_host_state (h, NL_HOST_PREPARING, error);
@@ -436,24 +427,14 @@ gboolean
 hosts_run_windows (Host *h, GError **error)
 {
   NlHostRecord *rec = h->rec;
-  NlTargetSelector sel = { .kind = NL_TARGET_LAB, .lab = h->host->lab, .machines = h->host->machine,
-                           .src = h->host->src };
-  g_autoptr (GPtrArray) sels = g_ptr_array_new ();
-  g_autoptr (GPtrArray) domains = NULL;
-  g_autoptr (GPtrArray) machines = NULL;
+  g_autofree char *domain = NULL;
   g_autoptr (GError) local = NULL;
   gboolean drained;
   Agent a = { 0 };
 
-  g_ptr_array_add (sels, &sel);
   /* A rehearsal runs on the replica of the machine. */
-  if (rec->domain != NULL)
-    {
-      domains = g_ptr_array_new_with_free_func (g_free);
-      g_ptr_array_add (domains, g_strdup (rec->domain));
-    }
-  if ((domains == NULL && !h->drv->ops->resolve (h->drv->data, sels, &domains, &machines, &local))
-      || !hosts_agent_open (&a, h->drv, domains->pdata[0], h->run->plan->agent_timeout, &local))
+  domain = rec->domain ? g_strdup (rec->domain) : hosts_lab_domain (h, &local);
+  if (domain == NULL || !hosts_agent_open (&a, h->drv, domain, h->run->plan->agent_timeout, &local))
     {
       if (rec->state >= NL_HOST_DRAINING)
         {

@@ -55,27 +55,38 @@ hosts_guest_state (Host *h, NlHostGuestRecord *g, NlHostGuestState state, const 
   return hosts_save (h, error);
 }
 
-static const NlPatch *
-find_patch (const GPtrArray *patches, const char *id)
+NlHostGuestRecord *
+hosts_guest_record_new (Host *h, const NlGuestPlan *gp)
 {
-  for (guint i = 0; i < patches->len; i++)
-    {
-      const NlPatch *p = patches->pdata[i];
-      if (g_str_equal (p->id, id))
-        return p;
-    }
-  return NULL;
+  NlHostGuestRecord *g = g_new0 (NlHostGuestRecord, 1);
+  g->name = g_strdup (gp->name);
+  g->action = gp->action;
+  g->asked = gp->asked;
+  g->reason = g_strdup (gp->reason);
+  g->migrate_back = gp->migrate_back;
+  g->before = g_strdupv (gp->before);
+  g->after = g_strdupv (gp->after);
+  g->held = gp->held;
+  g->planned_reboots = gp->reboots;
+  g->state = gp->action == NL_GUEST_LEAVE_OFF ? NL_HGUEST_LEFT : NL_HGUEST_FOUND;
+  g->location = g_strdup (h->host->name);
+  g->installed = g_new0 (char *, 1);
+  return g;
 }
 
-static void
-add_id (char ***v, const char *id)
+char *
+hosts_lab_domain (Host *h, GError **error)
 {
-  guint n = *v ? g_strv_length (*v) : 0;
-  if (*v && g_strv_contains ((const char *const *) *v, id))
-    return;
-  *v = g_renew (char *, *v, n + 2);
-  (*v)[n] = g_strdup (id);
-  (*v)[n + 1] = NULL;
+  NlTargetSelector sel = { .kind = NL_TARGET_LAB, .lab = h->host->lab, .machines = h->host->machine,
+                           .src = h->host->src };
+  g_autoptr (GPtrArray) sels = g_ptr_array_new ();
+  g_autoptr (GPtrArray) domains = NULL;
+  g_autoptr (GPtrArray) machines = NULL;
+
+  g_ptr_array_add (sels, &sel);
+  if (!h->run->driver->ops->resolve (h->run->driver->data, sels, &domains, &machines, error))
+    return NULL;
+  return g_strdup (domains->pdata[0]);
 }
 
 /* The first failure is the host's. */
@@ -129,11 +140,9 @@ hosts_agent_open (Agent *a, NlRolloutDriver *drv, const char *name, guint timeou
 
 gboolean
 hosts_agent_run (Agent *a, const char *const *argv, guint timeout, int *status, char **output,
-           GError **error)
+                 GError **error)
 {
-  gint64 pid = 0;
-  return a->drv->ops->exec_start (a->handle, argv, &pid, error)
-         && a->drv->ops->exec_wait (a->handle, pid, timeout, status, output, error);
+  return rollout_guest_run (a->drv->ops, a->handle, argv, timeout, status, output, error);
 }
 
 /* The guest's boot id (Linux guests; NULL for others or when unreadable). */
@@ -153,15 +162,7 @@ agent_boot_id (Agent *a)
 static gboolean
 patch_present (Agent *a, const NlPatch *patch, gboolean *has_check, GError **error)
 {
-  const NlGuestCommand *cmd = nl_rollout_command_for (patch->check, a->os);
-  int status = -1;
-
-  *has_check = cmd != NULL;
-  if (cmd == NULL)
-    return FALSE;
-  if (!hosts_agent_run (a, (const char *const *) cmd->argv, patch->timeout, &status, NULL, error))
-    return FALSE;
-  return status == 0;
+  return rollout_patch_present (a->drv->ops, a->handle, a->os, patch, has_check, error);
 }
 
 /* Notes a new boot of guest G (its boot id changed). */
@@ -184,7 +185,7 @@ install (Host *h, NlHostGuestRecord *g, Agent *a, char **ids, GError **error)
 {
   for (guint i = 0; ids && ids[i]; i++)
     {
-      const NlPatch *patch = find_patch (h->patches, ids[i]);
+      const NlPatch *patch = rollout_find_patch (h->patches, ids[i]);
       const NlGuestCommand *cmd = patch ? nl_rollout_command_for (patch->install, a->os) : NULL;
       g_autofree char *output = NULL;
       gboolean has_check = FALSE;
@@ -194,7 +195,7 @@ install (Host *h, NlHostGuestRecord *g, Agent *a, char **ids, GError **error)
         continue;
       if (patch_present (a, patch, &has_check, error))
         {
-          add_id (&g->installed, patch->id);
+          rollout_add_id (&g->installed, patch->id);
           continue;
         }
       if (error && *error)
@@ -215,7 +216,7 @@ install (Host *h, NlHostGuestRecord *g, Agent *a, char **ids, GError **error)
                        output ? g_strchomp (output) : "");
           return FALSE;
         }
-      add_id (&g->installed, patch->id);
+      rollout_add_id (&g->installed, patch->id);
       if (!hosts_save (h, error))
         return FALSE;
     }
@@ -368,19 +369,7 @@ prepare (Host *h, GError **error)
   for (guint i = 0; i < plan->guests->len; i++)
     {
       const NlGuestPlan *gp = plan->guests->pdata[i];
-      NlHostGuestRecord *g = g_new0 (NlHostGuestRecord, 1);
-      g->name = g_strdup (gp->name);
-      g->action = gp->action;
-      g->asked = gp->asked;
-      g->reason = g_strdup (gp->reason);
-      g->migrate_back = gp->migrate_back;
-      g->before = g_strdupv (gp->before);
-      g->after = g_strdupv (gp->after);
-      g->held = gp->held;
-      g->planned_reboots = gp->reboots;
-      g->state = gp->action == NL_GUEST_LEAVE_OFF ? NL_HGUEST_LEFT : NL_HGUEST_FOUND;
-      g->location = g_strdup (h->host->name);
-      g->installed = g_new0 (char *, 1);
+      NlHostGuestRecord *g = hosts_guest_record_new (h, gp);
       g->boot_id = g_strdup (survey->guests[i].boot_id);
       g->agent = survey->guests[i].agent;
       g->nested = survey->guests[i].nested;
@@ -858,44 +847,6 @@ verify_host (Host *h, GError **error)
 /* ------------------------------------------------------------------ */
 /* Restoring                                                            */
 
-static gboolean
-health (Host *h, NlHostGuestRecord *g, Agent *a, GError **error)
-{
-  const NlRolloutPlan *plan = h->run->plan;
-  for (guint i = 0; i < plan->health->len; i++)
-    {
-      const NlHealthCheck *hc = plan->health->pdata[i];
-      for (guint n = 0; n < hc->times; n++)
-        {
-          const NlGuestCommand *cmd;
-          g_autofree char *output = NULL;
-          int status = -1;
-
-          if (n > 0 && hc->interval > 0)
-            g_usleep ((gulong) hc->interval * G_USEC_PER_SEC);
-          if (hc->kind == NL_HEALTH_AGENT)
-            {
-              if (!a->drv->ops->ping (a->handle, hc->timeout, error))
-                return FALSE;
-              continue;
-            }
-          cmd = nl_rollout_command_for (hc->commands, a->os);
-          if (cmd == NULL)
-            break;
-          if (!hosts_agent_run (a, (const char *const *) cmd->argv, hc->timeout, &status, &output, error))
-            return FALSE;
-          if (status != 0)
-            {
-              g_set_error (error, NL_ERROR, NL_ERROR_FAILED, "health check '%s' failed (exit %d)%s%s",
-                           hc->name, status, output && *output ? ": " : "",
-                           output ? g_strchomp (output) : "");
-              return FALSE;
-            }
-        }
-    }
-  return TRUE;
-}
-
 /* After it is back: the patches that waited for a boot of its own (with
  * that reboot), every patch confirmed by its check, the health checks. */
 static gboolean
@@ -948,7 +899,7 @@ verify_guest (Host *h, NlHostGuestRecord *g, NlRolloutDriver *drv, GError **erro
     goto fail;
   for (guint i = 0; g->after && g->after[i]; i++)
     {
-      const NlPatch *p = find_patch (h->patches, g->after[i]);
+      const NlPatch *p = rollout_find_patch (h->patches, g->after[i]);
       need_reboot |= p && p->reboot != NL_REBOOT_NONE;
     }
   if (need_reboot && g->reboots < g->planned_reboots)
@@ -973,7 +924,7 @@ verify_guest (Host *h, NlHostGuestRecord *g, NlRolloutDriver *drv, GError **erro
     }
   for (guint i = 0; g->installed && g->installed[i]; i++)
     {
-      const NlPatch *p = find_patch (h->patches, g->installed[i]);
+      const NlPatch *p = rollout_find_patch (h->patches, g->installed[i]);
       gboolean has_check;
       if (p == NULL)
         continue;
@@ -987,7 +938,7 @@ verify_guest (Host *h, NlHostGuestRecord *g, NlRolloutDriver *drv, GError **erro
       if (error && *error)
         goto fail;
     }
-  if (!health (h, g, &a, error))
+  if (!rollout_health (plan, a.drv->ops, a.handle, a.os, error))
     goto fail;
   hosts_agent_close (&a);
   return TRUE;
@@ -1207,17 +1158,15 @@ rehearse (Host *h, GError **error)
 
   if (h->rec->domain == NULL)
     {
-      NlTargetSelector sel = { .kind = NL_TARGET_LAB, .lab = h->host->lab,
-                               .machines = h->host->machine, .src = h->host->src };
-      g_autoptr (GPtrArray) sels = g_ptr_array_new ();
-      g_autoptr (GPtrArray) domains = NULL;
-      g_autoptr (GPtrArray) machines = NULL;
+      g_autoptr (GPtrArray) domains = g_ptr_array_new_with_free_func (g_free);
       g_autoptr (GPtrArray) replicas = NULL;
+      char *domain;
 
-      g_ptr_array_add (sels, &sel);
       run_progress (run, "host %s: rehearsing its window on a replica", h->host->name);
       /* A replica stage that did not finish starts over. */
-      if (!run->driver->ops->resolve (run->driver->data, sels, &domains, &machines, &local)
+      if ((domain = hosts_lab_domain (h, &local)) != NULL)
+        g_ptr_array_add (domains, domain);
+      if (domain == NULL
           || !run->driver->ops->replica_discard (run->driver->data, id, &local)
           || !run->driver->ops->replica_create (run->driver->data, id, domains, run->plan->replica.pool,
                                                run->plan->replica.boot_timeout, &replicas, &local))

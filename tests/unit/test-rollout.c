@@ -1851,18 +1851,19 @@ put (Fake *fake, const char *machine, const char *file, const char *text)
 }
 
 static NlRolloutPlan *
-windows_host_plan (const char *root)
+windows_host_plan (const char *root, gboolean replica)
 {
   g_autofree char *path = g_build_filename (root, "plan.xml", NULL);
   g_autoptr (GError) error = NULL;
   NlRolloutPlan *plan;
-  ck_assert (g_file_set_contents (path,
+  g_autofree char *xml = g_strdup_printf (
     "<rollout name='hv' agent-timeout='1s'>\n"
     "  <patch id='KB1' severity='important'><install os='windows'><arg>C:\\x.exe</arg></install></patch>\n"
     "  <targets><host name='hv01' lab='demo' machine='hv01'/></targets>\n"
     "  <host-policy stop='save' shutdown-timeout='2m'/>\n"
-    "  <replica enabled='no'/>\n"
-    "</rollout>\n", -1, NULL));
+    "  <replica enabled='%s'/>\n"
+    "</rollout>\n", replica ? "yes" : "no");
+  ck_assert (g_file_set_contents (path, xml, -1, NULL));
   plan = nl_rollout_plan_load (path, &error);
   ck_assert_msg (plan != NULL, "%s", error ? error->message : "");
   return plan;
@@ -1901,7 +1902,7 @@ host_guest (NlJournal *j, const char *host, const char *name)
 START_TEST (windows_host_window_runs_the_shipped_scripts_in_order)
 {
   g_autoptr (NlTestDir) root = temp_root ();
-  g_autoptr (NlRolloutPlan) plan = windows_host_plan (root);
+  g_autoptr (NlRolloutPlan) plan = windows_host_plan (root, FALSE);
   g_autofree char *scripts = nl_test_data_path ("../../templates/hosts");
   Fake *fake = windows_host (root, scripts);
   g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
@@ -1957,7 +1958,7 @@ END_TEST
 START_TEST (windows_host_that_cannot_drain_is_not_updated_but_brought_back)
 {
   g_autoptr (NlTestDir) root = temp_root ();
-  g_autoptr (NlRolloutPlan) plan = windows_host_plan (root);
+  g_autoptr (NlRolloutPlan) plan = windows_host_plan (root, FALSE);
   g_autofree char *scripts = nl_test_data_path ("../../templates/hosts");
   Fake *fake = windows_host (root, scripts);
   g_autoptr (NlRolloutDriver) driver = fake_driver (fake);
@@ -2538,24 +2539,11 @@ START_TEST (windows_host_is_rehearsed_on_its_replica_first)
   g_autoptr (GError) error = NULL;
   g_autoptr (NlJournal) j = NULL;
   g_autofree char *plog = NULL;
-  g_autofree char *path = g_build_filename (root, "plan.xml", NULL);
   g_autofree char *rlog_path = g_build_filename (root, "guests", "replica-hv01", "hostlog", NULL);
   g_autofree char *plog_path = g_build_filename (root, "guests", "hv01", "hostlog", NULL);
   NlHostRecord *rehearsal;
 
-  plan = windows_host_plan (root);
-  /* The same plan with its replica on. */
-  {
-    g_autofree char *xml = NULL;
-    g_autoptr (GString) x = NULL;
-    ck_assert (g_file_get_contents (path, &xml, NULL, NULL));
-    x = g_string_new (xml);
-    g_string_replace (x, "<replica enabled='no'/>", "<replica enabled='yes'/>", 0);
-    ck_assert (g_file_set_contents (path, x->str, -1, NULL));
-    g_clear_pointer (&plan, nl_rollout_plan_free);
-    plan = nl_rollout_plan_load (path, &error);
-    ck_assert_msg (plan != NULL, "%s", error ? error->message : "");
-  }
+  plan = windows_host_plan (root, TRUE);
   fake = windows_host (root, scripts);
   driver = fake_driver (fake);
   put (fake, "hv01", "out.drain.ps1",
@@ -2590,21 +2578,9 @@ START_TEST (windows_host_whose_rehearsal_fails_is_never_touched)
   NlRolloutOptions o = fake_options (root, "win-rehearse-fail");
   g_autoptr (GError) error = NULL;
   g_autoptr (NlJournal) j = NULL;
-  g_autofree char *path = g_build_filename (root, "plan.xml", NULL);
   g_autofree char *plog_path = g_build_filename (root, "guests", "hv01", "hostlog", NULL);
 
-  plan = windows_host_plan (root);
-  {
-    g_autofree char *xml = NULL;
-    g_autoptr (GString) x = NULL;
-    ck_assert (g_file_get_contents (path, &xml, NULL, NULL));
-    x = g_string_new (xml);
-    g_string_replace (x, "<replica enabled='no'/>", "<replica enabled='yes'/>", 0);
-    ck_assert (g_file_set_contents (path, x->str, -1, NULL));
-    g_clear_pointer (&plan, nl_rollout_plan_free);
-    plan = nl_rollout_plan_load (path, &error);
-    ck_assert_msg (plan != NULL, "%s", error ? error->message : "");
-  }
+  plan = windows_host_plan (root, TRUE);
   fake = windows_host (root, scripts);
   driver = fake_driver (fake);
   /* The updates fail: on the replica first, so production is spared. */
